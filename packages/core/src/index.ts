@@ -6,6 +6,10 @@
 // tfjs runtime
 export { tf } from './tf';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, Variable, Scalar } from './tf';
+export { initBackend, backendInfo } from './backend';
+export type { BackendPreference, BackendName, BackendInfo, InitBackendOptions } from './backend';
+export { registerTrainingKernels } from './kernels/index';
+export type { KernelPatchReport } from './kernels/index';
 
 // randomness
 export { Rng, hashString32 } from './rng';

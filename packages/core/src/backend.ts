@@ -1,0 +1,164 @@
+/**
+ * Backend selection.
+ *
+ * `auto` order: @tensorflow/tfjs-node-gpu → @tensorflow/tfjs-node (native libtensorflow; both are
+ * optionalDependencies whose installers download libtensorflow and silently drop out where that
+ * download is impossible) → wasm (XNNPACK + SIMD, with the training-kernel fixes registered) → cpu.
+ * `CLIP_SENET_BACKEND` overrides the caller's preference. One log line names the choice and why.
+ */
+import { tf } from './tf';
+import { registerTrainingKernels, type KernelPatchReport } from './kernels/index';
+
+/** A backend preference. `tensorflow` = the native tfjs-node(-gpu) backend. */
+export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+/** The backend actually in use. */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+const PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+/** Details of the last `initBackend` call. */
+export interface BackendInfo {
+  readonly name: BackendName;
+  readonly reason: string;
+  /** Native package providing the `tensorflow` backend, when used. */
+  readonly nativePackage?: string;
+  readonly kernels?: KernelPatchReport;
+}
+
+/** Options for `initBackend`. */
+export interface InitBackendOptions {
+  /** Where the one-line choice is logged; `null` silences it. Default: stderr. */
+  readonly log?: ((line: string) => void) | null;
+  /** Environment to read `CLIP_SENET_BACKEND` from (default `process.env`). */
+  readonly env?: Record<string, string | undefined>;
+}
+
+const INSTALL_HELP =
+  'Install it with `npm install @tensorflow/tfjs-node-gpu` (CUDA GPU) or `npm install @tensorflow/tfjs-node` (CPU). ' +
+  'Their install scripts download libtensorflow; on a restricted network point TFJS_NODE_BASE_URI (or ' +
+  'TFJS_NODE_CDN_STORAGE) at a mirror of the libtensorflow tarball. Without it, use --backend wasm.';
+
+let current: BackendInfo | undefined;
+let pending: Promise<BackendInfo> | undefined;
+let pendingKey: string | undefined;
+
+/** The backend chosen by the last `initBackend`, if any. */
+export function backendInfo(): BackendInfo | undefined {
+  return current;
+}
+
+function parsePreference(value: string, source: string): BackendPreference {
+  if ((PREFERENCES as readonly string[]).includes(value)) return value as BackendPreference;
+  throw new Error(`${source}: unknown backend '${value}'; expected one of ${PREFERENCES.join(', ')}`);
+}
+
+async function tryNative(): Promise<{ pkg: string } | { errors: string[] }> {
+  const errors: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(/* @vite-ignore */ pkg);
+      if (tf.findBackend('tensorflow') != null) return { pkg };
+      errors.push(`${pkg} loaded but registered no 'tensorflow' backend`);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      errors.push(code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' ? `${pkg} not installed` : `${pkg} failed to load (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+  return { errors };
+}
+
+/**
+ * tfjs-backend-wasm's emscripten glue installs process-wide uncaughtException/unhandledRejection
+ * handlers that rethrow (an unhandled rejection then dies with the bare message `undefined`). We
+ * remove exactly the handlers it added, restoring Node's own reporting.
+ */
+async function withoutNewProcessHandlers<T>(fn: () => Promise<T>): Promise<T> {
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const listeners = (e: string): Array<(...args: unknown[]) => void> =>
+    process.listeners(e as 'uncaughtException') as Array<(...args: unknown[]) => void>;
+  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
+  try {
+    return await fn();
+  } finally {
+    for (const e of events) {
+      for (const l of listeners(e)) {
+        if (!before.get(e)!.has(l)) process.removeListener(e, l);
+      }
+    }
+  }
+}
+
+/**
+ * The cpu backend prints a multi-line "install the node backend" banner on first use. Our own log
+ * line already names the backend and why, and the wasm backend uses cpu only for bridged kernels,
+ * so the banner is suppressed (it is a one-shot flag on the backend instance).
+ */
+function quietCpuBackend(): void {
+  const cpu = tf.findBackend('cpu') as (tf.KernelBackend & { firstUse?: boolean }) | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+}
+
+async function useWasm(): Promise<void> {
+  await withoutNewProcessHandlers(async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+    quietCpuBackend();
+    await tf.ready();
+  });
+}
+
+async function select(preference: BackendPreference): Promise<BackendInfo> {
+  if (preference === 'tensorflow' || preference === 'auto') {
+    const native = await tryNative();
+    if ('pkg' in native) {
+      await tf.setBackend('tensorflow');
+      await tf.ready();
+      return { name: 'tensorflow', nativePackage: native.pkg, reason: `${preference}: ${native.pkg} is installed` };
+    }
+    if (preference === 'tensorflow') {
+      throw new Error(`Backend 'tensorflow' requested but unavailable (${native.errors.join('; ')}). ${INSTALL_HELP}`);
+    }
+    try {
+      await useWasm();
+      const kernels = registerTrainingKernels('wasm');
+      return { name: 'wasm', kernels, reason: `auto: ${native.errors.join(', ')}; wasm ready (training kernels registered)` };
+    } catch (err) {
+      const kernels = registerTrainingKernels('cpu');
+      await tf.setBackend('cpu');
+      return { name: 'cpu', kernels, reason: `auto: no native backend, wasm failed (${(err as Error).message}); using plain-JS cpu` };
+    }
+  }
+  if (preference === 'wasm') {
+    await useWasm();
+    return { name: 'wasm', kernels: registerTrainingKernels('wasm'), reason: 'requested wasm (training kernels registered)' };
+  }
+  const kernels = registerTrainingKernels('cpu');
+  quietCpuBackend();
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
+  return { name: 'cpu', kernels, reason: 'requested cpu (plain JS; slow, for reference and debugging)' };
+}
+
+/**
+ * Selects and initialises the tfjs backend; returns the backend actually in use.
+ * `CLIP_SENET_BACKEND` (auto | tensorflow | wasm | cpu) overrides `preference`.
+ */
+export async function initBackend(preference: BackendPreference = 'auto', options: InitBackendOptions = {}): Promise<BackendName> {
+  const env = options.env ?? process.env;
+  const fromEnv = env.CLIP_SENET_BACKEND;
+  const pref = fromEnv ? parsePreference(fromEnv, 'CLIP_SENET_BACKEND') : parsePreference(preference, 'initBackend');
+  if (current && pendingKey === pref && tf.getBackend() === current.name) return current.name;
+  if (!pending || pendingKey !== pref) {
+    pendingKey = pref;
+    pending = select(pref);
+  }
+  try {
+    current = await pending;
+  } catch (err) {
+    pending = undefined;
+    pendingKey = undefined;
+    throw err;
+  }
+  const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
+  log?.(`[clip-senet] backend: ${current.name}${fromEnv ? ' (CLIP_SENET_BACKEND)' : ''} — ${current.reason}`);
+  return current.name;
+}

@@ -1,0 +1,69 @@
+/**
+ * Registers the training-kernel fixes (see ../../README.md, "Training kernels") for a backend:
+ *
+ * | kernel                 | wasm                                  | cpu                          |
+ * |------------------------|---------------------------------------|------------------------------|
+ * | Conv2DBackpropFilter   | missing → dilated forward conv        | naive (~56 s/layer) → same   |
+ * | Conv2DBackpropInput    | slow → stride-1 forward conv          | slow → same                  |
+ * | BatchMatMul            | flags 10–14× slower → flag-free       | unchanged                    |
+ * | UnsortedSegmentSum, …  | missing → bridge to the cpu kernel    | present                      |
+ * | FusedBatchNorm grad    | Tile-free (global gradient registry)  | same                         |
+ */
+import { tf } from '../tf';
+import { flagFreeBatchMatMul } from './batch-matmul';
+import { fusedBatchNormGradNoTile } from './batchnorm-grad';
+import { registerCpuBridges } from './bridges';
+import { conv2dBackpropFilterAsConv, conv2dBackpropInputAsConv } from './conv-backprop';
+
+/** What `registerTrainingKernels` changed for one backend. */
+export interface KernelPatchReport {
+  readonly backend: string;
+  readonly replaced: readonly string[];
+  readonly bridged: readonly string[];
+}
+
+const patched = new Map<string, KernelPatchReport>();
+let gradientPatched = false;
+
+function replaceKernel(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc): void {
+  if (tf.getKernel(kernelName, backendName) != null) tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({ kernelName, backendName, kernelFunc });
+}
+
+/** Registers the fast training kernels for `backendName` ('wasm' or 'cpu'). Idempotent. */
+export function registerTrainingKernels(backendName: 'wasm' | 'cpu'): KernelPatchReport {
+  const done = patched.get(backendName);
+  if (done) return done;
+  if (!gradientPatched) {
+    const original = tf.getGradient('FusedBatchNorm');
+    if (original != null) silenceOverrideWarning(() => tf.registerGradient(fusedBatchNormGradNoTile));
+    gradientPatched = true;
+  }
+  const replaced = ['Conv2DBackpropFilter', 'Conv2DBackpropInput'];
+  replaceKernel('Conv2DBackpropFilter', backendName, conv2dBackpropFilterAsConv(backendName) as tf.KernelFunc);
+  replaceKernel('Conv2DBackpropInput', backendName, conv2dBackpropInputAsConv(backendName) as tf.KernelFunc);
+  let bridged: string[] = [];
+  if (backendName === 'wasm') {
+    const matmul = tf.getKernel('BatchMatMul', 'wasm');
+    if (matmul == null) throw new Error('wasm backend has no BatchMatMul kernel to wrap');
+    replaceKernel('BatchMatMul', 'wasm', flagFreeBatchMatMul('wasm', matmul.kernelFunc) as tf.KernelFunc);
+    replaced.push('BatchMatMul');
+    bridged = registerCpuBridges('wasm');
+  }
+  const report: KernelPatchReport = { backend: backendName, replaced, bridged };
+  patched.set(backendName, report);
+  return report;
+}
+
+function silenceOverrideWarning(fn: () => void): void {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes("Overriding the gradient for 'FusedBatchNorm'")) return;
+    warn(...args);
+  };
+  try {
+    fn();
+  } finally {
+    console.warn = warn;
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * The training-kernel fixes against two references: naive nested-loop gradients written here
+ * (independent of tfjs) and tfjs' stock cpu kernels (captured before any cpu patching).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../tf';
+import { Rng } from '../rng';
+import { initBackend } from '../backend';
+import { registerTrainingKernels } from './index';
+
+interface ConvCase {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  k: number;
+  stride: number;
+  pad: 'same' | 'valid' | number;
+}
+
+const CASES: ConvCase[] = [
+  { n: 2, h: 9, w: 9, ci: 3, co: 4, k: 3, stride: 1, pad: 'same' },
+  { n: 2, h: 9, w: 7, ci: 3, co: 5, k: 3, stride: 2, pad: 'same' },
+  { n: 1, h: 8, w: 8, ci: 4, co: 3, k: 3, stride: 2, pad: 'same' },
+  { n: 2, h: 11, w: 10, ci: 2, co: 3, k: 3, stride: 1, pad: 'valid' },
+  { n: 2, h: 11, w: 10, ci: 2, co: 3, k: 3, stride: 2, pad: 'valid' },
+  { n: 2, h: 6, w: 5, ci: 5, co: 7, k: 1, stride: 1, pad: 'valid' },
+  { n: 2, h: 7, w: 9, ci: 5, co: 6, k: 1, stride: 2, pad: 'same' },
+  { n: 1, h: 17, w: 15, ci: 3, co: 4, k: 7, stride: 2, pad: 'same' },
+  { n: 1, h: 13, w: 13, ci: 3, co: 2, k: 7, stride: 1, pad: 'valid' },
+  { n: 2, h: 9, w: 8, ci: 3, co: 4, k: 3, stride: 2, pad: 1 },
+  { n: 1, h: 15, w: 15, ci: 3, co: 4, k: 7, stride: 2, pad: 3 },
+];
+
+function randArray(rng: Rng, size: number): Float32Array {
+  const a = new Float32Array(size);
+  for (let i = 0; i < size; i++) a[i] = rng.normal();
+  return a;
+}
+
+/** Padding actually applied (top, left) and output size, straight from the definitions. */
+function geometry(c: ConvCase): { oh: number; ow: number; padT: number; padL: number } {
+  const out = (size: number): { o: number; before: number } => {
+    if (c.pad === 'valid') return { o: Math.ceil((size - c.k + 1) / c.stride), before: 0 };
+    if (c.pad === 'same') {
+      const o = Math.ceil(size / c.stride);
+      const total = Math.max(0, (o - 1) * c.stride + c.k - size);
+      return { o, before: Math.floor(total / 2) };
+    }
+    return { o: Math.floor((size + 2 * c.pad - c.k) / c.stride) + 1, before: c.pad };
+  };
+  const hh = out(c.h);
+  const ww = out(c.w);
+  return { oh: hh.o, ow: ww.o, padT: hh.before, padL: ww.before };
+}
+
+/** Naive dW and dx for y = conv2d(x, W), given dy. */
+function naiveGrads(c: ConvCase, x: Float32Array, wt: Float32Array, dy: Float32Array) {
+  const { oh, ow, padT, padL } = geometry(c);
+  const dw = new Float64Array(c.k * c.k * c.ci * c.co);
+  const dx = new Float64Array(c.n * c.h * c.w * c.ci);
+  for (let n = 0; n < c.n; n++)
+    for (let y = 0; y < oh; y++)
+      for (let z = 0; z < ow; z++)
+        for (let i = 0; i < c.k; i++)
+          for (let j = 0; j < c.k; j++) {
+            const hi = y * c.stride - padT + i;
+            const wi = z * c.stride - padL + j;
+            if (hi < 0 || hi >= c.h || wi < 0 || wi >= c.w) continue;
+            for (let a = 0; a < c.ci; a++)
+              for (let b = 0; b < c.co; b++) {
+                const g = dy[((n * oh + y) * ow + z) * c.co + b]!;
+                dw[((i * c.k + j) * c.ci + a) * c.co + b] += x[((n * c.h + hi) * c.w + wi) * c.ci + a]! * g;
+                dx[((n * c.h + hi) * c.w + wi) * c.ci + a] += wt[((i * c.k + j) * c.ci + a) * c.co + b]! * g;
+              }
+          }
+  return { dw, dx, oh, ow };
+}
+
+function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  expect(got.length).toBe(want.length);
+  let scale = 1e-6;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
+  let err = 0;
+  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i]! - want[i]!));
+  return err / scale;
+}
+
+function tfConvGrads(c: ConvCase, x: Float32Array, wt: Float32Array, dy: Float32Array) {
+  return tf.tidy(() => {
+    const xt = tf.tensor4d(x, [c.n, c.h, c.w, c.ci]);
+    const wtt = tf.tensor4d(wt, [c.k, c.k, c.ci, c.co]);
+    const { oh, ow } = geometry(c);
+    const dyt = tf.tensor4d(dy, [c.n, oh, ow, c.co]);
+    const pad = typeof c.pad === 'number' ? ([[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]] as tf.backend_util.ExplicitPadding) : c.pad;
+    const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, c.stride, pad);
+    const [gx, gw] = tf.grads(f)([xt, wtt], dyt);
+    return { dx: gx!.dataSync().slice(), dw: gw!.dataSync().slice() };
+  });
+}
+
+function makeCase(c: ConvCase, seed: number) {
+  const rng = new Rng(seed);
+  const { oh, ow } = geometry(c);
+  return {
+    x: randArray(rng, c.n * c.h * c.w * c.ci),
+    wt: randArray(rng, c.k * c.k * c.ci * c.co),
+    dy: randArray(rng, c.n * oh * ow * c.co),
+  };
+}
+
+const label = (c: ConvCase) => `k${c.k} s${c.stride} pad=${c.pad} ${c.h}×${c.w} ci${c.ci} co${c.co}`;
+
+describe('conv2d gradients', () => {
+  const stock = new Map<string, { dx: Float32Array; dw: Float32Array }>();
+
+  beforeAll(async () => {
+    // Stock cpu gradients first (nothing patched for cpu yet in this worker).
+    await tf.setBackend('cpu');
+    CASES.forEach((c, i) => {
+      const { x, wt, dy } = makeCase(c, 100 + i);
+      stock.set(label(c), tfConvGrads(c, x, wt, dy));
+    });
+    expect(await initBackend('wasm', { log: null })).toBe('wasm');
+  });
+
+  for (const [i, c] of CASES.entries()) {
+    it(`wasm matches naive and stock cpu: ${label(c)}`, async () => {
+      await tf.setBackend('wasm');
+      const { x, wt, dy } = makeCase(c, 100 + i);
+      const want = naiveGrads(c, x, wt, dy);
+      const before = tf.memory().numTensors;
+      const dataIdsBefore = tf.engine().backend.numDataIds();
+      const got = tfConvGrads(c, x, wt, dy);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(tf.engine().backend.numDataIds()).toBe(dataIdsBefore);
+      expect(maxRelErr(got.dw, want.dw)).toBeLessThan(1e-5);
+      expect(maxRelErr(got.dx, want.dx)).toBeLessThan(1e-5);
+      const ref = stock.get(label(c))!;
+      expect(maxRelErr(got.dw, ref.dw)).toBeLessThan(1e-5);
+      expect(maxRelErr(got.dx, ref.dx)).toBeLessThan(1e-5);
+    });
+  }
+
+  it('patched cpu kernels match the naive reference on every case', async () => {
+    registerTrainingKernels('cpu');
+    await tf.setBackend('cpu');
+    for (const [i, c] of CASES.entries()) {
+      const { x, wt, dy } = makeCase(c, 100 + i);
+      const want = naiveGrads(c, x, wt, dy);
+      const dataIdsBefore = tf.engine().backend.numDataIds();
+      const got = tfConvGrads(c, x, wt, dy);
+      expect(tf.engine().backend.numDataIds()).toBe(dataIdsBefore);
+      expect(maxRelErr(got.dw, want.dw), label(c)).toBeLessThan(1e-5);
+      expect(maxRelErr(got.dx, want.dx), label(c)).toBeLessThan(1e-5);
+    }
+    await tf.setBackend('wasm');
+  });
+});
+
+describe('other training kernels on wasm', () => {
+  beforeAll(async () => {
+    await initBackend('wasm', { log: null });
+    await tf.setBackend('wasm');
+  });
+
+  it('matMul with transpose flags equals explicit transposes (and its gradient)', () => {
+    const rng = new Rng(7);
+    const a = randArray(rng, 2 * 5 * 3);
+    const b = randArray(rng, 2 * 4 * 5);
+    tf.tidy(() => {
+      const at = tf.tensor3d(a, [2, 5, 3]);
+      const bt = tf.tensor3d(b, [2, 4, 5]);
+      const flagged = tf.matMul(at, bt, true, true).dataSync();
+      // reference: plain loops
+      const want = new Float64Array(2 * 3 * 4);
+      for (let n = 0; n < 2; n++)
+        for (let i = 0; i < 3; i++)
+          for (let j = 0; j < 4; j++) {
+            let s = 0;
+            for (let k = 0; k < 5; k++) s += a[(n * 5 + k) * 3 + i]! * b[(n * 4 + j) * 5 + k]!;
+            want[(n * 3 + i) * 4 + j] = s;
+          }
+      expect(maxRelErr(flagged, want)).toBeLessThan(1e-6);
+      const g = tf.grad((m: tf.Tensor3D) => tf.sum(tf.square(tf.matMul(m, bt, true, true))))(at).dataSync();
+      expect(g.length).toBe(30);
+      expect(Array.from(g).every(Number.isFinite)).toBe(true);
+    });
+  });
+
+  it('bridged kernels: gather gradient (UnsortedSegmentSum) and depthwise backprops', () => {
+    tf.tidy(() => {
+      const table = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+      const g = tf.grad((t: tf.Tensor2D) => tf.sum(tf.gather(t, tf.tensor1d([0, 2, 2], 'int32'))))(table);
+      expect(Array.from(g.dataSync())).toEqual([1, 1, 0, 0, 2, 2]);
+      const rng = new Rng(3);
+      const x = tf.tensor4d(randArray(rng, 1 * 5 * 5 * 2), [1, 5, 5, 2]);
+      const f = tf.tensor4d(randArray(rng, 3 * 3 * 2 * 1), [3, 3, 2, 1]);
+      const [gx, gf] = tf.grads((a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.depthwiseConv2d(a, b, 1, 'same')))([x, f]);
+      expect(gx!.shape).toEqual([1, 5, 5, 2]);
+      expect(gf!.shape).toEqual([3, 3, 2, 1]);
+      expect(Array.from(gf!.dataSync()).every(Number.isFinite)).toBe(true);
+    });
+  });
+
+  it('Tile-free batch-norm gradient equals the gradient of the same formula from primitives', () => {
+    const rng = new Rng(11);
+    const xv = randArray(rng, 2 * 3 * 3 * 4);
+    const sv = randArray(rng, 4);
+    const ov = randArray(rng, 4);
+    const wv = randArray(rng, 2 * 3 * 3 * 4);
+    tf.tidy(() => {
+      // A random linear read-out: sum(y²) would be (nearly) constant under normalisation.
+      const readout = tf.tensor4d(wv, [2, 3, 3, 4]);
+      const x = tf.tensor4d(xv, [2, 3, 3, 4]);
+      const scale = tf.tensor1d(sv);
+      const offset = tf.tensor1d(ov);
+      const fused = (a: tf.Tensor4D, s: tf.Tensor1D, o: tf.Tensor1D) => {
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        return tf.sum(tf.mul(tf.batchNorm(a, mean, variance, o, s, 1e-5), readout));
+      };
+      const manual = (a: tf.Tensor4D, s: tf.Tensor1D, o: tf.Tensor1D) => {
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        const y = tf.add(tf.mul(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, 1e-5))), s), o);
+        return tf.sum(tf.mul(y, readout));
+      };
+      const g1 = tf.grads(fused)([x, scale, offset]);
+      const g2 = tf.grads(manual)([x, scale, offset]);
+      for (let i = 0; i < 3; i++) expect(maxRelErr(g1[i]!.dataSync(), g2[i]!.dataSync())).toBeLessThan(1e-4);
+    });
+  });
+});
