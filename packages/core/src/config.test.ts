@@ -1,0 +1,220 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import {
+  applyOverrides,
+  deepFreeze,
+  deepMerge,
+  formatConfigPath,
+  loadConfigFile,
+  parseOverrides,
+  resolveConfigFile,
+  stringifyConfig,
+} from './config';
+
+const Schema = z.strictObject({
+  name: z.string(),
+  model: z.strictObject({ depth: z.number().int(), width: z.number(), tags: z.array(z.string()).default([]) }),
+  optimizer: z.strictObject({ lr: z.number().positive(), nesterov: z.boolean().default(false) }),
+  note: z.string().nullable().default(null),
+});
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'core-config-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function put(name: string, text: string): string {
+  const p = join(dir, name);
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p, text);
+  return p;
+}
+
+const BASE = 'name: base\nmodel:\n  depth: 50\n  width: 1.0\n  tags: [a, b]\noptimizer:\n  lr: 0.1\n';
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected an error');
+}
+
+describe('deepMerge', () => {
+  it('merges maps recursively, replaces arrays/scalars/null, keeps order, does not mutate', () => {
+    const a = { x: { y: 1, z: [1, 2] }, k: 'a', n: { m: 1 } };
+    const b = { x: { z: [3] }, k: null, n: 5, extra: true };
+    const snapshot = JSON.stringify(a);
+    expect(deepMerge(a, b)).toEqual({ x: { y: 1, z: [3] }, k: null, n: 5, extra: true });
+    expect(Object.keys(deepMerge(a, b))).toEqual(['x', 'k', 'n', 'extra']);
+    expect(JSON.stringify(a)).toBe(snapshot);
+    expect(deepMerge({ a: 1 }, { a: { b: 2 } })).toEqual({ a: { b: 2 } });
+  });
+});
+
+describe('deepFreeze', () => {
+  it('freezes nested objects and arrays, leaves typed arrays', () => {
+    const o = deepFreeze({ a: { b: [1, { c: 2 }] }, t: new Float32Array(2) });
+    expect(Object.isFrozen(o.a.b)).toBe(true);
+    expect(Object.isFrozen(o.a.b[1])).toBe(true);
+    expect(() => {
+      (o.a as { b: unknown }).b = 3;
+    }).toThrow(TypeError);
+  });
+});
+
+describe('parseOverrides / applyOverrides', () => {
+  it('parses YAML scalar and flow values', () => {
+    const o = parseOverrides(['a.b=3', 'a.c=true', 'a.d=[1,2]', 'a.e=null', "a.f='x y'", 'a.g={k: v}', 'a.h=x=y']);
+    expect(o.map((x) => x.value)).toEqual([3, true, [1, 2], null, 'x y', { k: 'v' }, 'x=y']);
+    expect(o[0]!.path).toEqual(['a', 'b']);
+  });
+
+  it('rejects malformed overrides', () => {
+    expect(() => parseOverrides(['ab'])).toThrow(/Invalid override '--set ab'.*key.path=value/);
+    expect(() => parseOverrides(['a..b=1'])).toThrow(/empty key segment/);
+    expect(() => parseOverrides(['a.b='])).toThrow(/empty value/);
+    expect(() => parseOverrides(['__proto__.x=1'])).toThrow(/not allowed/);
+    expect(() => parseOverrides(['a=[1,'])).toThrow(/not valid YAML/);
+  });
+
+  it('sets nested values, creates missing maps, does not mutate the input', () => {
+    const obj = { a: { b: 1 } };
+    const out = applyOverrides(obj, ['a.b=2', 'x.y.z=3', 'a.b=4']);
+    expect(out).toEqual({ a: { b: 4 }, x: { y: { z: 3 } } });
+    expect(obj).toEqual({ a: { b: 1 } });
+  });
+
+  it('errors when the parent is not a map', () => {
+    expect(() => applyOverrides({ a: 3 }, ['a.b=1'])).toThrow("Cannot apply override '--set a.b=1': 'a' is a number (3), not a map");
+    expect(() => applyOverrides({ a: [1] }, ['a.0=1'])).toThrow(/'a' is a list/);
+    expect(() => applyOverrides({ a: { b: null } }, ['a.b.c=1'])).toThrow(/'a.b' is null/);
+  });
+});
+
+describe('stringifyConfig', () => {
+  it('round-trips, keeps key order, emits no anchors for shared objects', () => {
+    const shared = { lr: 0.1 };
+    const cfg = { z: 1, a: { s: 'yes', n: '1.0', e: '' }, p: shared, q: shared, l: [1, 'two', null] };
+    const text = stringifyConfig(cfg);
+    expect(text).not.toMatch(/[&*]a\d/);
+    expect(parse(text)).toEqual(cfg);
+    expect(text.indexOf('z:')).toBeLessThan(text.indexOf('a:'));
+  });
+});
+
+describe('loadConfigFile', () => {
+  it('loads, applies defaults and deep-freezes', () => {
+    const cfg = loadConfigFile(put('base.yaml', BASE), Schema);
+    expect(cfg).toEqual({
+      name: 'base',
+      model: { depth: 50, width: 1, tags: ['a', 'b'] },
+      optimizer: { lr: 0.1, nesterov: false },
+      note: null,
+    });
+    expect(Object.isFrozen(cfg.model.tags)).toBe(true);
+  });
+
+  it('resolves extends relative to the file with deep merge (arrays replace)', () => {
+    put('base.yaml', BASE);
+    put('sub/mid.yaml', 'extends: ../base.yaml\nmodel:\n  tags: [c]\n');
+    const top = put('sub/top.yaml', 'extends: mid.yaml\nname: top\noptimizer:\n  nesterov: true\n');
+    const cfg = loadConfigFile(top, Schema);
+    expect(cfg.name).toBe('top');
+    expect(cfg.model).toEqual({ depth: 50, width: 1, tags: ['c'] });
+    expect(cfg.optimizer).toEqual({ lr: 0.1, nesterov: true });
+    expect(resolveConfigFile(top).files.map((f) => f.split('/').pop())).toEqual(['base.yaml', 'mid.yaml', 'top.yaml']);
+  });
+
+  it('merges a list of extends in order', () => {
+    put('base.yaml', BASE);
+    put('lr.yaml', 'optimizer:\n  lr: 0.5\n');
+    put('lr2.yaml', 'optimizer:\n  lr: 0.7\n');
+    const top = put('top.yaml', 'extends: [base.yaml, lr.yaml, lr2.yaml]\n');
+    expect(loadConfigFile(top, Schema).optimizer.lr).toBe(0.7);
+  });
+
+  it('rejects more than two levels of extends, naming the chain', () => {
+    put('a.yaml', BASE);
+    put('b.yaml', 'extends: a.yaml\n');
+    put('c.yaml', 'extends: b.yaml\n');
+    const d = put('d.yaml', 'extends: c.yaml\n');
+    expect(loadConfigFile(join(dir, 'c.yaml'), Schema).name).toBe('base');
+    expect(errorOf(() => loadConfigFile(d, Schema))).toMatch(/too deep \(at most 2 levels\): .*d\.yaml → .*c\.yaml → .*b\.yaml → .*a\.yaml/);
+  });
+
+  it('rejects extends cycles', () => {
+    put('x.yaml', 'extends: y.yaml\n');
+    const y = put('y.yaml', 'extends: x.yaml\n');
+    expect(errorOf(() => loadConfigFile(y, Schema))).toMatch(/extends' cycle: .*y\.yaml → .*x\.yaml → .*y\.yaml/);
+    const self = put('self.yaml', 'extends: self.yaml\n');
+    expect(() => loadConfigFile(self, Schema)).toThrow(/cycle/);
+  });
+
+  it('reports missing base files and bad extends values', () => {
+    const top = put('top.yaml', 'extends: missing.yaml\n');
+    expect(() => loadConfigFile(top, Schema)).toThrow(/Cannot read config file .*missing\.yaml \(extended from .*top\.yaml\): ENOENT/);
+    const bad = put('bad.yaml', 'extends: 3\n');
+    expect(() => loadConfigFile(bad, Schema)).toThrow(/bad\.yaml: 'extends' must be a file path/);
+  });
+
+  it('applies overrides after extends', () => {
+    put('base.yaml', BASE);
+    const top = put('top.yaml', 'extends: base.yaml\n');
+    const cfg = loadConfigFile(top, Schema, { overrides: ['optimizer.lr=0.01', 'model.tags=[x,y]', "note='a b'"] });
+    expect(cfg.optimizer.lr).toBe(0.01);
+    expect(cfg.model.tags).toEqual(['x', 'y']);
+    expect(cfg.note).toBe('a b');
+    expect(() => loadConfigFile(top, Schema, { overrides: ['name.x=1'] })).toThrow(/'name' is a string/);
+  });
+
+  it('reports YAML syntax errors with file, line and column', () => {
+    const p = put('broken.yaml', 'name: a\nmodel:\n  depth: [1, 2\n');
+    expect(errorOf(() => loadConfigFile(p, Schema))).toMatch(/broken\.yaml:\d+:\d+: invalid YAML/);
+    const dup = put('dup.yaml', 'name: a\nname: b\n');
+    expect(errorOf(() => loadConfigFile(dup, Schema))).toMatch(/dup\.yaml:2:1: invalid YAML: .*unique/i);
+    const list = put('list.yaml', '- 1\n- 2\n');
+    expect(() => loadConfigFile(list, Schema)).toThrow(/list\.yaml: expected a YAML mapping at the top level, got a list/);
+  });
+
+  it('lists every validation issue with the file and line that set it', () => {
+    put('base.yaml', BASE);
+    const top = put('top.yaml', 'extends: base.yaml\nmodel:\n  depth: deep\n  colour: red\noptimizer:\n  lr: -1\n');
+    const msg = errorOf(() => loadConfigFile(top, Schema, { overrides: ['model.width=wide'] }));
+    expect(msg).toMatch(/^Invalid config .*top\.yaml \(4 issues\):/);
+    expect(msg).toMatch(/top\.yaml: model\.depth: .*expected number.* \(line 3\)/);
+    expect(msg).toMatch(/top\.yaml: model\.colour: unknown key \(not in the schema\) \(line 4\)/);
+    expect(msg).toMatch(/top\.yaml: optimizer\.lr: .*>0.* \(line 6\)/);
+    expect(msg).toMatch(/--set model\.width=wide: model\.width: .*expected number/);
+  });
+
+  it('attributes issues inside a base file to the base file', () => {
+    put('base.yaml', 'name: base\nmodel:\n  depth: 50\n  width: 1\n  tags: [a, 3]\noptimizer:\n  lr: 0.1\n');
+    const top = put('top.yaml', 'extends: base.yaml\nname: top\n');
+    expect(errorOf(() => loadConfigFile(top, Schema))).toMatch(/base\.yaml: model\.tags\[1\]: .*expected string.* \(line 5\)/);
+  });
+
+  it('points missing keys at the nearest existing ancestor', () => {
+    const p = put('partial.yaml', 'name: x\nmodel:\n  depth: 1\noptimizer:\n  lr: 1\n');
+    expect(errorOf(() => loadConfigFile(p, Schema))).toMatch(/partial\.yaml: model\.width: .*\(under 'model' at line 2\)/);
+  });
+
+  it('treats an empty file as an empty map', () => {
+    const p = put('empty.yaml', '');
+    expect(resolveConfigFile(p).value).toEqual({});
+    expect(errorOf(() => loadConfigFile(p, Schema))).toMatch(/empty\.yaml: name: /);
+  });
+});
+
+describe('formatConfigPath', () => {
+  it('formats keys and indices', () => {
+    expect(formatConfigPath(['losses', 0, 'weight'])).toBe('losses[0].weight');
+    expect(formatConfigPath([])).toBe('(root)');
+  });
+});
