@@ -1,0 +1,22 @@
+/**
+ * @clip-senet/metrics — exact re-ID evaluation over typed arrays (no tf): distances, CMC / mAP / mINP
+ * (dense and streaming), dataset protocols, k-reciprocal re-ranking and alpha query expansion.
+ */
+
+// distances
+export { computeDistances, distanceBlocks, squaredNorms } from './distance';
+export type { DistanceMetric, DistanceBlock, DistanceBlockOptions } from './distance';
+
+// ranking metrics
+export { evaluateRanking } from './ranking';
+export type { EvaluateRankingInput } from './ranking';
+export { createRankingEvaluator } from './streaming';
+export type { RankingEvaluator, RankingEvaluatorOptions, RankingResult, QueryBlockInput, GoodJunkLists } from './streaming';
+export type { ApMode } from './query-score';
+export { selectTopK } from './topk';
+
+// post-processing
+export { kReciprocalRerank } from './rerank';
+export type { RerankInput } from './rerank';
+export { alphaQueryExpansion } from './aqe';
+export type { AqeInput, AqeResult } from './aqe';

@@ -1,0 +1,102 @@
+/**
+ * Exact per-query ranking statistics without sorting the gallery row (PROTOCOLS.md "Metrics").
+ *
+ * The gallery is ranked by (distance, gallery index) ascending; junk entries are removed. AP, CMC and mINP
+ * depend only on the filtered rank of every positive, and the filtered rank of the i-th positive (0-based,
+ * positives sorted by the same key) is i + #{negatives whose key is smaller}. So only the positives are
+ * sorted; each negative that precedes the last positive is binary-searched among them and counted. This is
+ * O(ng + P log P + n_before · log P) per query, exact, and needs no per-row index array.
+ */
+
+/** How AP is integrated over the ranking. */
+export type ApMode = 'non-interpolated' | 'trapezoid';
+
+/** Statistics of one valid query. */
+export interface QueryScore {
+  /** 0-based filtered rank of the first positive. */
+  readonly firstHit: number;
+  /** Average precision (see {@link ApMode}). */
+  readonly ap: number;
+  /** Inverse negative penalty: #positives / (1-based rank of the hardest positive). */
+  readonly inp: number;
+}
+
+/** Reusable scratch buffers for {@link scoreQuery}. */
+export interface ScoreScratch {
+  positives: Int32Array;
+  hist: Int32Array;
+}
+
+/** Fresh scratch buffers (grown on demand). */
+export function createScoreScratch(): ScoreScratch {
+  return { positives: new Int32Array(64), hist: new Int32Array(65) };
+}
+
+/**
+ * Classification of one query's gallery: `positives` are the (non-junk) matches, `isNegative(g)` says
+ * whether gallery index g counts in the ranking as a non-match (junk is neither).
+ */
+export interface QueryLabels {
+  readonly positives: Int32Array;
+  readonly numPositives: number;
+  readonly isNegative: (g: number) => boolean;
+}
+
+function precedes(row: Float32Array, off: number, a: number, b: number): boolean {
+  const da = row[off + a];
+  const db = row[off + b];
+  return da < db || (da === db && a < b);
+}
+
+/**
+ * Score one query from its distance row `row[off … off + ng)` and its labels. Returns null when the query
+ * has no positive (it is skipped). Throws on NaN distances (they have no rank).
+ */
+export function scoreQuery(
+  row: Float32Array,
+  off: number,
+  ng: number,
+  labels: QueryLabels,
+  apMode: ApMode,
+  scratch: ScoreScratch,
+): QueryScore | null {
+  const numPos = labels.numPositives;
+  if (numPos === 0) return null;
+  const pos = labels.positives.subarray(0, numPos);
+  for (let i = 0; i < numPos; i++) {
+    if (Number.isNaN(row[off + pos[i]])) throw new Error(`ranking: NaN distance at gallery index ${pos[i]}`);
+  }
+  pos.sort((a, b) => (precedes(row, off, a, b) ? -1 : precedes(row, off, b, a) ? 1 : 0));
+  if (scratch.hist.length < numPos + 1) scratch.hist = new Int32Array(2 * numPos + 1);
+  const hist = scratch.hist;
+  hist.fill(0, 0, numPos + 1);
+  const lastIdx = pos[numPos - 1];
+  const lastD = row[off + lastIdx];
+  for (let g = 0; g < ng; g++) {
+    const d = row[off + g];
+    if (d > lastD || (d === lastD && g >= lastIdx)) continue;
+    if (d !== d) throw new Error(`ranking: NaN distance at gallery index ${g}`);
+    if (!labels.isNegative(g)) continue;
+    let lo = 0;
+    let hi = numPos - 1; // the negative precedes the last positive
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const p = pos[mid];
+      const dp = row[off + p];
+      if (dp < d || (dp === d && p < g)) lo = mid + 1;
+      else hi = mid;
+    }
+    hist[lo] += 1;
+  }
+  let negBefore = 0;
+  let apSum = 0;
+  let rank = 0;
+  for (let i = 0; i < numPos; i++) {
+    negBefore += hist[i];
+    rank = i + negBefore; // 0-based filtered rank of the (i+1)-th hit
+    const precision = (i + 1) / (rank + 1);
+    if (apMode === 'non-interpolated') apSum += precision;
+    else apSum += ((rank === 0 ? 1 : i / rank) + precision) / 2;
+  }
+  return { firstHit: hist[0], ap: apSum / numPos, inp: numPos / (rank + 1) };
+}

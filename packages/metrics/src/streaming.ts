@@ -1,0 +1,216 @@
+/**
+ * Streaming ranking evaluator: CMC / mAP / mINP over query blocks of the distance matrix, for galleries whose
+ * full matrix does not fit in memory (VeRi-Wild Large: 10,000 × 128,517 float32 = 5.1 GB; PROTOCOLS.md).
+ *
+ * Memory: O(nq + ng) besides the caller's block. Per-query values are stored and summed in query order at
+ * `result()`, so the figures are bit-identical whatever the block size or the order blocks arrive in, and
+ * identical to {@link evaluateRanking} on the dense matrix.
+ */
+import { createScoreScratch, scoreQuery } from './query-score';
+import type { ApMode, QueryLabels } from './query-score';
+
+/** Per-query official good/junk gallery indices (e.g. VeRi-776 gt_index.txt / jk_index.txt, 0-based). */
+export interface GoodJunkLists {
+  readonly good: readonly ArrayLike<number>[];
+  readonly junk: readonly ArrayLike<number>[];
+}
+
+/** Labels and protocol switches shared by the dense and streaming evaluators. */
+export interface RankingEvaluatorOptions {
+  readonly numQuery: number;
+  readonly numGallery: number;
+  readonly queryIds: ArrayLike<number>;
+  readonly galleryIds: ArrayLike<number>;
+  /** Required when `excludeSameCamera` is true. */
+  readonly queryCams?: ArrayLike<number>;
+  readonly galleryCams?: ArrayLike<number>;
+  /** Length of the CMC curve (clipped to numGallery); default 50. */
+  readonly maxRank?: number;
+  /** Remove same-id same-camera gallery entries as junk (VeRi-776, VeRi-Wild); default true. */
+  readonly excludeSameCamera?: boolean;
+  /** AP integration; default 'non-interpolated'. */
+  readonly ap?: ApMode;
+  /** Official per-query good/junk lists; when given they replace the id/camera rule. */
+  readonly goodJunk?: GoodJunkLists;
+}
+
+/** Aggregated ranking metrics over the valid queries. */
+export interface RankingResult {
+  /** cmc[k] = fraction of valid queries whose first match is within the top k+1. */
+  readonly cmc: Float64Array;
+  readonly mAP: number;
+  readonly mINP: number;
+  readonly numValidQueries: number;
+  /** Queries with no positive left after junk removal (not counted in the means). */
+  readonly numSkippedQueries: number;
+  /** AP integration that produced `mAP`. */
+  readonly ap: ApMode;
+  /** AP per query (NaN for skipped queries). */
+  readonly apPerQuery: Float64Array;
+}
+
+/** A block of query rows: `distances` is row-major [count × numGallery]. */
+export interface QueryBlockInput {
+  readonly start: number;
+  readonly count: number;
+  readonly distances: Float32Array;
+}
+
+/** Incremental evaluator returned by {@link createRankingEvaluator}. */
+export interface RankingEvaluator {
+  /** Score query rows [start, start + count); each query must be added exactly once. */
+  addQueryBlock(block: QueryBlockInput): void;
+  /** Number of queries added so far. */
+  readonly numAdded: number;
+  /** Aggregate; throws if a query is missing or none is valid. */
+  result(): RankingResult;
+}
+
+function checkLength(name: string, arr: ArrayLike<number> | undefined, n: number): void {
+  if (arr === undefined) throw new Error(`ranking: ${name} is required`);
+  if (arr.length !== n) throw new Error(`ranking: ${name} has length ${arr.length}, expected ${n}`);
+}
+
+function validate(o: RankingEvaluatorOptions): void {
+  for (const [k, v] of [['numQuery', o.numQuery], ['numGallery', o.numGallery]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`ranking: ${k} must be a non-negative integer, got ${v}`);
+  }
+  checkLength('queryIds', o.queryIds, o.numQuery);
+  checkLength('galleryIds', o.galleryIds, o.numGallery);
+  if ((o.excludeSameCamera ?? true) && o.goodJunk === undefined) {
+    checkLength('queryCams (excludeSameCamera is on)', o.queryCams, o.numQuery);
+    checkLength('galleryCams (excludeSameCamera is on)', o.galleryCams, o.numGallery);
+  }
+  if (o.goodJunk !== undefined) {
+    if (o.goodJunk.good.length !== o.numQuery || o.goodJunk.junk.length !== o.numQuery) {
+      throw new Error(`ranking: goodJunk lists must have one entry per query (${o.numQuery})`);
+    }
+  }
+  const maxRank = o.maxRank ?? 50;
+  if (!Number.isInteger(maxRank) || maxRank <= 0) throw new Error(`ranking: maxRank must be a positive integer, got ${maxRank}`);
+}
+
+/** Builds the labels of query q; reuses its buffers across queries. */
+function createLabeler(o: RankingEvaluatorOptions): (q: number) => QueryLabels {
+  const ng = o.numGallery;
+  const gIds = o.galleryIds;
+  let positives = new Int32Array(64);
+  const grow = (n: number): void => {
+    if (positives.length < n) positives = new Int32Array(Math.max(n, 2 * positives.length));
+  };
+  if (o.goodJunk !== undefined) {
+    const { good, junk } = o.goodJunk;
+    const label = new Int8Array(ng); // 0 negative, 1 good, 2 junk
+    let last = -1;
+    return (q) => {
+      if (last >= 0) {
+        for (const g of Array.from(good[last])) label[g] = 0;
+        for (const g of Array.from(junk[last])) label[g] = 0;
+      }
+      last = q;
+      for (const g of Array.from(good[q])) {
+        if (!Number.isInteger(g) || g < 0 || g >= ng) throw new Error(`ranking: good index ${g} of query ${q} out of range`);
+        label[g] = 1;
+      }
+      for (const g of Array.from(junk[q])) {
+        if (!Number.isInteger(g) || g < 0 || g >= ng) throw new Error(`ranking: junk index ${g} of query ${q} out of range`);
+        label[g] = 2; // junk wins over good
+      }
+      grow(good[q].length);
+      let n = 0;
+      for (const g of Array.from(good[q])) if (label[g] === 1) {
+        label[g] = 3; // de-duplicate
+        positives[n++] = g;
+      }
+      for (let i = 0; i < n; i++) label[positives[i]] = 1;
+      return { positives, numPositives: n, isNegative: (g) => label[g] === 0 };
+    };
+  }
+  const exclude = o.excludeSameCamera ?? true;
+  const gCams = o.galleryCams;
+  return (q) => {
+    const qid = o.queryIds[q];
+    const qcam = exclude ? o.queryCams![q] : 0;
+    let n = 0;
+    for (let g = 0; g < ng; g++) {
+      if (gIds[g] !== qid) continue;
+      if (exclude && gCams![g] === qcam) continue;
+      if (n === positives.length) grow(n + 1);
+      positives[n++] = g;
+    }
+    return { positives, numPositives: n, isNegative: (g) => gIds[g] !== qid };
+  };
+}
+
+/**
+ * Create a streaming evaluator. Feed it {@link distanceBlocks} output (or any row blocks) and call
+ * `result()` once every query has been added.
+ */
+export function createRankingEvaluator(options: RankingEvaluatorOptions): RankingEvaluator {
+  validate(options);
+  const nq = options.numQuery;
+  const ng = options.numGallery;
+  const apMode: ApMode = options.ap ?? 'non-interpolated';
+  const cmcLen = Math.min(options.maxRank ?? 50, ng);
+  const ap = new Float64Array(nq).fill(Number.NaN);
+  const inp = new Float64Array(nq).fill(Number.NaN);
+  const firstHit = new Int32Array(nq).fill(-1);
+  const seen = new Uint8Array(nq);
+  const labelsOf = createLabeler(options);
+  const scratch = createScoreScratch();
+  let numAdded = 0;
+  return {
+    get numAdded() {
+      return numAdded;
+    },
+    addQueryBlock({ start, count, distances }) {
+      if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > nq) {
+        throw new Error(`addQueryBlock: rows [${start}, ${start + count}) outside [0, ${nq})`);
+      }
+      if (distances.length !== count * ng) {
+        throw new Error(`addQueryBlock: distances length ${distances.length}, expected ${count} × ${ng}`);
+      }
+      for (let r = 0; r < count; r++) {
+        const q = start + r;
+        if (seen[q]) throw new Error(`addQueryBlock: query ${q} added twice`);
+        seen[q] = 1;
+        numAdded++;
+        const s = scoreQuery(distances, r * ng, ng, labelsOf(q), apMode, scratch);
+        if (s === null) continue;
+        ap[q] = s.ap;
+        inp[q] = s.inp;
+        firstHit[q] = s.firstHit;
+      }
+    },
+    result() {
+      if (numAdded !== nq) throw new Error(`ranking: ${nq - numAdded} of ${nq} queries were never added`);
+      const hits = new Float64Array(cmcLen);
+      let apSum = 0;
+      let inpSum = 0;
+      let valid = 0;
+      for (let q = 0; q < nq; q++) {
+        if (firstHit[q] < 0) continue;
+        valid++;
+        apSum += ap[q];
+        inpSum += inp[q];
+        if (firstHit[q] < cmcLen) hits[firstHit[q]] += 1;
+      }
+      if (valid === 0) throw new Error(`ranking: no valid query (all ${nq} queries have no positive in the gallery)`);
+      const cmc = new Float64Array(cmcLen);
+      let cum = 0;
+      for (let k = 0; k < cmcLen; k++) {
+        cum += hits[k];
+        cmc[k] = cum / valid;
+      }
+      return {
+        cmc,
+        mAP: apSum / valid,
+        mINP: inpSum / valid,
+        numValidQueries: valid,
+        numSkippedQueries: nq - valid,
+        ap: apMode,
+        apPerQuery: ap.slice(),
+      };
+    },
+  };
+}
