@@ -1,0 +1,132 @@
+/**
+ * Published split sizes of VeRi-776, VehicleID and VeRi-Wild (PROTOCOLS.md, "Counts"), and the check that
+ * compares on-disk counts with them: a mismatch is a warning by default (collected and printed once) and a
+ * {@link DatasetCountError} with `strict: true`. Readers accept an `expectedCounts` override so miniature or
+ * synthetic trees can be checked strictly against their own sizes.
+ */
+import { DatasetCountError } from './errors';
+import type { Sample } from './sample';
+
+/** An expected count, or several accepted values (e.g. VeRi-776 train: 37,778 or 37,781 images). */
+export type CountSpec = number | readonly number[];
+
+/** Expected size of one split; an absent field is not checked. */
+export interface SplitCounts {
+  readonly images?: CountSpec;
+  readonly ids?: CountSpec;
+}
+
+/** Expected sizes of a query/gallery dataset (VeRi-776, VeRi-Wild); absent fields are not checked. */
+export interface QueryGalleryCounts {
+  readonly train?: SplitCounts;
+  readonly query?: SplitCounts;
+  readonly gallery?: SplitCounts;
+  /** Distinct cameras over all loaded samples. */
+  readonly cameras?: CountSpec;
+}
+
+/** Expected sizes of VehicleID (train list and one test list); absent fields are not checked. */
+export interface TrainTestCounts {
+  readonly train?: SplitCounts;
+  readonly test?: SplitCounts;
+}
+
+/** VeRi-776: 576 train ids, 200 test ids, 20 cameras. */
+export const VERI776_COUNTS: QueryGalleryCounts = {
+  train: { images: [37778, 37781], ids: 576 },
+  query: { images: 1678, ids: 200 },
+  gallery: { images: 11579, ids: 200 },
+  cameras: 20,
+};
+
+/** VehicleID test list sizes (number of test identities). */
+export type VehicleIDTestSize = 800 | 1600 | 2400 | 3200 | 6000 | 13164;
+export const VEHICLEID_TEST_SIZES: readonly VehicleIDTestSize[] = [800, 1600, 2400, 3200, 6000, 13164];
+
+/** VehicleID published counts for a test list (image counts are published for 800/1600/2400 only). */
+export function vehicleIdCounts(testSize: VehicleIDTestSize): TrainTestCounts {
+  const testImages: Partial<Record<VehicleIDTestSize, number>> = { 800: 6493, 1600: 13377, 2400: 19777 };
+  const images = testImages[testSize];
+  return {
+    train: { images: 113346, ids: 13164 },
+    test: images === undefined ? { ids: testSize } : { images, ids: testSize },
+  };
+}
+
+/** VeRi-Wild test sizes (Small, Medium, Large = number of query identities). */
+export type VeRiWildTestSize = 3000 | 5000 | 10000;
+export const VERIWILD_TEST_SIZES: readonly VeRiWildTestSize[] = [3000, 5000, 10000];
+
+/** VeRi-Wild published counts for a test size (query: one image per id; query images not in the gallery). */
+export function veriWildCounts(testSize: VeRiWildTestSize): QueryGalleryCounts {
+  const galleryImages: Record<VeRiWildTestSize, number> = { 3000: 38861, 5000: 64389, 10000: 128517 };
+  return {
+    train: { images: 277797, ids: 30671 },
+    query: { images: testSize, ids: testSize },
+    gallery: { images: galleryImages[testSize], ids: testSize },
+    cameras: 174,
+  };
+}
+
+/** Options shared by every reader for the count check. */
+export interface CountCheckOptions {
+  /** Throw a {@link DatasetCountError} on any count mismatch instead of warning. Default false. */
+  readonly strict?: boolean;
+  /** Receives each warning once (default `console.warn`). Warnings are also returned in `warnings`. */
+  readonly onWarning?: (message: string) => void;
+}
+
+/** One quantity to compare. */
+export interface CountRow {
+  readonly what: string;
+  readonly actual: number;
+  readonly expected: CountSpec | undefined;
+}
+
+const fmt = (n: number): string => n.toLocaleString('en-US');
+
+/** Rows "<split> images" and "<split> ids" for one split. */
+export function splitRows(split: string, samples: readonly Sample[], expected: SplitCounts | undefined): CountRow[] {
+  return [
+    { what: `${split} images`, actual: samples.length, expected: expected?.images },
+    { what: `${split} ids`, actual: countDistinct(samples, (s) => s.vehicleId), expected: expected?.ids },
+  ];
+}
+
+/** Number of distinct values of `key` over `samples`. */
+export function countDistinct(samples: readonly Sample[], key: (s: Sample) => number): number {
+  const seen = new Set<number>();
+  for (const s of samples) seen.add(key(s));
+  return seen.size;
+}
+
+/**
+ * Compare counts; returns the warnings (empty when all match). With `strict`, throws instead.
+ * Each warning is passed to `onWarning` exactly once.
+ */
+export function checkCounts(dataset: string, rows: readonly CountRow[], options: CountCheckOptions): string[] {
+  const mismatches: string[] = [];
+  for (const { what, actual, expected } of rows) {
+    if (expected === undefined) continue;
+    const accepted = typeof expected === 'number' ? [expected] : expected;
+    if (!accepted.includes(actual)) {
+      mismatches.push(`${what}: ${fmt(actual)} on disk, expected ${accepted.map(fmt).join(' or ')}`);
+    }
+  }
+  if (mismatches.length === 0) return [];
+  if (options.strict) throw new DatasetCountError(dataset, mismatches);
+  const warnings = mismatches.map((m) => `${dataset}: ${m}`);
+  const sink = options.onWarning ?? ((message: string) => console.warn(message));
+  for (const w of warnings) sink(w);
+  return warnings;
+}
+
+/**
+ * Attach training labels 0..N−1 in ascending vehicle-id order (sorted, so every process agrees).
+ * Returns new samples (input order kept) and N.
+ */
+export function relabelBySortedId(samples: readonly Sample[]): { samples: Sample[]; numIds: number } {
+  const ids = [...new Set(samples.map((s) => s.vehicleId))].sort((a, b) => a - b);
+  const labelOf = new Map(ids.map((id, i) => [id, i]));
+  return { samples: samples.map((s) => ({ ...s, label: labelOf.get(s.vehicleId)! })), numIds: ids.length };
+}
