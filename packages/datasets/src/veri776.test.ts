@@ -1,37 +1,17 @@
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DatasetCountError, DatasetFormatError } from './errors';
+import { DatasetCountError } from './errors';
 import { type VeRi776LayoutEntry, writeVeRi776Layout } from './layout-writers';
+import { TempDirs, brokenTree as brokenOverlay, captureFormatError, fixtureDir } from './reader-test-support';
 import { loadVeRi776, parseVeRi776Name } from './veri776';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'veri776');
-const tmpRoots: string[] = [];
-const freshDir = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'veri776-test-'));
-  tmpRoots.push(dir);
-  return dir;
-};
-afterAll(() => tmpRoots.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-/** Base fixture with the files of `broken/<name>` laid over it. */
-function brokenTree(name: string): string {
-  const root = freshDir();
-  cpSync(join(FIXTURES, 'base'), root, { recursive: true });
-  cpSync(join(FIXTURES, 'broken', name), root, { recursive: true });
-  return root;
-}
-
-function formatError(fn: () => unknown): DatasetFormatError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof DatasetFormatError) return err;
-    throw err;
-  }
-  throw new Error('expected a DatasetFormatError');
-}
+const FIXTURES = fixtureDir('veri776');
+const temp = new TempDirs();
+const freshDir = (): string => temp.make('veri776-test-');
+const brokenTree = (name: string): string => brokenOverlay(temp, 'veri776', name);
+const formatError = captureFormatError;
+afterAll(() => temp.cleanup());
 
 const BASE_COUNTS = {
   train: { images: 4, ids: 3 },

@@ -1,0 +1,126 @@
+/**
+ * VehicleID reader and its seeded query/gallery split (Liu et al., "Deep Relative Distance Learning: Tell the
+ * Difference Between Similar Vehicles", CVPR 2016; layout and protocol in PROTOCOLS.md).
+ *
+ * Layout: `<root>/image/<imgId>.jpg`, `<root>/train_test_split/train_list.txt` and `test_list_<size>.txt`, lines
+ * `<imgId> <vehicleId>`. VehicleID has no camera ids: every sample has `cameraId: -1`. Samples keep list order;
+ * train samples get labels 0..N−1 in ascending vehicle-id order.
+ *
+ * Protocol: per test identity one randomly chosen image is the gallery and the rest are queries
+ * ({@link vehicleIdQueryGallery}); results are averaged over 10 seeded draws.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Rng } from '@clip-senet/core';
+import { DatasetFormatError } from './errors';
+import { DirectoryIndex, DuplicateGuard, MissingImages, parseNonNegInt, readListLines } from './list-file';
+import {
+  type CountCheckOptions,
+  type TrainTestCounts,
+  type VehicleIDTestSize,
+  VEHICLEID_TEST_SIZES,
+  checkCounts,
+  relabelBySortedId,
+  splitRows,
+  vehicleIdCounts,
+} from './published-counts';
+import type { Sample } from './sample';
+
+/** Options of {@link loadVehicleID}. */
+export interface VehicleIDOptions extends CountCheckOptions {
+  /** Which `test_list_<testSize>.txt` to read. */
+  readonly testSize: VehicleIDTestSize;
+  /** Counts to check instead of the published ones (fields left out are not checked). */
+  readonly expectedCounts?: TrainTestCounts;
+}
+
+/** A loaded VehicleID tree. */
+export interface VehicleIDDataset {
+  /** `train_list.txt` order, with `label` 0..numTrainIds−1 (sorted vehicle-id order). */
+  readonly train: Sample[];
+  /** `test_list_<size>.txt` order; split it with {@link vehicleIdQueryGallery}. */
+  readonly test: Sample[];
+  readonly numTrainIds: number;
+  readonly testSize: VehicleIDTestSize;
+  /** Count mismatches (already passed to `onWarning`). */
+  readonly warnings: string[];
+}
+
+/** Image ids are plain file stems: letters, digits, `_`, `-`, `.` (no path separators). */
+const IMAGE_ID = /^[A-Za-z0-9_.-]+$/;
+
+function readList(file: string, imageDir: string, dirs: DirectoryIndex): Sample[] {
+  const dupes = new DuplicateGuard(file);
+  const missing = new MissingImages(file);
+  const samples: Sample[] = [];
+  for (const { text, line } of readListLines(file)) {
+    const tokens = text.split(/\s+/);
+    const vehicleId = tokens.length === 2 ? parseNonNegInt(tokens[1]!) : undefined;
+    if (vehicleId === undefined || !IMAGE_ID.test(tokens[0]!)) {
+      throw new DatasetFormatError(file, line, `malformed entry "${text}" (expected "<imgId> <vehicleId>")`);
+    }
+    const name = `${tokens[0]}.jpg`;
+    dupes.check(tokens[0]!, line);
+    const path = join(imageDir, name);
+    if (!dirs.has(imageDir, name)) missing.add(line, path);
+    samples.push({ path, vehicleId, cameraId: -1 });
+  }
+  missing.throwIfAny();
+  return samples;
+}
+
+/**
+ * Load VehicleID with one of its test lists.
+ *
+ * @throws DatasetFormatError for a missing file/folder, a malformed line, a duplicate image id, or listed images
+ *   missing on disk (first few + total).
+ * @throws DatasetCountError with `strict: true` when counts differ from `expectedCounts` (default: published).
+ */
+export function loadVehicleID(root: string, options: VehicleIDOptions): VehicleIDDataset {
+  const { testSize } = options;
+  if (!VEHICLEID_TEST_SIZES.includes(testSize)) {
+    throw new Error(`loadVehicleID: testSize must be one of ${VEHICLEID_TEST_SIZES.join(', ')}, got ${testSize}`);
+  }
+  const absRoot = resolve(root);
+  const imageDir = join(absRoot, 'image');
+  const splitDir = join(absRoot, 'train_test_split');
+  const dirs = new DirectoryIndex();
+  const trainList = join(splitDir, 'train_list.txt');
+  const testList = join(splitDir, `test_list_${testSize}.txt`);
+  if (!existsSync(imageDir)) throw new DatasetFormatError(imageDir, undefined, 'required image folder not found');
+  const { samples: train, numIds: numTrainIds } = relabelBySortedId(readList(trainList, imageDir, dirs));
+  const test = readList(testList, imageDir, dirs);
+  const expected = options.expectedCounts ?? vehicleIdCounts(testSize);
+  const warnings = checkCounts(
+    `VehicleID (test ${testSize})`,
+    [...splitRows('train', train, expected.train), ...splitRows('test', test, expected.test)],
+    options,
+  );
+  return { train, test, numTrainIds, testSize, warnings };
+}
+
+/**
+ * The VehicleID query/gallery draw: for every test identity one image, chosen with `new Rng(seed)`, goes to the
+ * gallery and all other images of that identity to the query set.
+ *
+ * Independent of input order: identities are visited in ascending id order and each identity's images in
+ * ascending path order, and both outputs are in that order. An identity with a single image contributes a
+ * gallery image and no query.
+ */
+export function vehicleIdQueryGallery(test: readonly Sample[], options: { readonly seed: number }): { query: Sample[]; gallery: Sample[] } {
+  const byId = new Map<number, Sample[]>();
+  for (const s of test) {
+    const group = byId.get(s.vehicleId);
+    if (group) group.push(s);
+    else byId.set(s.vehicleId, [s]);
+  }
+  const rng = new Rng(options.seed);
+  const query: Sample[] = [];
+  const gallery: Sample[] = [];
+  for (const id of [...byId.keys()].sort((a, b) => a - b)) {
+    const images = byId.get(id)!.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const pick = rng.int(images.length);
+    images.forEach((s, i) => (i === pick ? gallery : query).push(s));
+  }
+  return { query, gallery };
+}
