@@ -20,3 +20,23 @@ export { kReciprocalRerank } from './rerank';
 export type { RerankInput } from './rerank';
 export { alphaQueryExpansion } from './aqe';
 export type { AqeInput, AqeResult } from './aqe';
+
+// dataset protocols
+export { veri776, veriWild, vehicleId, drawVehicleIdSplit, protocolId, VERI_WILD_COUNTS } from './protocols';
+export type {
+  LabelledFeatures,
+  RerankParams,
+  AqeParams,
+  ProtocolResult,
+  QueryGalleryInput,
+  QueryGalleryProtocol,
+  Veri776Options,
+  VeriWildOptions,
+  VeriWildResult,
+  VeriWildProtocol,
+  VehicleIdOptions,
+  VehicleIdProtocol,
+  VehicleIdResult,
+  VehicleIdDraw,
+  MeanStd,
+} from './protocols';

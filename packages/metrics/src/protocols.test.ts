@@ -1,0 +1,101 @@
+import { Rng } from '@clip-senet/core';
+import { describe, expect, it } from 'vitest';
+import { computeDistances } from './distance';
+import { drawVehicleIdSplit, protocolId, vehicleId, veri776, veriWild } from './protocols';
+import { evaluateRanking } from './ranking';
+import { kReciprocalRerank } from './rerank';
+
+const dim = 8;
+function labelled(rng: Rng, n: number, numIds: number, noise: number) {
+  const centres = Array.from({ length: numIds }, () => Array.from({ length: dim }, () => rng.normal()));
+  const ids = Int32Array.from({ length: n }, () => rng.int(numIds));
+  const cams = Int32Array.from({ length: n }, () => rng.int(3));
+  const features = Float32Array.from({ length: n * dim }, (_, i) => centres[ids[Math.floor(i / dim)]][i % dim] + noise * rng.normal());
+  return { features, ids, cams };
+}
+
+describe('protocol ids', () => {
+  it('state dataset, re-ranking, AQE, distance and AP mode', () => {
+    expect(veri776().id).toBe('veri776/no-rr/cosine/non-interp');
+    expect(veri776({ rerank: {}, aqe: { k: 3 }, ap: 'trapezoid', metric: 'euclidean' }).id).toBe(
+      'veri776/rr(k1=20,k2=6,lambda=0.3)/aqe(k=3,alpha=3)/euclidean/trapezoid',
+    );
+    expect(veri776({ goodJunk: { good: [], junk: [] } }).id).toBe('veri776-gtjk/no-rr/cosine/non-interp');
+    expect(veriWild({ testSize: 10000 }).id).toBe('veriwild-large/no-rr/cosine/non-interp');
+    expect(vehicleId({ testSize: 800, seed: 5, repeats: 3 }).id).toBe('vehicleid-800/no-rr/cosine/non-interp/draws=3,seeds=5..7');
+    expect(protocolId('x', 'cosine', 'non-interpolated', { k1: 10 })).toBe('x/rr(k1=10,k2=6,lambda=0.3)/cosine/non-interp');
+  });
+});
+
+describe('veri776 and veriWild', () => {
+  const rng = new Rng(61);
+  const query = labelled(rng, 24, 10, 1.5);
+  const gallery = labelled(rng, 90, 10, 1.5);
+  const labels = { numQuery: 24, numGallery: 90, queryIds: query.ids, galleryIds: gallery.ids, queryCams: query.cams, galleryCams: gallery.cams };
+
+  it('veri776 equals distances + evaluateRanking (same-camera junk)', () => {
+    const r = veri776().evaluate({ query, gallery, dim });
+    const ref = evaluateRanking({ ...labels, distmat: computeDistances(query.features, gallery.features, dim, 'cosine') });
+    expect(r.mAP).toBe(ref.mAP);
+    expect(r.protocolId).toBe('veri776/no-rr/cosine/non-interp');
+  });
+
+  it('veri776 with re-ranking equals the explicit pipeline', () => {
+    const r = veri776({ rerank: { k1: 8, k2: 3 } }).evaluate({ query, gallery, dim });
+    const d = (a: Float32Array, b: Float32Array) => computeDistances(a, b, dim, 'cosine');
+    const rr = kReciprocalRerank({
+      qg: d(query.features, gallery.features),
+      qq: d(query.features, query.features),
+      gg: d(gallery.features, gallery.features),
+      numQuery: 24,
+      numGallery: 90,
+      k1: 8,
+      k2: 3,
+    });
+    expect(r.mAP).toBe(evaluateRanking({ ...labels, distmat: rr }).mAP);
+  });
+
+  it('veriWild streams to the same figures and checks the published counts', () => {
+    const r = veriWild({ testSize: 3000, blockSize: 5 }).evaluate({ query, gallery, dim });
+    expect(r.mAP).toBe(veri776().evaluate({ query, gallery, dim }).mAP);
+    expect(r.countsMatchPublished).toBe(false);
+    expect(() => veriWild({ testSize: 4000 as 3000 })).toThrow(/testSize/);
+  });
+});
+
+describe('vehicleId', () => {
+  it('draws one gallery image per identity, the rest as queries, deterministically per seed', () => {
+    const ids = [3, 1, 3, 3, 2, 1, 7];
+    const a = drawVehicleIdSplit(ids, 4);
+    expect(a.gallery.length).toBe(4); // ids 1, 2, 3, 7
+    expect(a.query.length).toBe(3);
+    expect(new Set(Array.from(a.gallery, (i) => ids[i])).size).toBe(4);
+    expect([...a.query, ...a.gallery].sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(a.gallery).toContain(4); // single-image id 2 → gallery only
+    expect(a.gallery).toContain(6);
+    expect(drawVehicleIdSplit(ids, 4)).toEqual(a);
+    const many = Array.from({ length: 200 }, (_, i) => i % 20);
+    expect(drawVehicleIdSplit(many, 1).gallery).not.toEqual(drawVehicleIdSplit(many, 2).gallery);
+  });
+
+  it('reports every draw and mean ± std (population) of R1 / R5 / mAP', () => {
+    const rng = new Rng(62);
+    const test = labelled(rng, 300, 40, 1.0);
+    const r = vehicleId({ testSize: 800, repeats: 4, seed: 10 }).evaluate({ test, dim });
+    expect(r.draws.map((d) => d.seed)).toEqual([10, 11, 12, 13]);
+    const r1 = r.draws.map((d) => d.cmc[0]);
+    const mean = r1.reduce((a, b) => a + b) / 4;
+    expect(r.rank1.mean).toBeCloseTo(mean, 14);
+    expect(r.rank1.std).toBeCloseTo(Math.sqrt(r1.reduce((a, b) => a + (b - mean) ** 2, 0) / 4), 14);
+    expect(r.rank5.mean).toBeGreaterThanOrEqual(r.rank1.mean);
+    expect(new Set(r1).size).toBeGreaterThan(1); // draws differ
+  });
+
+  it('scores perfectly separable features 1.0', () => {
+    const ids = Int32Array.from({ length: 60 }, (_, i) => i % 12);
+    const features = Float32Array.from({ length: 60 * dim }, (_, i) => (i % dim === ids[Math.floor(i / dim)] % dim ? 1 + ids[Math.floor(i / dim)] : 0));
+    const r = vehicleId({ testSize: 800, repeats: 2, metric: 'euclidean' }).evaluate({ test: { features, ids }, dim });
+    expect(r.rank1.mean).toBe(1);
+    expect(r.mAP.mean).toBe(1);
+  });
+});

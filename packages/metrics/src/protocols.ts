@@ -1,0 +1,308 @@
+/**
+ * Dataset evaluation protocols (PROTOCOLS.md): VeRi-776, VehicleID and VeRi-Wild. A protocol owns the whole
+ * pipeline from features to metrics, so the protocol id it stamps on every result states exactly what was
+ * done: `<dataset>/<re-ranking>[/<aqe>]/<distance>/<ap>`, e.g. `veri776/no-rr/cosine/non-interp` or
+ * `veri776/rr(k1=20,k2=6,lambda=0.3)/aqe(k=5,alpha=3)/cosine/trapezoid`.
+ */
+import { Rng } from '@clip-senet/core';
+import { alphaQueryExpansion } from './aqe';
+import { computeDistances, distanceBlocks } from './distance';
+import type { DistanceMetric } from './distance';
+import type { ApMode } from './query-score';
+import { evaluateRanking } from './ranking';
+import { kReciprocalRerank } from './rerank';
+import { createRankingEvaluator } from './streaming';
+import type { GoodJunkLists, RankingResult } from './streaming';
+
+/** Features with their labels; `features` is row-major [n × dim]. */
+export interface LabelledFeatures {
+  readonly features: Float32Array;
+  readonly ids: ArrayLike<number>;
+  /** Camera ids (required where same-camera matches are junk). */
+  readonly cams?: ArrayLike<number>;
+}
+
+/** k-reciprocal re-ranking parameters (defaults 20 / 6 / 0.3). */
+export interface RerankParams {
+  readonly k1?: number;
+  readonly k2?: number;
+  readonly lambda?: number;
+}
+
+/** Alpha query expansion parameters (defaults k = 5, alpha = 3, query side only). */
+export interface AqeParams {
+  readonly k?: number;
+  readonly alpha?: number;
+  readonly expandGallery?: boolean;
+}
+
+/** A ranking result stamped with the protocol that produced it. */
+export interface ProtocolResult extends RankingResult {
+  readonly protocolId: string;
+}
+
+const AP_TAG: Record<ApMode, string> = { 'non-interpolated': 'non-interp', trapezoid: 'trapezoid' };
+
+/** Build a protocol id string (see the module header). */
+export function protocolId(dataset: string, metric: DistanceMetric, ap: ApMode, rerank?: RerankParams | false, aqe?: AqeParams | false): string {
+  const parts = [dataset];
+  if (rerank) parts.push(`rr(k1=${rerank.k1 ?? 20},k2=${rerank.k2 ?? 6},lambda=${rerank.lambda ?? 0.3})`);
+  else parts.push('no-rr');
+  if (aqe) parts.push(`aqe(k=${aqe.k ?? 5},alpha=${aqe.alpha ?? 3}${aqe.expandGallery ? ',gallery' : ''})`);
+  parts.push(metric, AP_TAG[ap]);
+  return parts.join('/');
+}
+
+function rowsOf(features: Float32Array, dim: number, what: string): number {
+  if (!Number.isInteger(dim) || dim <= 0 || features.length % dim !== 0) {
+    throw new Error(`${what}: features length ${features.length} is not a multiple of dim ${dim}`);
+  }
+  return features.length / dim;
+}
+
+/** Options of {@link veri776}. */
+export interface Veri776Options {
+  readonly metric?: DistanceMetric;
+  readonly ap?: ApMode;
+  readonly maxRank?: number;
+  readonly rerank?: RerankParams | false;
+  readonly aqe?: AqeParams | false;
+  /** Official gt_index / jk_index lists (0-based); replace the same-id same-camera junk rule. */
+  readonly goodJunk?: GoodJunkLists;
+}
+
+/** Input of a query/gallery protocol. */
+export interface QueryGalleryInput {
+  readonly query: LabelledFeatures;
+  readonly gallery: LabelledFeatures;
+  readonly dim: number;
+}
+
+/** A protocol evaluated on one query/gallery split. */
+export interface QueryGalleryProtocol {
+  readonly id: string;
+  evaluate(input: QueryGalleryInput): ProtocolResult;
+}
+
+/**
+ * VeRi-776: 1,678 queries × 11,579 gallery images; same-id same-camera gallery images are junk (or the
+ * official good/junk lists); optional αQE and k-reciprocal re-ranking; dense evaluation.
+ */
+export function veri776(options: Veri776Options = {}): QueryGalleryProtocol {
+  const metric = options.metric ?? 'cosine';
+  const ap = options.ap ?? 'non-interpolated';
+  const id = protocolId(options.goodJunk ? 'veri776-gtjk' : 'veri776', metric, ap, options.rerank, options.aqe);
+  return {
+    id,
+    evaluate({ query, gallery, dim }) {
+      const nq = rowsOf(query.features, dim, 'veri776 query');
+      const ng = rowsOf(gallery.features, dim, 'veri776 gallery');
+      let q = query.features;
+      let g = gallery.features;
+      if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe }));
+      let distmat = computeDistances(q, g, dim, metric);
+      if (options.rerank) {
+        const qq = computeDistances(q, q, dim, metric);
+        const gg = computeDistances(g, g, dim, metric);
+        distmat = kReciprocalRerank({ qg: distmat, qq, gg, numQuery: nq, numGallery: ng, ...options.rerank });
+      }
+      const result = evaluateRanking({
+        distmat,
+        numQuery: nq,
+        numGallery: ng,
+        queryIds: query.ids,
+        galleryIds: gallery.ids,
+        queryCams: query.cams,
+        galleryCams: gallery.cams,
+        maxRank: options.maxRank,
+        ap,
+        ...(options.goodJunk ? { goodJunk: options.goodJunk } : {}),
+      });
+      return { ...result, protocolId: id };
+    },
+  };
+}
+
+/** Published VeRi-Wild test-split sizes (PROTOCOLS.md). */
+export const VERI_WILD_COUNTS = {
+  3000: { query: 3000, gallery: 38861, name: 'small' },
+  5000: { query: 5000, gallery: 64389, name: 'medium' },
+  10000: { query: 10000, gallery: 128517, name: 'large' },
+} as const;
+
+/** Options of {@link veriWild}. */
+export interface VeriWildOptions {
+  readonly testSize: 3000 | 5000 | 10000;
+  readonly metric?: DistanceMetric;
+  readonly ap?: ApMode;
+  readonly maxRank?: number;
+  readonly aqe?: AqeParams | false;
+  /** Query rows per distance block (default 64: 64 × 128,517 float32 = 33 MB). */
+  readonly blockSize?: number;
+}
+
+/** VeRi-Wild result: also says whether the split sizes match the published counts. */
+export interface VeriWildResult extends ProtocolResult {
+  readonly countsMatchPublished: boolean;
+}
+
+/** The VeRi-Wild protocol object returned by {@link veriWild}. */
+export interface VeriWildProtocol {
+  readonly id: string;
+  evaluate(input: QueryGalleryInput): VeriWildResult;
+}
+
+/**
+ * VeRi-Wild Small / Medium / Large: same-id same-camera junk as VeRi-776, evaluated by streaming query
+ * blocks (never the full matrix: Large's would be 5.1 GB). Re-ranking is not offered at this scale.
+ */
+export function veriWild(options: VeriWildOptions): VeriWildProtocol {
+  const published = VERI_WILD_COUNTS[options.testSize];
+  if (published === undefined) throw new Error(`veriWild: testSize must be 3000, 5000 or 10000, got ${options.testSize}`);
+  const metric = options.metric ?? 'cosine';
+  const ap = options.ap ?? 'non-interpolated';
+  const id = protocolId(`veriwild-${published.name}`, metric, ap, false, options.aqe);
+  return {
+    id,
+    evaluate({ query, gallery, dim }) {
+      const nq = rowsOf(query.features, dim, 'veriWild query');
+      const ng = rowsOf(gallery.features, dim, 'veriWild gallery');
+      let q = query.features;
+      let g = gallery.features;
+      if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe }));
+      const evaluator = createRankingEvaluator({
+        numQuery: nq,
+        numGallery: ng,
+        queryIds: query.ids,
+        galleryIds: gallery.ids,
+        queryCams: query.cams,
+        galleryCams: gallery.cams,
+        maxRank: options.maxRank,
+        ap,
+      });
+      for (const block of distanceBlocks(q, g, dim, metric, { blockSize: options.blockSize ?? 64 })) evaluator.addQueryBlock(block);
+      return {
+        ...evaluator.result(),
+        protocolId: id,
+        countsMatchPublished: nq === published.query && ng === published.gallery,
+      };
+    },
+  };
+}
+
+/** One VehicleID draw: indices into the test set. */
+export interface VehicleIdDraw {
+  readonly seed: number;
+  readonly query: Int32Array;
+  readonly gallery: Int32Array;
+}
+
+/**
+ * The VehicleID draw: identities in ascending id order, each identity's images in input order; one image,
+ * chosen with `new Rng(seed).int(count)`, goes to the gallery and the rest to the query set. This is the
+ * rule of `vehicleIdQueryGallery` in @clip-senet/datasets when the test set is given in path order.
+ */
+export function drawVehicleIdSplit(ids: ArrayLike<number>, seed: number): VehicleIdDraw {
+  const byId = new Map<number, number[]>();
+  for (let i = 0; i < ids.length; i++) {
+    const group = byId.get(ids[i]);
+    if (group) group.push(i);
+    else byId.set(ids[i], [i]);
+  }
+  const rng = new Rng(seed);
+  const query: number[] = [];
+  const gallery: number[] = [];
+  for (const id of [...byId.keys()].sort((a, b) => a - b)) {
+    const images = byId.get(id)!;
+    const pick = rng.int(images.length);
+    images.forEach((img, i) => (i === pick ? gallery : query).push(img));
+  }
+  return { seed, query: Int32Array.from(query), gallery: Int32Array.from(gallery) };
+}
+
+/** Mean and (population) standard deviation over draws. */
+export interface MeanStd {
+  readonly mean: number;
+  readonly std: number;
+}
+
+/** VehicleID result: every draw plus mean ± std of Rank-1, Rank-5, mAP (= MRR here) and mINP. */
+export interface VehicleIdResult {
+  readonly protocolId: string;
+  readonly draws: readonly (RankingResult & { readonly seed: number })[];
+  readonly rank1: MeanStd;
+  readonly rank5: MeanStd;
+  readonly mAP: MeanStd;
+  readonly mINP: MeanStd;
+}
+
+/** Options of {@link vehicleId}. */
+export interface VehicleIdOptions {
+  readonly testSize: 800 | 1600 | 2400;
+  /** Number of draws (default 10); draw r uses seed `seed + r`. */
+  readonly repeats?: number;
+  readonly seed?: number;
+  readonly metric?: DistanceMetric;
+  readonly maxRank?: number;
+}
+
+function meanStd(xs: readonly number[]): MeanStd {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) * (b - mean), 0) / xs.length) };
+}
+
+/** The VehicleID protocol object returned by {@link vehicleId}. */
+export interface VehicleIdProtocol {
+  readonly id: string;
+  evaluate(input: { readonly test: LabelledFeatures; readonly dim: number }): VehicleIdResult;
+}
+
+/**
+ * VehicleID (800 / 1600 / 2400): per draw, one random image per identity forms the gallery and the rest the
+ * query set; no camera ids, no junk; `repeats` seeded draws reported as mean ± std. Re-ranking is not
+ * offered (one gallery image per identity).
+ */
+export function vehicleId(options: VehicleIdOptions): VehicleIdProtocol {
+  if (![800, 1600, 2400].includes(options.testSize)) throw new Error(`vehicleId: testSize must be 800, 1600 or 2400, got ${options.testSize}`);
+  const repeats = options.repeats ?? 10;
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`vehicleId: repeats must be a positive integer, got ${repeats}`);
+  const metric = options.metric ?? 'cosine';
+  const id = `${protocolId(`vehicleid-${options.testSize}`, metric, 'non-interpolated')}/draws=${repeats},seeds=${seed}..${seed + repeats - 1}`;
+  return {
+    id,
+    evaluate({ test, dim }) {
+      const n = rowsOf(test.features, dim, 'vehicleId test');
+      if (test.ids.length !== n) throw new Error(`vehicleId: ${test.ids.length} ids for ${n} feature rows`);
+      const draws: (RankingResult & { seed: number })[] = [];
+      for (let r = 0; r < repeats; r++) {
+        const draw = drawVehicleIdSplit(test.ids, seed + r);
+        const pick = (rows: Int32Array): Float32Array => {
+          const out = new Float32Array(rows.length * dim);
+          rows.forEach((row, i) => out.set(test.features.subarray(row * dim, (row + 1) * dim), i * dim));
+          return out;
+        };
+        const evaluator = createRankingEvaluator({
+          numQuery: draw.query.length,
+          numGallery: draw.gallery.length,
+          queryIds: Int32Array.from(draw.query, (i) => test.ids[i]),
+          galleryIds: Int32Array.from(draw.gallery, (i) => test.ids[i]),
+          excludeSameCamera: false,
+          maxRank: options.maxRank,
+        });
+        for (const block of distanceBlocks(pick(draw.query), pick(draw.gallery), dim, metric, { blockSize: 256 })) {
+          evaluator.addQueryBlock(block);
+        }
+        draws.push({ ...evaluator.result(), seed: seed + r });
+      }
+      return {
+        protocolId: id,
+        draws,
+        rank1: meanStd(draws.map((d) => d.cmc[0])),
+        rank5: meanStd(draws.map((d) => d.cmc[Math.min(4, d.cmc.length - 1)])),
+        mAP: meanStd(draws.map((d) => d.mAP)),
+        mINP: meanStd(draws.map((d) => d.mINP)),
+      };
+    },
+  };
+}
