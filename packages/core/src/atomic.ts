@@ -4,19 +4,34 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 
 let counter = 0;
 
+/** Unique per process, worker thread and call (the file is opened with `wx`, so a clash fails loudly). */
 function tempPathFor(path: string): string {
   counter += 1;
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${counter}`);
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${threadId}-${counter}`);
+}
+
+/** Best-effort fsync of the folder so the rename itself survives a power loss (not possible on every OS). */
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // directories cannot be opened/fsynced on some platforms (e.g. Windows); the rename is still atomic
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Atomically replace `path` with `data` (parent folders are created). */
 export function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[]): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
-  const fd = openSync(tmp, 'w');
+  const fd = openSync(tmp, 'wx');
   try {
     const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
     for (const chunk of chunks) {
@@ -36,6 +51,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | readon
     rmSync(tmp, { force: true });
     throw err;
   }
+  fsyncDir(dirname(path));
 }
 
 /** Atomically write JSON (2-space indented, trailing newline). */

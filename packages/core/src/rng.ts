@@ -72,6 +72,7 @@ export class Rng {
       if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new Error(`Invalid RngState word ${x}`);
       return x >>> 0;
     });
+    if (w.every((x) => x === 0)) throw new Error('Invalid RngState: all-zero words (xoshiro128** would only ever return 0)');
     [r.s0, r.s1, r.s2, r.s3] = w as [number, number, number, number];
     return r;
   }
