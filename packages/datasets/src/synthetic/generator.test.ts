@@ -1,0 +1,128 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadVeRi776 } from '../veri776';
+import { type CaptionRecord, captionFor, detailPhrase, visibleDetails } from './captions';
+import { generateSyntheticWorld, renderPlannedImage } from './generator';
+import { TYPE_NOUNS, VIEWS, type VehicleIdentity, detailKey, makeIdentities } from './world-spec';
+import { planWorld, resolveWorldParams } from './world-plan';
+import { Rng } from '@clip-senet/core';
+
+const tmp = mkdtempSync(join(tmpdir(), 'synthetic-world-test-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const SMALL = {
+  numTrainIds: 6,
+  numTestIds: 4,
+  numCameras: 4,
+  camerasPerId: [3, 4] as [number, number],
+  imagesPerIdPerCamera: [1, 2] as [number, number],
+  numPretrainIds: 3,
+  pretrainImagesPerId: 3,
+  imageSize: 48,
+};
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+
+function treeBytes(root: string): Map<string, Buffer> {
+  return new Map(walk(root).map((p) => [relative(root, p), readFileSync(p)]));
+}
+
+describe('generateSyntheticWorld', () => {
+  const a = generateSyntheticWorld({ outDir: join(tmp, 'a'), seed: 11, ...SMALL });
+
+  it('gives a byte-identical tree for the same seed and a different one for another seed', () => {
+    const b = generateSyntheticWorld({ outDir: join(tmp, 'b'), seed: 11, ...SMALL });
+    const c = generateSyntheticWorld({ outDir: join(tmp, 'c'), seed: 12, ...SMALL });
+    const ta = treeBytes(a.root);
+    const tb = treeBytes(b.root);
+    expect([...tb.keys()].sort()).toEqual([...ta.keys()].sort());
+    for (const [k, v] of ta) expect(tb.get(k)!.equals(v), k).toBe(true);
+    const tc = treeBytes(c.root);
+    const jpgsA = [...ta.keys()].filter((k) => k.endsWith('.jpg'));
+    expect(jpgsA.length).toBeGreaterThan(20);
+    expect(jpgsA.some((k) => !tc.get(k)?.equals(ta.get(k)!))).toBe(true);
+  });
+
+  it('renders an image from its own stream, independent of rendering order', () => {
+    const plan = planWorld(resolveWorldParams({ seed: 11, ...SMALL }));
+    const byId = new Map(plan.identities.map((i) => [i.vehicleId, i]));
+    const forward = plan.images.slice(0, 6).map((img) => renderPlannedImage(plan, img, byId).jpeg);
+    const backward = plan.images.slice(0, 6).reverse().map((img) => renderPlannedImage(plan, img, byId).jpeg).reverse();
+    forward.forEach((buf, i) => expect(buf.equals(backward[i]!)).toBe(true));
+  });
+
+  it('loads strictly with loadVeRi776, view labels and official indices', () => {
+    const ds = loadVeRi776(a.root, { ...a.manifest.readerOptions, strict: true, withOfficialIndices: true, viewLabels: join(a.root, 'view_labels.txt') });
+    expect(ds.warnings).toEqual([]);
+    expect(ds.numTrainIds).toBe(6);
+    expect(ds.train.length).toBe(a.manifest.counts.trainImages);
+    expect(ds.query.length).toBe(4 * 2);
+    expect(new Set(ds.train.map((s) => s.label))).toEqual(new Set([0, 1, 2, 3, 4, 5]));
+    const trainIds = new Set(ds.train.map((s) => s.vehicleId));
+    expect(ds.gallery.some((s) => trainIds.has(s.vehicleId))).toBe(false);
+    for (const s of [...ds.train, ...ds.gallery]) expect(s.cameraId).toBeLessThan(4);
+    expect(ds.goodJunk!.good.every((g) => g.length > 0)).toBe(true);
+    expect(ds.train.every((s) => s.viewId! >= 0 && s.viewId! < VIEWS.length)).toBe(true);
+  });
+
+  it('reuses an identical world and refuses to overwrite a different one or a foreign folder', () => {
+    expect(generateSyntheticWorld({ outDir: join(tmp, 'a'), seed: 11, ...SMALL }).reused).toBe(true);
+    expect(() => generateSyntheticWorld({ outDir: join(tmp, 'a'), seed: 13, ...SMALL })).toThrow(/different synthetic world/);
+    const foreign = join(tmp, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'x.txt'), 'x');
+    expect(() => generateSyntheticWorld({ outDir: foreign, ...SMALL })).toThrow(/not a synthetic world/);
+    expect(readdirSync(tmp).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('writes a disjoint-id pretraining split whose captions match the attribute records', () => {
+    const lines = readFileSync(join(a.root, 'pretrain', 'captions.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.length).toBe(9);
+    const identities = new Map((JSON.parse(readFileSync(join(a.root, 'identities.json'), 'utf8')) as VehicleIdentity[]).map((i) => [i.vehicleId, i]));
+    const reidIds = new Set(loadVeRi776(a.root, { ...a.manifest.readerOptions }).train.map((s) => s.vehicleId));
+    for (const line of lines) {
+      const rec = JSON.parse(line) as CaptionRecord;
+      expect(reidIds.has(rec.vehicleId)).toBe(false);
+      const id = identities.get(rec.vehicleId)!;
+      expect(rec.attributes.type).toBe(id.type);
+      expect(rec.attributes.colour).toBe(id.colour);
+      expect(rec.caption).toBe(captionFor(id, rec.attributes.view));
+      expect(rec.caption).toContain(`${id.colour} ${TYPE_NOUNS[id.type]}`);
+      expect(statSync(join(a.root, 'pretrain', rec.image)).size).toBeGreaterThan(100);
+    }
+  });
+});
+
+describe('identities and captions', () => {
+  it('groups identities into type + colour models whose members differ in details', () => {
+    const ids = makeIdentities(Array.from({ length: 40 }, (_, i) => i + 1), new Rng(5), { idsPerModel: 4 });
+    for (let g = 0; g < 10; g++) {
+      const model = ids.slice(g * 4, g * 4 + 4);
+      expect(new Set(model.map((i) => `${i.type}/${i.colour}`)).size).toBe(1);
+      expect(new Set(model.map((i) => detailKey(i.details))).size).toBe(4);
+    }
+  });
+
+  it('mentions only details visible from the view, and names the view', () => {
+    const [id] = makeIdentities([1], new Rng(1));
+    const withAll: VehicleIdentity = {
+      ...id!,
+      type: 'sedan',
+      colour: 'orange',
+      details: { ...id!.details, roofRack: true, sunroof: true, spoiler: true, decal: 'none', bumper: 'body', tint: 'none', wheels: 'spokes' },
+    };
+    expect(captionFor(withAll, 'front')).toBe('an orange sedan with a roof rack and a sunroof, seen from the front');
+    expect(captionFor(withAll, 'side')).toBe('an orange sedan with a roof rack and a rear spoiler, seen from the side');
+    expect(visibleDetails(withAll, 'front')).not.toContain('spoiler');
+    expect(visibleDetails(withAll, 'side')).not.toContain('sunroof');
+    const rear = captionFor(withAll, 'rear');
+    for (const d of visibleDetails(withAll, 'rear')) expect(rear).toContain(detailPhrase(d, withAll.details));
+  });
+});
