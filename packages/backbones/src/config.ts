@@ -1,0 +1,83 @@
+/**
+ * zod schemas for backbone configs: a discriminated union on `name` — a registry preset
+ * (`resnet50-ibn-a`, `tinyclip-vit-8m-16`, …) with its knobs, or a fully custom `resnet` / `clip-vit`.
+ * Unknown keys are errors.
+ */
+import { z } from 'zod';
+
+export const CNN_PRESETS = [
+  'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet50-ibn-a', 'resnet101-ibn-a', 'resnext101-32x4d-ibn-a',
+  'se-resnet101-ibn-a', 'resnet-tiny', 'resnet-tiny-ibn-a', 'resnext-tiny-ibn-a', 'se-resnet-tiny-ibn-a',
+] as const;
+export const VIT_PRESETS = [
+  'tinyclip-vit-8m-16', 'tinyclip-vit-39m-16', 'tinyclip-vit-40m-32', 'tinyclip-vit-61m-32', 'openai-vit-b-16',
+  'openai-vit-b-32', 'clip-vit-tiny',
+] as const;
+
+const cnnKnobs = {
+  /** Stride of layer4; 1 is the re-ID convention (BoT, fast-reid), 2 the ImageNet one. Paper: unknown. */
+  lastStride: z.union([z.literal(1), z.literal(2)]).default(1),
+  /** Global pooling; paper: avg (GeM is a knob). */
+  pooling: z.enum(['avg', 'gem']).default('avg'),
+  /** Initial GeM exponent (learnable). */
+  gemP: z.number().positive().default(3),
+};
+
+/** A CNN registry preset with its knobs. */
+export const CnnPresetConfigSchema = z.strictObject({ name: z.enum(CNN_PRESETS), ...cnnKnobs });
+
+/** A custom ResNet-family architecture. */
+export const ResNetConfigSchema = z.strictObject({
+  name: z.literal('resnet'),
+  block: z.enum(['basic', 'bottleneck']),
+  layers: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
+  baseWidth: z.number().int().positive().default(64),
+  groups: z.number().int().positive().default(1),
+  widthPerGroup: z.number().int().positive().default(64),
+  ibn: z.boolean().default(false),
+  se: z.boolean().default(false),
+  seReduction: z.number().int().positive().default(16),
+  ...cnnKnobs,
+});
+
+const vitKnobs = {
+  /** Antialiased bicubic for position-embedding resizing (open_clip's default) vs plain bicubic. */
+  posInterpAntialias: z.boolean().default(false),
+};
+
+/** A CLIP ViT registry preset. */
+export const ClipVitPresetConfigSchema = z.strictObject({ name: z.enum(VIT_PRESETS), ...vitKnobs });
+
+/** A custom CLIP ViT image tower. */
+export const ClipVitConfigSchema = z.strictObject({
+  name: z.literal('clip-vit'),
+  width: z.number().int().positive(),
+  layers: z.number().int().positive(),
+  heads: z.number().int().positive(),
+  patchSize: z.number().int().positive(),
+  imageSize: z.number().int().positive(),
+  outputDim: z.number().int().positive(),
+  activation: z.enum(['gelu', 'quick-gelu']).default('gelu'),
+  ...vitKnobs,
+});
+
+/** Any image backbone config (discriminated on `name`). */
+export const BackboneConfigSchema = z.discriminatedUnion('name', [CnnPresetConfigSchema, ResNetConfigSchema, ClipVitPresetConfigSchema, ClipVitConfigSchema]);
+export type BackboneConfig = z.output<typeof BackboneConfigSchema>;
+export type BackboneConfigInput = z.input<typeof BackboneConfigSchema>;
+
+/** The paper's appearance branch: ResNeXt101-32x4d-IBN-a, last stride 1, average pooling. */
+export const defaultBackboneConfig: BackboneConfig = Object.freeze(BackboneConfigSchema.parse({ name: 'resnext101-32x4d-ibn-a' }));
+
+/** CLIP text tower config (for pretraining a small CLIP on synthetic captions). */
+export const ClipTextConfigSchema = z.strictObject({
+  name: z.literal('clip-text'),
+  vocabSize: z.number().int().positive(),
+  contextLength: z.number().int().min(2).default(16),
+  width: z.number().int().positive().default(64),
+  layers: z.number().int().positive().default(2),
+  heads: z.number().int().positive().default(2),
+  outputDim: z.number().int().positive().default(32),
+  activation: z.enum(['gelu', 'quick-gelu']).default('gelu'),
+});
+export type ClipTextConfig = z.output<typeof ClipTextConfigSchema>;

@@ -1,0 +1,176 @@
+/**
+ * A minimal PyTorch-like module: explicit parameter tensors in a named map, no tf.layers.
+ *
+ * Every parameter and buffer is declared up front as a {@link ParamSpec} whose name is the canonical
+ * PyTorch name (torchvision / OpenAI CLIP state-dict key, e.g. `layer1.0.conv1.weight`) and whose shape
+ * is the tfjs layout. The `layout` says how that tfjs layout relates to the PyTorch one, so weight
+ * import/export is a key map plus {@link toTorchShape}/{@link fromTorch} conversions.
+ */
+import { tf, type Rng } from '@clip-senet/core';
+
+/**
+ * How a tensor's tfjs layout relates to its PyTorch layout.
+ * - `conv`: torch `[out, in, kh, kw]` ↔ tfjs `[kh, kw, in, out]`
+ * - `linear`: torch `[out, in]` ↔ tfjs `[in, out]` (so `y = x · W`)
+ * - `plain`: identical (biases, norms, embeddings, CLIP `proj`)
+ */
+export type ParamLayout = 'conv' | 'linear' | 'plain';
+
+/** Initialiser of one tensor (drawn from the seeded {@link Rng}). */
+export type InitSpec =
+  | { readonly kind: 'const'; readonly value: number }
+  | { readonly kind: 'normal'; readonly std: number };
+
+/** Declaration of one parameter (trainable) or buffer (e.g. BatchNorm running stats). */
+export interface ParamSpec {
+  /** Canonical (PyTorch state-dict) name. */
+  readonly name: string;
+  /** Shape in tfjs layout. */
+  readonly shape: readonly number[];
+  readonly layout: ParamLayout;
+  readonly kind: 'param' | 'buffer';
+  readonly init: InitSpec;
+  /** Not part of pretrained checkpoints (e.g. GeM `p`): may be absent from a file even when strict. */
+  readonly local?: boolean;
+}
+
+/** Shape of a tfjs-layout tensor in PyTorch layout. */
+export function toTorchShape(shape: readonly number[], layout: ParamLayout): number[] {
+  if (layout === 'conv') return [shape[3]!, shape[2]!, shape[0]!, shape[1]!];
+  if (layout === 'linear') return [shape[1]!, shape[0]!];
+  return [...shape];
+}
+
+/** Permutation taking a PyTorch-layout tensor to tfjs layout (null = identity). */
+function permFromTorch(layout: ParamLayout): number[] | null {
+  if (layout === 'conv') return [2, 3, 1, 0]; // [out, in, kh, kw] → [kh, kw, in, out]
+  if (layout === 'linear') return [1, 0]; // [out, in] → [in, out]
+  return null;
+}
+
+/** Permutation taking a tfjs-layout tensor to PyTorch layout (null = identity). */
+function permToTorch(layout: ParamLayout): number[] | null {
+  if (layout === 'conv') return [3, 2, 0, 1]; // [kh, kw, in, out] → [out, in, kh, kw]
+  if (layout === 'linear') return [1, 0]; // [in, out] → [out, in]
+  return null;
+}
+
+/** A PyTorch-layout float tensor converted to tfjs layout. */
+export function fromTorch(data: Float32Array, torchShape: readonly number[], layout: ParamLayout): tf.Tensor {
+  return tf.tidy(() => {
+    const t = tf.tensor(data, [...torchShape], 'float32');
+    const perm = permFromTorch(layout);
+    return perm ? tf.transpose(t, perm) : t;
+  });
+}
+
+/** A tfjs-layout tensor's values in PyTorch layout (C order). */
+export function toTorchData(t: tf.Tensor, layout: ParamLayout): Float32Array {
+  const perm = permToTorch(layout);
+  if (!perm) return t.dataSync() as Float32Array;
+  const p = tf.transpose(t, perm);
+  const data = p.dataSync() as Float32Array;
+  p.dispose();
+  return data;
+}
+
+function initialValue(spec: ParamSpec, rng: Rng): tf.Tensor {
+  const size = spec.shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(size);
+  if (spec.init.kind === 'const') data.fill(spec.init.value);
+  else for (let i = 0; i < size; i++) data[i] = rng.normal(0, spec.init.std);
+  return tf.tensor(data, [...spec.shape], 'float32');
+}
+
+/** Number of elements declared by a spec list (trainable parameters only unless `includeBuffers`). */
+export function countParams(specs: readonly ParamSpec[], includeBuffers = false): number {
+  let n = 0;
+  for (const s of specs) if (includeBuffers || s.kind === 'param') n += s.shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+/** Options of a forward pass. */
+export interface ForwardOptions {
+  /** Train mode (BatchNorm uses batch statistics and updates running stats). Default: the module's mode. */
+  readonly training?: boolean;
+}
+
+/**
+ * Base class: holds `params` (trainable `tf.Variable`s) and `buffers` (non-trainable) keyed by canonical
+ * names, a train/eval flag, and disposal. Subclasses declare their specs and implement `forward`.
+ */
+export abstract class Module {
+  /** Trainable parameters by canonical name (tfjs layout). */
+  readonly params = new Map<string, tf.Variable>();
+  /** Non-trainable state (BatchNorm running stats) by canonical name. */
+  readonly buffers = new Map<string, tf.Variable>();
+  /** Every declared tensor by canonical name. */
+  readonly specs = new Map<string, ParamSpec>();
+  /** Train mode flag (PyTorch `module.training`). */
+  training = false;
+
+  protected constructor(specs: readonly ParamSpec[], rng: Rng) {
+    for (const spec of specs) {
+      if (this.specs.has(spec.name)) throw new Error(`Module: duplicate tensor name '${spec.name}'`);
+      this.specs.set(spec.name, spec);
+      const init = initialValue(spec, rng);
+      const v = tf.variable(init, spec.kind === 'param');
+      init.dispose();
+      (spec.kind === 'param' ? this.params : this.buffers).set(spec.name, v);
+    }
+  }
+
+  /** The parameter or buffer `name`; throws naming it if undeclared. */
+  t(name: string): tf.Variable {
+    const v = this.params.get(name) ?? this.buffers.get(name);
+    if (!v) throw new Error(`${this.constructor.name}: no tensor named '${name}'`);
+    return v;
+  }
+
+  /** Whether a tensor named `name` is declared. */
+  has(name: string): boolean {
+    return this.specs.has(name);
+  }
+
+  /** Switch to train (`true`) or eval mode; returns this. */
+  train(mode = true): this {
+    this.training = mode;
+    return this;
+  }
+
+  /** Switch to eval mode; returns this. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Trainable variables (for optimisers / `tf.variableGrads`). */
+  trainableVariables(): tf.Variable[] {
+    return [...this.params.values()];
+  }
+
+  /** Number of trainable scalars. */
+  numParams(): number {
+    return countParams([...this.specs.values()]);
+  }
+
+  /** Replace a tensor's value (shape must match). */
+  assign(name: string, value: tf.Tensor): void {
+    const v = this.t(name);
+    if (!tf.util.arraysEqual(v.shape, value.shape)) {
+      throw new Error(`${this.constructor.name}.assign('${name}'): shape [${value.shape}] ≠ declared [${v.shape}]`);
+    }
+    v.assign(value);
+  }
+
+  /** Free every variable. */
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    for (const v of this.buffers.values()) v.dispose();
+    this.params.clear();
+    this.buffers.clear();
+  }
+
+  protected isTraining(opts?: ForwardOptions): boolean {
+    return opts?.training ?? this.training;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Pretrained-weight import/export through safetensors: a key map (./key-maps) plus layout conversion
+ * (conv `[out, in, kh, kw]` ↔ `[kh, kw, in, out]`, linear transpose, HF q/k/v ↔ fused in_proj,
+ * F16/BF16/F64 → F32). Loading validates everything before assigning anything: missing, unexpected
+ * and mis-shaped keys are collected and reported together in one error (strict) or in the returned
+ * report (non-strict, also logged).
+ */
+import { tf, readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '@clip-senet/core';
+import { fromTorch, toTorchData, toTorchShape, type Module, type ParamSpec } from './module';
+import { detectFormat, isIgnorable, keyMapFor, type KeyRule, type ModelFamily, type WeightFormat } from './key-maps';
+
+/** A model with a key map (every backbone and the text tower). */
+export type WeightModel = Module & { readonly family: ModelFamily };
+
+/** Options of {@link loadWeights}. */
+export interface LoadWeightsOptions {
+  /** File layout; `auto` (default) detects it from the keys. */
+  readonly format?: WeightFormat | 'auto';
+  /** Throw on any missing / unexpected / mis-shaped key (default true). */
+  readonly strict?: boolean;
+  /** Where a non-strict load reports problems (default: `console.warn`; `null` = silent). */
+  readonly log?: ((line: string) => void) | null;
+}
+
+/** What a load did. */
+export interface LoadReport {
+  readonly format: WeightFormat;
+  /** Canonical names assigned from the file. */
+  readonly loaded: string[];
+  /** File keys the model needs but the file lacks. */
+  readonly missing: string[];
+  /** File keys in the model's namespace that no tensor consumes. */
+  readonly unexpected: string[];
+  /** `key: file [..] ≠ expected [..]` lines. */
+  readonly mismatched: string[];
+  /** Known, deliberately skipped file keys (other tower, classifier head, num_batches_tracked). */
+  readonly ignored: string[];
+  /** Local tensors (e.g. GeM `p`) absent from the file, kept at their current value. */
+  readonly keptLocal: string[];
+}
+
+function stripModule(tensors: Map<string, SafeTensor>): Map<string, SafeTensor> {
+  const out = new Map<string, SafeTensor>();
+  for (const [k, t] of tensors) out.set(k.startsWith('module.') ? k.slice('module.'.length) : k, t);
+  return out;
+}
+
+/** Expected PyTorch shape of each file key of a rule. */
+function expectedShapes(spec: ParamSpec, rule: KeyRule): number[][] {
+  const full = toTorchShape(spec.shape, rule.layout);
+  if (rule.keys.length === 1) return [full];
+  return rule.keys.map(() => [full[0]! / rule.keys.length, ...full.slice(1)]);
+}
+
+function describe(source: string, format: WeightFormat, r: Pick<LoadReport, 'missing' | 'unexpected' | 'mismatched'>): string {
+  const lines = [
+    `loadWeights(${source}, format '${format}'): ${r.missing.length} missing, ${r.unexpected.length} unexpected, ${r.mismatched.length} mis-shaped key(s)`,
+  ];
+  if (r.missing.length) lines.push(`  missing: ${r.missing.join(', ')}`);
+  if (r.unexpected.length) lines.push(`  unexpected: ${r.unexpected.join(', ')}`);
+  if (r.mismatched.length) lines.push(`  mis-shaped: ${r.mismatched.join('; ')}`);
+  return lines.join('\n');
+}
+
+/**
+ * Load a safetensors checkpoint (path or bytes) into `model`.
+ *
+ * @throws Error listing every missing, unexpected and mis-shaped key when `strict` (default); nothing
+ *   is assigned in that case.
+ */
+export function loadWeights(model: WeightModel, pathOrBytes: string | Uint8Array, opts: LoadWeightsOptions = {}): LoadReport {
+  const source = typeof pathOrBytes === 'string' ? pathOrBytes : '<bytes>';
+  const tensors = stripModule(readSafetensors(pathOrBytes).tensors);
+  const keys = new Set(tensors.keys());
+  const format = !opts.format || opts.format === 'auto' ? detectFormat(model.family, keys) : opts.format;
+  const map = keyMapFor(model.family, format, keys);
+  const consumed = new Set<string>();
+  const missing: string[] = [];
+  const mismatched: string[] = [];
+  const keptLocal: string[] = [];
+  const plan: Array<{ spec: ParamSpec; rule: KeyRule }> = [];
+  for (const spec of model.specs.values()) {
+    const rule = map.rule(spec);
+    const absent = rule.keys.filter((k) => !tensors.has(k));
+    rule.keys.forEach((k) => tensors.has(k) && consumed.add(k));
+    if (absent.length) {
+      if (spec.local && absent.length === rule.keys.length) keptLocal.push(spec.name);
+      else missing.push(...absent);
+      continue;
+    }
+    const want = expectedShapes(spec, rule);
+    const bad = rule.keys.filter((k, i) => !tf.util.arraysEqual(tensors.get(k)!.shape, want[i]!));
+    for (const k of bad) mismatched.push(`${k}: file [${tensors.get(k)!.shape.join(', ')}] ≠ expected [${want[rule.keys.indexOf(k)]!.join(', ')}]`);
+    if (!bad.length) plan.push({ spec, rule });
+  }
+  const ignored: string[] = [];
+  const unexpected: string[] = [];
+  for (const k of keys) {
+    if (consumed.has(k)) continue;
+    if (isIgnorable(model.family, k) || !map.owns(k)) ignored.push(k);
+    else unexpected.push(k);
+  }
+  const problems = { missing, unexpected, mismatched };
+  const hasProblems = missing.length + unexpected.length + mismatched.length > 0;
+  if (hasProblems && (opts.strict ?? true)) throw new Error(describe(source, format, problems));
+  if (hasProblems) {
+    const log = opts.log === undefined ? (l: string) => console.warn(l) : opts.log;
+    log?.(`${describe(source, format, problems)}\n  (strict: false — loaded the ${plan.length} matching tensors)`);
+  }
+  for (const { spec, rule } of plan) {
+    const parts = rule.keys.map((k) => toFloat32(tensors.get(k)!));
+    const data = parts.length === 1 ? parts[0]! : concatFloat32(parts);
+    const value = fromTorch(data, toTorchShape(spec.shape, rule.layout), rule.layout);
+    model.assign(spec.name, value);
+    value.dispose();
+  }
+  return { format, loaded: plan.map((p) => p.spec.name), missing, unexpected, mismatched, ignored, keptLocal };
+}
+
+function concatFloat32(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Options of {@link saveWeights}. */
+export interface SaveWeightsOptions {
+  /** Target layout (default: `torchvision` for CNNs, `openai` for CLIP towers). */
+  readonly format?: WeightFormat;
+  /** Also write local tensors such as GeM `p` (default true; `false` gives a file PyTorch loads strictly). */
+  readonly includeLocal?: boolean;
+  /** Extra string metadata. */
+  readonly metadata?: Record<string, string>;
+}
+
+/** The F32 PyTorch-layout tensors `saveWeights` would write, by file key. */
+export function exportWeights(model: WeightModel, opts: Omit<SaveWeightsOptions, 'metadata'> = {}): Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> {
+  const format = opts.format ?? (model.family === 'cnn' ? 'torchvision' : 'openai');
+  const map = keyMapFor(model.family, format, new Set());
+  const out = new Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>();
+  for (const spec of model.specs.values()) {
+    if (spec.local && opts.includeLocal === false) continue;
+    const rule = map.rule(spec);
+    const data = toTorchData(model.t(spec.name), rule.layout);
+    const shapes = expectedShapes(spec, rule);
+    let at = 0;
+    rule.keys.forEach((k, i) => {
+      const n = shapes[i]!.reduce((a, b) => a * b, 1);
+      out.set(k, { dtype: 'F32', shape: shapes[i]!, data: data.slice(at, at + n) });
+      at += n;
+    });
+  }
+  return out;
+}
+
+/** Write `model`'s tensors as safetensors in the PyTorch layout of `format`. */
+export function saveWeights(model: WeightModel, path: string, opts: SaveWeightsOptions = {}): void {
+  const format = opts.format ?? (model.family === 'cnn' ? 'torchvision' : 'openai');
+  writeSafetensors(path, exportWeights(model, opts), { format: 'pt', 'clip-senet.format': format, ...opts.metadata });
+}
