@@ -128,5 +128,12 @@ export function checkCounts(dataset: string, rows: readonly CountRow[], options:
 export function relabelBySortedId(samples: readonly Sample[]): { samples: Sample[]; numIds: number } {
   const ids = [...new Set(samples.map((s) => s.vehicleId))].sort((a, b) => a - b);
   const labelOf = new Map(ids.map((id, i) => [id, i]));
-  return { samples: samples.map((s) => ({ ...s, label: labelOf.get(s.vehicleId)! })), numIds: ids.length };
+  const relabelled = samples.map((s): Sample => {
+    const label = labelOf.get(s.vehicleId)!;
+    // explicit fields instead of a spread: this runs over 10⁵–10⁶ samples
+    return s.viewId === undefined
+      ? { path: s.path, vehicleId: s.vehicleId, cameraId: s.cameraId, label }
+      : { path: s.path, vehicleId: s.vehicleId, cameraId: s.cameraId, label, viewId: s.viewId };
+  });
+  return { samples: relabelled, numIds: ids.length };
 }

@@ -37,9 +37,9 @@ export class TempDirs {
   }
 }
 
-/** A temporary copy of `fixtures/<dataset>/base` with `fixtures/<dataset>/broken/<name>` laid over it. */
-export function brokenTree(temp: TempDirs, dataset: string, name: string): string {
-  const root = temp.copy(join(fixtureDir(dataset), 'base'));
+/** A temporary copy of `fixtures/<dataset>/<base>` with `fixtures/<dataset>/broken/<name>` laid over it. */
+export function brokenTree(temp: TempDirs, dataset: string, name: string, base = 'base'): string {
+  const root = temp.copy(join(fixtureDir(dataset), base));
   cpSync(join(fixtureDir(dataset), 'broken', name), root, { recursive: true });
   return root;
 }

@@ -8,7 +8,7 @@ import type { Sample } from './sample';
 import { loadVehicleID, vehicleIdQueryGallery } from './vehicleid';
 
 const temp = new TempDirs();
-afterAll(() => temp.cleanup());
+afterAll(() => temp.cleanup(), 120_000);
 const BASE = join(fixtureDir('vehicleid'), 'base');
 const bytes = new Uint8Array([0xd8]);
 

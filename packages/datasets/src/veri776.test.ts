@@ -11,7 +11,7 @@ const temp = new TempDirs();
 const freshDir = (): string => temp.make('veri776-test-');
 const brokenTree = (name: string): string => brokenOverlay(temp, 'veri776', name);
 const formatError = captureFormatError;
-afterAll(() => temp.cleanup());
+afterAll(() => temp.cleanup(), 120_000);
 
 const BASE_COUNTS = {
   train: { images: 4, ids: 3 },
