@@ -1,4 +1,4 @@
-import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DatasetCountError } from './errors';
@@ -106,6 +106,46 @@ describe('writeVeRi776Layout → loadVeRi776 round trip', () => {
     expect(err.message).toMatch(/6 listed image\(s\) missing/);
     expect(err.message).toMatch(/and 1 more/);
     expect(err.message).not.toMatch(new RegExp(names[5]!));
+  });
+});
+
+describe('writeVeRi776Layout details', () => {
+  it('writes XML label files with the real element and attribute names', () => {
+    const root = freshDir();
+    writeVeRi776Layout(root, [
+      { vehicleId: 1, cameraId: 0, split: 'train', bytes, colorId: 4, typeId: 2 },
+      { vehicleId: 9, cameraId: 11, split: 'gallery', bytes },
+    ]);
+    const train = readFileSync(join(root, 'train_label.xml'), 'utf8');
+    expect(train).toMatch(/^<\?xml version="1.0" encoding="gb2312"\?>\n<TrainingImages Version="1.0">\n<Items number="1">\n/);
+    expect(train).toContain('<Item imageName="0001_c001_00000001_0.jpg" vehicleID="0001" cameraID="c001" colorID="4" typeID="2" />');
+    const test = readFileSync(join(root, 'test_label.xml'), 'utf8');
+    expect(test).toContain('<TestImages Version="1.0">');
+    expect(test).toContain('vehicleID="0009" cameraID="c012"');
+  });
+
+  it('copies srcPath images, can keep queries out of the gallery, and rejects bad entries', () => {
+    const src = join(freshDir(), 'src.jpg');
+    writeFileSync(src, 'JPEGDATA');
+    const root = freshDir();
+    const written = writeVeRi776Layout(
+      root,
+      [
+        { vehicleId: 5, cameraId: 1, split: 'query', srcPath: src },
+        { vehicleId: 5, cameraId: 2, split: 'gallery', srcPath: src, frame: 77 },
+      ],
+      { queryInGallery: false },
+    );
+    expect(written.gallery).toEqual(['0005_c003_00000077_0.jpg']);
+    expect(readFileSync(join(root, 'image_query', written.query[0]!), 'utf8')).toBe('JPEGDATA');
+    expect(readFileSync(join(root, 'gt_index.txt'), 'utf8')).toBe('1\n');
+    expect(readFileSync(join(root, 'jk_index.txt'), 'utf8')).toBe('\n');
+    const ds = loadVeRi776(root, { withOfficialIndices: true, onWarning: () => {} });
+    expect(ds.goodJunk!.junk[0]).toHaveLength(0);
+    expect(() => writeVeRi776Layout(freshDir(), [{ vehicleId: 1, cameraId: 0, split: 'train', bytes, srcPath: src }])).toThrow(/exactly one of bytes \/ srcPath/);
+    expect(() => writeVeRi776Layout(freshDir(), [{ vehicleId: 10000, cameraId: 0, split: 'train', bytes }])).toThrow(/vehicleId must be an integer in 0..9999/);
+    const twice = { vehicleId: 1, cameraId: 0, split: 'train', bytes, frame: 3 } as const;
+    expect(() => writeVeRi776Layout(freshDir(), [twice, twice])).toThrow(/already used/);
   });
 });
 

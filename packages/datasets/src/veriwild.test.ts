@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, rmSync } from 'node:fs';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DatasetCountError } from './errors';
@@ -136,6 +136,14 @@ describe('hand-made VeRi-Wild fixtures (both formats; CRLF, BOM, trailing blanks
     const err = captureFormatError(() => loadVeRiWild(brokenTree(temp, 'veriwild', 'newer-malformed-line', 'newer'), { testSize: 3000 }));
     expect([basename(err.file), err.line]).toEqual(['test_3000_id.txt', 3]);
     expect(err.message).toMatch(/expected "<vid>\/<imgId>\.jpg <label> <camId>"/);
+  });
+
+  it('fails on a duplicate vehicle_info.txt entry with both lines', () => {
+    const root = temp.copy(join(FIXTURES, 'base'));
+    appendFileSync(join(root, 'train_test_split', 'vehicle_info.txt'), '00003/000002;9;t;m;t;c\n');
+    const err = captureFormatError(() => loadVeRiWild(root, { testSize: 3000 }));
+    expect([basename(err.file), err.line]).toEqual(['vehicle_info.txt', 12]);
+    expect(err.message).toMatch(/duplicate entry "00003\/000002" \(first at line 3\)/);
   });
 
   it('fails on a missing images folder', () => {
