@@ -205,6 +205,12 @@ describe('loadConfigFile', () => {
     expect(errorOf(() => loadConfigFile(p, Schema))).toMatch(/partial\.yaml: model\.width: .*\(under 'model' at line 2\)/);
   });
 
+  it('supports anchors, aliases and << merge keys within a file', () => {
+    const p = put('anchors.yaml', 'defaults: &d\n  depth: 50\n  width: 2\nname: a\nmodel:\n  <<: *d\n  width: 3\noptimizer:\n  lr: 1\n');
+    const loose = Schema.extend({ defaults: z.unknown() });
+    expect(loadConfigFile(p, loose).model).toEqual({ depth: 50, width: 3, tags: [] });
+  });
+
   it('treats an empty file as an empty map', () => {
     const p = put('empty.yaml', '');
     expect(resolveConfigFile(p).value).toEqual({});

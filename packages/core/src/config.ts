@@ -192,6 +192,7 @@ function collectLines(node: unknown, path: string[], lc: LineCounter, file: stri
   if (isMap(node)) {
     for (const pair of node.items) {
       const k = String((pair.key as { value?: unknown } | null)?.value ?? pair.key);
+      if (k === '<<') continue; // YAML merge key: its values are attributed to the anchor's lines
       out.set(keyOf([...path, k]), { source: file, line: at(pair.key) });
       collectLines(pair.value, [...path, k], lc, file, out);
     }
@@ -213,14 +214,19 @@ function readYamlFile(path: string, from: string | undefined): { value: Record<s
     throw new Error(`Cannot read config file ${shown}${via}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
   const error = doc.errors[0];
   if (error !== undefined) {
     const pos = error.linePos?.[0];
     const where = pos ? `${shown}:${pos.line}:${pos.col}` : shown;
     throw new Error(`${where}: invalid YAML: ${error.message}`);
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  } catch (err) {
+    throw new Error(`${shown}: invalid YAML: ${(err as Error).message}`);
+  }
   if (!isPlainObject(value)) throw new Error(`${shown}: expected a YAML mapping at the top level, got ${describe(value)}`);
   const origins: Origins = new Map();
   collectLines(doc.contents, [], lineCounter, shown, origins);

@@ -15,30 +15,16 @@ import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { writeFileAtomic } from './atomic';
 
-type ArrayCtor =
-  | Float64ArrayConstructor
-  | Float32ArrayConstructor
-  | BigInt64ArrayConstructor
-  | BigUint64ArrayConstructor
-  | Int32ArrayConstructor
-  | Uint32ArrayConstructor
-  | Int16ArrayConstructor
-  | Uint16ArrayConstructor
-  | Int8ArrayConstructor
-  | Uint8ArrayConstructor;
-
 /** Element storage of a {@link SafeTensor}; F16/BF16 are raw bit patterns in a `Uint16Array`, F8 in a `Uint8Array`. */
 export type SafeTensorData =
-  | Float64Array
-  | Float32Array
-  | BigInt64Array
-  | BigUint64Array
-  | Int32Array
-  | Uint32Array
-  | Int16Array
-  | Uint16Array
-  | Int8Array
-  | Uint8Array;
+  | Float64Array | Float32Array | BigInt64Array | BigUint64Array | Int32Array
+  | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
+
+interface ArrayCtor {
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): SafeTensorData;
+  readonly BYTES_PER_ELEMENT: number;
+  readonly name: string;
+}
 
 /**
  * Element types, in the reference implementation's order (increasing alignment); writing sorts by
@@ -210,10 +196,18 @@ interface Entry {
   end: number;
 }
 
-function parseHeader(bytes: Uint8Array, source: string): { entries: Entry[]; metadata: Record<string, string>; start: number } {
+interface Header {
+  entries: Entry[];
+  metadata: Record<string, string>;
+  /** Byte offset of the data buffer in the file. */
+  start: number;
+}
+
+function parseHeader(bytes: Uint8Array, source: string): Header {
   if (bytes.byteLength < 8) fail(source, `${bytes.byteLength} bytes is shorter than the 8-byte header length`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(bytes.byteLength - 8)) fail(source, `header length ${n} exceeds the ${bytes.byteLength - 8} bytes after the length field`);
+  const room = bytes.byteLength - 8;
+  if (n > BigInt(room)) fail(source, `header length ${n} exceeds the ${room} bytes after the length field`);
   if (n > BigInt(MAX_HEADER_BYTES)) fail(source, `header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   const start = 8 + Number(n);
   let header: unknown;
@@ -222,37 +216,44 @@ function parseHeader(bytes: Uint8Array, source: string): { entries: Entry[]; met
   } catch (err) {
     fail(source, `header is not valid UTF-8 JSON (${(err as Error).message})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(source, 'header is not a JSON object');
-  const metadata: Record<string, string> = {};
+  if (!isJsonObject(header)) fail(source, 'header is not a JSON object');
   const entries: Entry[] = [];
   for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(source, '__metadata__ must be an object of strings');
-      for (const [k, v] of Object.entries(info)) {
-        if (typeof v !== 'string') fail(source, `__metadata__['${k}'] must be a string, got ${JSON.stringify(v)}`);
-        metadata[k] = v;
-      }
-      continue;
-    }
-    entries.push(parseEntry(name, info, source));
+    if (name !== '__metadata__') entries.push(parseEntry(name, info, source));
   }
-  return { entries, metadata, start };
+  return { entries, metadata: parseMetadata(header['__metadata__'], source), start };
+}
+
+function isJsonObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function parseMetadata(meta: unknown, source: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (meta === undefined) return out;
+  if (!isJsonObject(meta)) fail(source, `__metadata__ must be an object of strings, got ${JSON.stringify(meta)}`);
+  for (const [k, v] of Object.entries(meta)) {
+    if (typeof v !== 'string') fail(source, `__metadata__['${k}'] must be a string, got ${JSON.stringify(v)}`);
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }
 
 function parseEntry(name: string, info: unknown, source: string): Entry {
-  const where = `tensor '${name}'`;
-  if (typeof info !== 'object' || info === null) fail(source, `${where}: expected { dtype, shape, data_offsets }`);
+  const bad: (what: string) => never = (what) => fail(source, `tensor '${name}': ${what}`);
+  if (!isJsonObject(info)) bad('expected { dtype, shape, data_offsets }');
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
-  if (!isDtype(dtype)) fail(source, `${where}: unsupported dtype ${JSON.stringify(dtype)} (supported: ${SAFE_DTYPES.join(', ')})`);
-  if (!Array.isArray(shape) || !shape.every(isSafeUint)) fail(source, `${where}: shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isSafeUint) || offsets[0] > offsets[1]) {
-    fail(source, `${where}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`);
+  if (!isDtype(dtype)) bad(`unsupported dtype ${JSON.stringify(dtype)} (supported: ${SAFE_DTYPES.join(', ')})`);
+  if (!Array.isArray(shape) || !shape.every(isSafeUint)) {
+    bad(`shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
   }
-  const count = shape.reduce((a: number, b: number) => a * b, 1);
-  const expected = count * dtypeSize(dtype);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isSafeUint) || offsets[0] > offsets[1]) {
+    bad(`data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`);
+  }
+  const expected = shape.reduce((a: number, b: number) => a * b, 1) * dtypeSize(dtype);
   const actual = offsets[1] - offsets[0];
   if (!Number.isSafeInteger(expected) || expected !== actual) {
-    fail(source, `${where}: ${actual} bytes in data_offsets but shape [${shape.join(', ')}] × ${dtype} needs ${expected}`);
+    bad(`${actual} bytes in data_offsets but shape [${shape.join(', ')}] × ${dtype} needs ${expected}`);
   }
   return { name, dtype, shape: [...shape], begin: offsets[0], end: offsets[1] };
 }
@@ -262,12 +263,16 @@ function checkCoverage(entries: Entry[], bufferBytes: number, source: string): v
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let pos = 0;
   for (const e of sorted) {
-    if (e.begin < pos) fail(source, `tensor '${e.name}': data_offsets [${e.begin}, ${e.end}] overlap the previous tensor (ends at ${pos})`);
-    if (e.begin > pos) fail(source, `tensor '${e.name}': data_offsets [${e.begin}, ${e.end}] leave a gap after byte ${pos}`);
-    if (e.end > bufferBytes) fail(source, `tensor '${e.name}': data_offsets [${e.begin}, ${e.end}] exceed the ${bufferBytes}-byte buffer`);
+    const bad: (what: string) => never = (what) =>
+      fail(source, `tensor '${e.name}': data_offsets [${e.begin}, ${e.end}] ${what}`);
+    if (e.begin < pos) bad(`overlap the previous tensor (ends at ${pos})`);
+    if (e.begin > pos) bad(`leave a gap after byte ${pos}`);
+    if (e.end > bufferBytes) bad(`exceed the ${bufferBytes}-byte buffer`);
     pos = e.end;
   }
-  if (pos !== bufferBytes) fail(source, `tensors cover ${pos} bytes but the buffer after the header has ${bufferBytes} (trailing bytes)`);
+  if (pos !== bufferBytes) {
+    fail(source, `tensors cover ${pos} bytes but the buffer after the header has ${bufferBytes} (trailing bytes)`);
+  }
 }
 
 function viewOf(bytes: Uint8Array, at: number, e: Entry): SafeTensorData {
@@ -299,7 +304,9 @@ export function readSafetensors(pathOrBytes: string | Uint8Array): SafetensorsFi
   checkCoverage(entries, bytes.byteLength - start, source);
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   const tensors = new Map<string, SafeTensor>();
-  for (const e of entries) tensors.set(e.name, { name: e.name, dtype: e.dtype, shape: e.shape, data: viewOf(bytes, start, e) });
+  for (const e of entries) {
+    tensors.set(e.name, { name: e.name, dtype: e.dtype, shape: e.shape, data: viewOf(bytes, start, e) });
+  }
   return { tensors, metadata };
 }
 
@@ -307,19 +314,19 @@ export function readSafetensors(pathOrBytes: string | Uint8Array): SafetensorsFi
 // Writing
 
 function storageFor(name: string, t: SafeTensorInput): SafeTensorData {
-  const where = `safetensors: tensor '${name}'`;
-  if (!isDtype(t.dtype)) throw new Error(`${where}: unsupported dtype ${JSON.stringify(t.dtype)} (supported: ${SAFE_DTYPES.join(', ')})`);
-  if (!Array.isArray(t.shape) || !t.shape.every(isSafeUint)) throw new Error(`${where}: shape must be non-negative integers, got ${JSON.stringify(t.shape)}`);
+  const bad = (what: string): Error => new Error(`safetensors: tensor '${name}': ${what}`);
+  if (!isDtype(t.dtype)) throw bad(`unsupported dtype ${JSON.stringify(t.dtype)} (supported: ${SAFE_DTYPES.join(', ')})`);
+  if (!Array.isArray(t.shape) || !t.shape.every(isSafeUint)) {
+    throw bad(`shape must be a list of non-negative integers, got ${JSON.stringify(t.shape)}`);
+  }
   const count = t.shape.reduce((a, b) => a * b, 1);
   let data = t.data;
   if ((t.dtype === 'F16' || t.dtype === 'BF16') && data instanceof Float32Array) {
     data = Uint16Array.from(data, t.dtype === 'F16' ? numberToF16Bits : numberToBf16Bits);
   }
   const Ctor = STORAGE[t.dtype];
-  if (!(data instanceof Ctor)) {
-    throw new Error(`${where}: dtype ${t.dtype} needs a ${Ctor.name}, got ${data?.constructor?.name ?? typeof data}`);
-  }
-  if (data.length !== count) throw new Error(`${where}: shape [${t.shape.join(', ')}] has ${count} elements but data has ${data.length}`);
+  if (!(data instanceof Ctor)) throw bad(`dtype ${t.dtype} needs a ${Ctor.name}, got ${data?.constructor?.name ?? typeof data}`);
+  if (data.length !== count) throw bad(`shape [${t.shape.join(', ')}] has ${count} elements but data has ${data.length}`);
   return data;
 }
 
