@@ -74,6 +74,8 @@ describe('parseOverrides / applyOverrides', () => {
     const o = parseOverrides(['a.b=3', 'a.c=true', 'a.d=[1,2]', 'a.e=null', "a.f='x y'", 'a.g={k: v}', 'a.h=x=y']);
     expect(o.map((x) => x.value)).toEqual([3, true, [1, 2], null, 'x y', { k: 'v' }, 'x=y']);
     expect(o[0]!.path).toEqual(['a', 'b']);
+    expect(parseOverrides(['lr=3e-4'])[0]!.value).toBe(0.0003); // YAML 1.2: 3e-4 is a number
+    expect(parseOverrides(['name=yes'])[0]!.value).toBe('yes');
   });
 
   it('rejects malformed overrides', () => {
