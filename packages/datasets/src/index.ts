@@ -41,3 +41,38 @@ export { writeVehicleIDLayout } from './layout-writers-vehicleid';
 export type { VehicleIDLayoutEntry, VehicleIDLayoutOptions, WrittenVehicleIDLayout } from './layout-writers-vehicleid';
 export { writeVeRiWildLayout } from './layout-writers-veriwild';
 export type { VeRiWildLayoutEntry, VeRiWildLayoutOptions, WrittenVeRiWildLayout } from './layout-writers-veriwild';
+
+// synthetic vehicle world
+export { generateSyntheticWorld, renderPlannedImage, veriName, SYNTHETIC_WORLD_VERSION } from './synthetic/generator';
+export type { SyntheticWorld, SyntheticWorldManifest } from './synthetic/generator';
+export { DEFAULT_WORLD_PARAMS, planWorld, resolveWorldParams } from './synthetic/world-plan';
+export type { SyntheticWorldOptions, SyntheticWorldParams, PlannedImage, WorldPlan } from './synthetic/world-plan';
+export { VEHICLE_TYPES, COLOURS, COLOUR_NAMES, VIEWS, makeIdentities, makeCamera } from './synthetic/world-spec';
+export type { VehicleType, ColourName, View, VehicleDetails, VehicleIdentity, CameraSpec } from './synthetic/world-spec';
+export { captionFor, captionRecord, visibleDetails } from './synthetic/captions';
+export type { CaptionRecord, DetailName } from './synthetic/captions';
+export { writeContactSheet } from './synthetic/contact-sheet';
+export type { ContactSheetOptions } from './synthetic/contact-sheet';
+
+// input pipeline: decode, transforms, P×K sampler, batch loader, resized-image cache
+export { decodeImage, resizeBilinear } from './decode';
+export type { RgbImage } from './decode';
+export {
+  applyTransforms,
+  trainTransforms,
+  hflip,
+  padCrop,
+  colorJitter,
+  normalize,
+  randomErasing,
+  toUnitFloat,
+  normalizationStats,
+  NORMALIZATION_STATS,
+} from './transforms';
+export type { TransformOptions, Normalization, NormalizationStats, ColorJitterOptions, RandomErasingOptions, EraseBox } from './transforms';
+export { createPKSampler, identityOf } from './sampler';
+export type { PKSampler, PKSamplerOptions, PKSamplerState, SampledBatch } from './sampler';
+export { createBatchLoader, BatchLoader, disposeBatch } from './loader';
+export type { BatchLoaderOptions, BatchRequest, LoadedBatch } from './loader';
+export { ResizedImageCache, loadResized } from './image-cache';
+export type { ImageCacheStats } from './image-cache';
