@@ -62,7 +62,7 @@ export class ClipTextTransformer extends Module {
       let x = tf.add(emb, pos) as tf.Tensor3D;
       x = runTransformer(this, x, layers, heads, activation, causalMask(l));
       x = layerNorm(x, this.t('ln_final.weight'), this.t('ln_final.bias')) as tf.Tensor3D;
-      const eot = tf.add(tf.argMax(ids, 1), tf.mul(tf.range(0, n, 1, 'int32'), l)); // [N] flat index n·L + argmax
+      const eot = tf.add(tf.argMax(ids, 1), tf.range(0, n * l, l, 'int32')); // [N] flat index n·L + argmax
       const pooled = tf.gather(tf.reshape(x, [n * l, d]), eot) as tf.Tensor2D; // [N, L, D] → [N·L, D] → [N, D]
       return { features: tf.matMul(pooled, this.t('text_projection') as tf.Tensor2D) };
     });

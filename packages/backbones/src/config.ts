@@ -15,8 +15,11 @@ export const VIT_PRESETS = [
 ] as const;
 
 const cnnKnobs = {
-  /** Stride of layer4; 1 is the re-ID convention (BoT, fast-reid), 2 the ImageNet one. Paper: unknown. */
-  lastStride: z.union([z.literal(1), z.literal(2)]).default(1),
+  /**
+   * Stride of layer4. Default 2 = the architecture PyTorch checkpoints were trained with (so a loaded model
+   * reproduces PyTorch exactly); 1 is the re-ID convention (BoT, fast-reid). Paper: unknown (knob).
+   */
+  lastStride: z.union([z.literal(1), z.literal(2)]).default(2),
   /** Global pooling; paper: avg (GeM is a knob). */
   pooling: z.enum(['avg', 'gem']).default('avg'),
   /** Initial GeM exponent (learnable). */
@@ -66,7 +69,7 @@ export const BackboneConfigSchema = z.discriminatedUnion('name', [CnnPresetConfi
 export type BackboneConfig = z.output<typeof BackboneConfigSchema>;
 export type BackboneConfigInput = z.input<typeof BackboneConfigSchema>;
 
-/** The paper's appearance branch: ResNeXt101-32x4d-IBN-a, last stride 1, average pooling. */
+/** The paper's appearance branch: ResNeXt101-32x4d-IBN-a, average pooling (last stride: schema default 2). */
 export const defaultBackboneConfig: BackboneConfig = Object.freeze(BackboneConfigSchema.parse({ name: 'resnext101-32x4d-ibn-a' }));
 
 /** CLIP text tower config (for pretraining a small CLIP on synthetic captions). */
