@@ -1,6 +1,6 @@
 import { Rng } from '@clip-senet/core';
 import { describe, expect, it } from 'vitest';
-import { computeDistances, distanceBlocks } from './distance';
+import { computeDistances, computeSelfDistances, distanceBlocks } from './distance';
 
 function naive(q: Float32Array, g: Float32Array, dim: number, metric: 'cosine' | 'euclidean'): Float64Array {
   const nq = q.length / dim;
@@ -40,6 +40,11 @@ describe('computeDistances', () => {
       for (const b of distanceBlocks(q, g, dim, metric, { blockSize })) joined.set(b.distances, b.start * ng);
       expect(joined).toEqual(full);
     }
+  });
+
+  it.each(['cosine', 'euclidean'] as const)('%s self-distances (upper triangle + mirror) equal the full matrix bitwise', (metric) => {
+    const x = Float32Array.from({ length: 150 * dim }, () => rng.normal());
+    expect(computeSelfDistances(x, dim, metric)).toEqual(computeDistances(x, x, dim, metric));
   });
 
   it('identical vectors are at distance ~0; a zero vector has cosine distance 1', () => {

@@ -4,8 +4,10 @@
  */
 
 // distances
-export { computeDistances, distanceBlocks, squaredNorms } from './distance';
+export { computeDistances, computeSelfDistances, distanceBlocks, squaredNorms } from './distance';
 export type { DistanceMetric, DistanceBlock, DistanceBlockOptions } from './distance';
+export { createDistancePool } from './parallel-distance';
+export type { DistancePool, DistancePoolOptions } from './parallel-distance';
 
 // ranking metrics
 export { evaluateRanking } from './ranking';

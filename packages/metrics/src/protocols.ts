@@ -6,7 +6,7 @@
  */
 import { Rng } from '@clip-senet/core';
 import { alphaQueryExpansion } from './aqe';
-import { computeDistances, distanceBlocks } from './distance';
+import { computeDistances, computeSelfDistances, distanceBlocks } from './distance';
 import type { DistanceMetric } from './distance';
 import type { ApMode } from './query-score';
 import { evaluateRanking } from './ranking';
@@ -102,8 +102,8 @@ export function veri776(options: Veri776Options = {}): QueryGalleryProtocol {
       if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe }));
       let distmat = computeDistances(q, g, dim, metric);
       if (options.rerank) {
-        const qq = computeDistances(q, q, dim, metric);
-        const gg = computeDistances(g, g, dim, metric);
+        const qq = computeSelfDistances(q, dim, metric);
+        const gg = computeSelfDistances(g, dim, metric);
         distmat = kReciprocalRerank({ qg: distmat, qq, gg, numQuery: nq, numGallery: ng, ...options.rerank });
       }
       const result = evaluateRanking({

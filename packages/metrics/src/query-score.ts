@@ -23,23 +23,24 @@ export interface QueryScore {
 
 /** Reusable scratch buffers for {@link scoreQuery}. */
 export interface ScoreScratch {
-  positives: Int32Array;
   hist: Int32Array;
+  posD: Float64Array;
 }
 
 /** Fresh scratch buffers (grown on demand). */
 export function createScoreScratch(): ScoreScratch {
-  return { positives: new Int32Array(64), hist: new Int32Array(65) };
+  return { hist: new Int32Array(65), posD: new Float64Array(64) };
 }
 
 /**
- * Classification of one query's gallery: `positives` are the (non-junk) matches, `isNegative(g)` says
- * whether gallery index g counts in the ranking as a non-match (junk is neither).
+ * Classification of one query's gallery: `positives` are the (non-junk) matches; gallery index g is a
+ * negative (a non-match that counts in the ranking) iff `key[g] !== target` — junk shares the target key.
  */
 export interface QueryLabels {
   readonly positives: Int32Array;
   readonly numPositives: number;
-  readonly isNegative: (g: number) => boolean;
+  readonly key: Float64Array;
+  readonly target: number;
 }
 
 function precedes(row: Float32Array, off: number, a: number, b: number): boolean {
@@ -68,22 +69,25 @@ export function scoreQuery(
   }
   pos.sort((a, b) => (precedes(row, off, a, b) ? -1 : precedes(row, off, b, a) ? 1 : 0));
   if (scratch.hist.length < numPos + 1) scratch.hist = new Int32Array(2 * numPos + 1);
+  if (scratch.posD.length < numPos) scratch.posD = new Float64Array(2 * numPos);
   const hist = scratch.hist;
+  const posD = scratch.posD;
   hist.fill(0, 0, numPos + 1);
+  for (let i = 0; i < numPos; i++) posD[i] = row[off + pos[i]];
+  const { key, target } = labels;
   const lastIdx = pos[numPos - 1];
   const lastD = row[off + lastIdx];
   for (let g = 0; g < ng; g++) {
     const d = row[off + g];
     if (d > lastD || (d === lastD && g >= lastIdx)) continue;
     if (d !== d) throw new Error(`ranking: NaN distance at gallery index ${g}`);
-    if (!labels.isNegative(g)) continue;
+    if (key[g] === target) continue;
     let lo = 0;
     let hi = numPos - 1; // the negative precedes the last positive
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const p = pos[mid];
-      const dp = row[off + p];
-      if (dp < d || (dp === d && p < g)) lo = mid + 1;
+      const dp = posD[mid];
+      if (dp < d || (dp === d && pos[mid] < g)) lo = mid + 1;
       else hi = mid;
     }
     hist[lo] += 1;

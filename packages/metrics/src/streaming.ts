@@ -93,28 +93,30 @@ function validate(o: RankingEvaluatorOptions): void {
 /** Builds the labels of query q; reuses its buffers across queries. */
 function createLabeler(o: RankingEvaluatorOptions): (q: number) => QueryLabels {
   const ng = o.numGallery;
-  const gIds = o.galleryIds;
+  const gIds = Float64Array.from(o.galleryIds);
   let positives = new Int32Array(64);
   const grow = (n: number): void => {
     if (positives.length < n) positives = new Int32Array(Math.max(n, 2 * positives.length));
   };
   if (o.goodJunk !== undefined) {
     const { good, junk } = o.goodJunk;
-    const label = new Int8Array(ng); // 0 negative, 1 good, 2 junk
+    const label = new Float64Array(ng); // 0 negative, 1 good, 2 junk; key: 1 = not a negative
+    const key = new Float64Array(ng);
     let last = -1;
     return (q) => {
       if (last >= 0) {
-        for (const g of Array.from(good[last])) label[g] = 0;
-        for (const g of Array.from(junk[last])) label[g] = 0;
+        for (const g of Array.from(good[last])) label[g] = key[g] = 0;
+        for (const g of Array.from(junk[last])) label[g] = key[g] = 0;
       }
       last = q;
       for (const g of Array.from(good[q])) {
         if (!Number.isInteger(g) || g < 0 || g >= ng) throw new Error(`ranking: good index ${g} of query ${q} out of range`);
-        label[g] = 1;
+        label[g] = key[g] = 1;
       }
       for (const g of Array.from(junk[q])) {
         if (!Number.isInteger(g) || g < 0 || g >= ng) throw new Error(`ranking: junk index ${g} of query ${q} out of range`);
         label[g] = 2; // junk wins over good
+        key[g] = 1;
       }
       grow(good[q].length);
       let n = 0;
@@ -123,7 +125,7 @@ function createLabeler(o: RankingEvaluatorOptions): (q: number) => QueryLabels {
         positives[n++] = g;
       }
       for (let i = 0; i < n; i++) label[positives[i]] = 1;
-      return { positives, numPositives: n, isNegative: (g) => label[g] === 0 };
+      return { positives, numPositives: n, key, target: 1 };
     };
   }
   const exclude = o.excludeSameCamera ?? true;
@@ -138,7 +140,7 @@ function createLabeler(o: RankingEvaluatorOptions): (q: number) => QueryLabels {
       if (n === positives.length) grow(n + 1);
       positives[n++] = g;
     }
-    return { positives, numPositives: n, isNegative: (g) => gIds[g] !== qid };
+    return { positives, numPositives: n, key: gIds, target: qid };
   };
 }
 
