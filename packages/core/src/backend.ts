@@ -6,8 +6,10 @@
  * download is impossible) → wasm (XNNPACK + SIMD, with the training-kernel fixes registered) → cpu.
  * `CLIP_SENET_BACKEND` overrides the caller's preference. One log line names the choice and why.
  */
+import { availableParallelism } from 'node:os';
 import { tf } from './tf';
 import { registerTrainingKernels, type KernelPatchReport } from './kernels/index';
+import { initThreadedWasm } from './wasm-threads';
 
 /** A backend preference. `tensorflow` = the native tfjs-node(-gpu) backend. */
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -23,14 +25,21 @@ export interface BackendInfo {
   /** Native package providing the `tensorflow` backend, when used. */
   readonly nativePackage?: string;
   readonly kernels?: KernelPatchReport;
+  /** XNNPACK threads of the wasm backend (1 when single-threaded or not wasm). */
+  readonly threads: number;
 }
 
 /** Options for `initBackend`. */
 export interface InitBackendOptions {
   /** Where the one-line choice is logged; `null` silences it. Default: stderr. */
   readonly log?: ((line: string) => void) | null;
-  /** Environment to read `CLIP_SENET_BACKEND` from (default `process.env`). */
+  /** Environment to read `CLIP_SENET_BACKEND` / `CLIP_SENET_WASM_THREADS` from (default `process.env`). */
   readonly env?: Record<string, string | undefined>;
+  /**
+   * XNNPACK threads for the wasm backend (1–4). Default: `CLIP_SENET_WASM_THREADS`, else the number
+   * of cores (max 4). Data-parallel training sets 1 per worker process.
+   */
+  readonly threads?: number;
 }
 
 const INSTALL_HELP =
@@ -98,44 +107,69 @@ function quietCpuBackend(): void {
   if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
 }
 
-async function useWasm(): Promise<void> {
-  await withoutNewProcessHandlers(async () => {
+/** Initialises wasm with `threads` XNNPACK threads (1 = the single-threaded SIMD build). */
+async function useWasm(threads: number): Promise<string> {
+  return withoutNewProcessHandlers(async () => {
     await import('@tensorflow/tfjs-backend-wasm');
-    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
     quietCpuBackend();
+    let note = '';
+    if (threads > 1) {
+      try {
+        const got = await initThreadedWasm(threads);
+        return `${got} threads`;
+      } catch (err) {
+        note = ` (threaded build failed: ${(err as Error).message}; single-threaded)`;
+      }
+    }
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
     await tf.ready();
+    return `1 thread${note}`;
   });
 }
 
-async function select(preference: BackendPreference): Promise<BackendInfo> {
+async function select(preference: BackendPreference, threads: number): Promise<BackendInfo> {
   if (preference === 'tensorflow' || preference === 'auto') {
     const native = await tryNative();
     if ('pkg' in native) {
       await tf.setBackend('tensorflow');
       await tf.ready();
-      return { name: 'tensorflow', nativePackage: native.pkg, reason: `${preference}: ${native.pkg} is installed` };
+      return { name: 'tensorflow', nativePackage: native.pkg, threads: 1, reason: `${preference}: ${native.pkg} is installed` };
     }
     if (preference === 'tensorflow') {
       throw new Error(`Backend 'tensorflow' requested but unavailable (${native.errors.join('; ')}). ${INSTALL_HELP}`);
     }
     try {
-      await useWasm();
+      const how = await useWasm(threads);
       const kernels = registerTrainingKernels('wasm');
-      return { name: 'wasm', kernels, reason: `auto: ${native.errors.join(', ')}; wasm ready (training kernels registered)` };
+      return { name: 'wasm', kernels, threads: wasmThreads(), reason: `auto: ${native.errors.join(', ')}; wasm SIMD, ${how}, training kernels registered` };
     } catch (err) {
       const kernels = registerTrainingKernels('cpu');
       await tf.setBackend('cpu');
-      return { name: 'cpu', kernels, reason: `auto: no native backend, wasm failed (${(err as Error).message}); using plain-JS cpu` };
+      return { name: 'cpu', kernels, threads: 1, reason: `auto: no native backend, wasm failed (${(err as Error).message}); using plain-JS cpu` };
     }
   }
   if (preference === 'wasm') {
-    await useWasm();
-    return { name: 'wasm', kernels: registerTrainingKernels('wasm'), reason: 'requested wasm (training kernels registered)' };
+    const how = await useWasm(threads);
+    return { name: 'wasm', kernels: registerTrainingKernels('wasm'), threads: wasmThreads(), reason: `requested wasm; SIMD, ${how}, training kernels registered` };
   }
   const kernels = registerTrainingKernels('cpu');
   quietCpuBackend();
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
-  return { name: 'cpu', kernels, reason: 'requested cpu (plain JS; slow, for reference and debugging)' };
+  return { name: 'cpu', kernels, threads: 1, reason: 'requested cpu (plain JS; slow, for reference and debugging)' };
+}
+
+function resolveThreads(option: number | undefined, fromEnv: string | undefined): number {
+  const raw = option ?? (fromEnv ? Number(fromEnv) : Math.min(4, availableParallelism()));
+  if (!Number.isInteger(raw) || raw < 1 || raw > 4) {
+    throw new Error(`${option != null ? 'initBackend threads' : 'CLIP_SENET_WASM_THREADS'}: expected an integer 1–4, got ${option ?? fromEnv}`);
+  }
+  return raw;
+}
+
+function wasmThreads(): number {
+  const backend = tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } };
+  return backend.wasm?.tfjs?.getThreadsCount?.() ?? 1;
 }
 
 /**
@@ -146,10 +180,11 @@ export async function initBackend(preference: BackendPreference = 'auto', option
   const env = options.env ?? process.env;
   const fromEnv = env.CLIP_SENET_BACKEND;
   const pref = fromEnv ? parsePreference(fromEnv, 'CLIP_SENET_BACKEND') : parsePreference(preference, 'initBackend');
+  const threads = resolveThreads(options.threads, env.CLIP_SENET_WASM_THREADS);
   if (current && pendingKey === pref && tf.getBackend() === current.name) return current.name;
   if (!pending || pendingKey !== pref) {
     pendingKey = pref;
-    pending = select(pref);
+    pending = select(pref, threads);
   }
   try {
     current = await pending;

@@ -3,7 +3,7 @@
  * are set (every matMul gradient sets one). Materialising the transpose with the (fast) Transpose
  * kernel and calling the original kernel without flags is far cheaper.
  */
-import { tf } from '../tf';
+import type { tf } from '../tf';
 import { type KernelBackend, type TensorInfo, withKernelScope } from './compose';
 
 function swapLastTwo(rank: number): number[] {

@@ -7,13 +7,19 @@
  * | Conv2DBackpropInput    | slow → stride-1 forward conv          | slow → same                  |
  * | BatchMatMul            | flags 10–14× slower → flag-free       | unchanged                    |
  * | UnsortedSegmentSum, …  | missing → bridge to the cpu kernel    | present                      |
- * | FusedBatchNorm grad    | Tile-free (global gradient registry)  | same                         |
+ * | Sum, Mean (non-trailing axes) | transpose+reduce → one streaming pass | unchanged                |
+ * | Tile / BroadcastTo     | element loop → broadcasting Add       | unchanged                    |
+ * | Identity               | memcpy → shared buffer (refcount)     | already shared               |
+ * | FusedBatchNorm, Mean gradients | no Tile / no ones(x.shape) (global gradient registry) | same |
  */
 import { tf } from '../tf';
 import { flagFreeBatchMatMul } from './batch-matmul';
 import { fusedBatchNormGradNoTile } from './batchnorm-grad';
 import { registerCpuBridges } from './bridges';
 import { conv2dBackpropFilterAsConv, conv2dBackpropInputAsConv } from './conv-backprop';
+import { broadcastTile, sharedIdentity } from './copies';
+import { meanGradBroadcast } from './mean-grad';
+import { streamingReduction } from './reductions';
 
 /** What `registerTrainingKernels` changed for one backend. */
 export interface KernelPatchReport {
@@ -35,8 +41,10 @@ export function registerTrainingKernels(backendName: 'wasm' | 'cpu'): KernelPatc
   const done = patched.get(backendName);
   if (done) return done;
   if (!gradientPatched) {
-    const original = tf.getGradient('FusedBatchNorm');
-    if (original != null) silenceOverrideWarning(() => tf.registerGradient(fusedBatchNormGradNoTile));
+    silenceOverrideWarning(() => {
+      tf.registerGradient(fusedBatchNormGradNoTile);
+      tf.registerGradient(meanGradBroadcast);
+    });
     gradientPatched = true;
   }
   const replaced = ['Conv2DBackpropFilter', 'Conv2DBackpropInput'];
@@ -48,6 +56,12 @@ export function registerTrainingKernels(backendName: 'wasm' | 'cpu'): KernelPatc
     if (matmul == null) throw new Error('wasm backend has no BatchMatMul kernel to wrap');
     replaceKernel('BatchMatMul', 'wasm', flagFreeBatchMatMul('wasm', matmul.kernelFunc) as tf.KernelFunc);
     replaced.push('BatchMatMul');
+    for (const [name, kind] of [['Sum', 'sum'], ['Mean', 'mean']] as const) {
+      replaceKernel(name, 'wasm', streamingReduction(kind, originalKernel(name, 'wasm')) as tf.KernelFunc);
+    }
+    replaceKernel('Tile', 'wasm', broadcastTile('wasm', originalKernel('Tile', 'wasm')) as tf.KernelFunc);
+    replaceKernel('Identity', 'wasm', sharedIdentity as tf.KernelFunc);
+    replaced.push('Sum', 'Mean', 'Tile', 'Identity');
     bridged = registerCpuBridges('wasm');
   }
   const report: KernelPatchReport = { backend: backendName, replaced, bridged };
@@ -55,10 +69,16 @@ export function registerTrainingKernels(backendName: 'wasm' | 'cpu'): KernelPatc
   return report;
 }
 
+function originalKernel(name: string, backendName: string): tf.KernelFunc {
+  const k = tf.getKernel(name, backendName);
+  if (k == null) throw new Error(`${backendName} backend has no ${name} kernel to wrap`);
+  return k.kernelFunc;
+}
+
 function silenceOverrideWarning(fn: () => void): void {
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].includes("Overriding the gradient for 'FusedBatchNorm'")) return;
+    if (typeof args[0] === 'string' && args[0].startsWith('Overriding the gradient for')) return;
     warn(...args);
   };
   try {

@@ -94,9 +94,9 @@ function tfConvGrads(c: ConvCase, x: Float32Array, wt: Float32Array, dy: Float32
     const { oh, ow } = geometry(c);
     const dyt = tf.tensor4d(dy, [c.n, oh, ow, c.co]);
     const pad = typeof c.pad === 'number' ? ([[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]] as tf.backend_util.ExplicitPadding) : c.pad;
-    const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, c.stride, pad);
+    const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, pad);
     const [gx, gw] = tf.grads(f)([xt, wtt], dyt);
-    return { dx: gx!.dataSync().slice(), dw: gw!.dataSync().slice() };
+    return { dx: Float32Array.from(gx!.dataSync()), dw: Float32Array.from(gw!.dataSync()) };
   });
 }
 
@@ -183,7 +183,7 @@ describe('other training kernels on wasm', () => {
             want[(n * 3 + i) * 4 + j] = s;
           }
       expect(maxRelErr(flagged, want)).toBeLessThan(1e-6);
-      const g = tf.grad((m: tf.Tensor3D) => tf.sum(tf.square(tf.matMul(m, bt, true, true))))(at).dataSync();
+      const g = tf.grad((m: tf.Tensor) => tf.sum(tf.square(tf.matMul(m as tf.Tensor3D, bt, true, true))))(at).dataSync();
       expect(g.length).toBe(30);
       expect(Array.from(g).every(Number.isFinite)).toBe(true);
     });
@@ -192,12 +192,12 @@ describe('other training kernels on wasm', () => {
   it('bridged kernels: gather gradient (UnsortedSegmentSum) and depthwise backprops', () => {
     tf.tidy(() => {
       const table = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
-      const g = tf.grad((t: tf.Tensor2D) => tf.sum(tf.gather(t, tf.tensor1d([0, 2, 2], 'int32'))))(table);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.gather(t, tf.tensor1d([0, 2, 2], 'int32'))))(table);
       expect(Array.from(g.dataSync())).toEqual([1, 1, 0, 0, 2, 2]);
       const rng = new Rng(3);
       const x = tf.tensor4d(randArray(rng, 1 * 5 * 5 * 2), [1, 5, 5, 2]);
       const f = tf.tensor4d(randArray(rng, 3 * 3 * 2 * 1), [3, 3, 2, 1]);
-      const [gx, gf] = tf.grads((a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.depthwiseConv2d(a, b, 1, 'same')))([x, f]);
+      const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')))([x, f]);
       expect(gx!.shape).toEqual([1, 5, 5, 2]);
       expect(gf!.shape).toEqual([3, 3, 2, 1]);
       expect(Array.from(gf!.dataSync()).every(Number.isFinite)).toBe(true);
@@ -216,11 +216,11 @@ describe('other training kernels on wasm', () => {
       const x = tf.tensor4d(xv, [2, 3, 3, 4]);
       const scale = tf.tensor1d(sv);
       const offset = tf.tensor1d(ov);
-      const fused = (a: tf.Tensor4D, s: tf.Tensor1D, o: tf.Tensor1D) => {
+      const fused = (a: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
         const { mean, variance } = tf.moments(a, [0, 1, 2]);
-        return tf.sum(tf.mul(tf.batchNorm(a, mean, variance, o, s, 1e-5), readout));
+        return tf.sum(tf.mul(tf.batchNorm(a as tf.Tensor4D, mean, variance, o as tf.Tensor1D, s as tf.Tensor1D, 1e-5), readout));
       };
-      const manual = (a: tf.Tensor4D, s: tf.Tensor1D, o: tf.Tensor1D) => {
+      const manual = (a: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
         const { mean, variance } = tf.moments(a, [0, 1, 2]);
         const y = tf.add(tf.mul(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, 1e-5))), s), o);
         return tf.sum(tf.mul(y, readout));
@@ -228,6 +228,131 @@ describe('other training kernels on wasm', () => {
       const g1 = tf.grads(fused)([x, scale, offset]);
       const g2 = tf.grads(manual)([x, scale, offset]);
       for (let i = 0; i < 3; i++) expect(maxRelErr(g1[i]!.dataSync(), g2[i]!.dataSync())).toBeLessThan(1e-4);
+    });
+  });
+});
+
+describe('reductions, Tile, Identity and Mean gradient on wasm', () => {
+  beforeAll(async () => {
+    await initBackend('wasm', { log: null });
+    await tf.setBackend('wasm');
+  });
+
+  /** Naive sum over `axes` of a row-major array. */
+  function naiveReduce(data: Float32Array, shape: number[], axes: number[], mean: boolean): number[] {
+    const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const out = new Float64Array(outShape.reduce((a, b) => a * b, 1));
+    const idx = new Array<number>(shape.length).fill(0);
+    for (let flat = 0; flat < data.length; flat++) {
+      let rem = flat;
+      for (let d = shape.length - 1; d >= 0; d--) {
+        idx[d] = rem % shape[d]!;
+        rem = Math.floor(rem / shape[d]!);
+      }
+      let o = 0;
+      for (let d = 0; d < shape.length; d++) o = o * outShape[d]! + (axes.includes(d) ? 0 : idx[d]!);
+      out[o]! += data[flat]!;
+    }
+    const n = axes.reduce((a, d) => a * shape[d]!, 1);
+    return Array.from(out, (v) => (mean ? v / n : v));
+  }
+
+  const reduceCases: Array<{ shape: number[]; axes: number[] }> = [
+    { shape: [4, 5, 3, 6], axes: [0, 1, 2] },
+    { shape: [4, 5, 3, 6], axes: [1, 2] },
+    { shape: [4, 5, 3, 6], axes: [0] },
+    { shape: [4, 5, 3, 6], axes: [3] },
+    { shape: [4, 5, 3, 6], axes: [0, 2] },
+    { shape: [7, 9], axes: [0] },
+  ];
+  for (const c of reduceCases) {
+    it(`sum/mean over ${JSON.stringify(c.axes)} of ${JSON.stringify(c.shape)} (keepDims both ways)`, () => {
+      const rng = new Rng(5);
+      const data = randArray(rng, c.shape.reduce((a, b) => a * b, 1));
+      const before = tf.engine().backend.numDataIds();
+      tf.tidy(() => {
+        const x = tf.tensor(data, c.shape);
+        for (const keepDims of [false, true]) {
+          const s = tf.sum(x, c.axes, keepDims);
+          const m = tf.mean(x, c.axes, keepDims);
+          const kept = c.shape.map((d, i) => (c.axes.includes(i) ? 1 : d));
+          expect(s.shape).toEqual(keepDims ? kept : kept.filter((_, i) => !c.axes.includes(i)));
+          expect(maxRelErr(s.dataSync(), naiveReduce(data, c.shape, c.axes, false))).toBeLessThan(1e-5);
+          expect(maxRelErr(m.dataSync(), naiveReduce(data, c.shape, c.axes, true))).toBeLessThan(1e-5);
+        }
+      });
+      expect(tf.engine().backend.numDataIds()).toBe(before);
+    });
+  }
+
+  it('int32 sum still uses the exact integer kernel', () => {
+    tf.tidy(() => {
+      const s = tf.sum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), 0);
+      expect(s.dtype).toBe('int32');
+      expect(Array.from(s.dataSync())).toEqual([9, 12]);
+    });
+  });
+
+  it('Tile equals the naive definition for broadcast-like and general reps, float32 and int32', () => {
+    const naiveTile = (data: ArrayLike<number>, shape: number[], reps: number[]): number[] => {
+      const outShape = shape.map((d, i) => d * reps[i]!);
+      const total = outShape.reduce((a, b) => a * b, 1);
+      const out: number[] = [];
+      for (let flat = 0; flat < total; flat++) {
+        let rem = flat;
+        let src = 0;
+        let stride = 1;
+        for (let d = shape.length - 1; d >= 0; d--) {
+          const i = rem % outShape[d]!;
+          rem = Math.floor(rem / outShape[d]!);
+          src += (i % shape[d]!) * stride;
+          stride *= shape[d]!;
+        }
+        out.push(data[src]!);
+      }
+      return out;
+    };
+    const cases: Array<{ shape: number[]; reps: number[] }> = [
+      { shape: [1, 1, 1, 4], reps: [2, 3, 2, 1] },
+      { shape: [2, 3], reps: [2, 3] },
+      { shape: [3], reps: [4] },
+      { shape: [2, 1, 3], reps: [1, 5, 2] },
+    ];
+    for (const c of cases) {
+      const n = c.shape.reduce((a, b) => a * b, 1);
+      const values = Array.from({ length: n }, (_, i) => i + 1);
+      for (const dtype of ['float32', 'int32'] as const) {
+        tf.tidy(() => {
+          const t = tf.tile(tf.tensor(values, c.shape, dtype), c.reps);
+          expect(t.dtype).toBe(dtype);
+          expect(Array.from(t.dataSync())).toEqual(naiveTile(values, c.shape, c.reps));
+        });
+      }
+    }
+  });
+
+  it('Identity shares the buffer safely: a clone outlives its source; variables stay independent', () => {
+    const a = tf.tensor1d([1, 2, 3]);
+    const b = tf.clone(a);
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3]);
+    const v = tf.variable(b);
+    v.assign(tf.tensor1d([7, 8, 9]));
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3]);
+    expect(Array.from(v.dataSync())).toEqual([7, 8, 9]);
+    b.dispose();
+    v.dispose();
+  });
+
+  it('Mean gradient equals dy / n broadcast', () => {
+    tf.tidy(() => {
+      const x = tf.tensor3d(randArray(new Rng(9), 2 * 3 * 4), [2, 3, 4]);
+      const w = tf.tensor2d(randArray(new Rng(10), 2 * 4), [2, 4]);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mean(t, 1), w)))(x);
+      const wv = w.dataSync();
+      const want: number[] = [];
+      for (let n = 0; n < 2; n++) for (let h = 0; h < 3; h++) for (let c = 0; c < 4; c++) want.push(wv[n * 4 + c]! / 3);
+      expect(maxRelErr(g.dataSync(), want)).toBeLessThan(1e-6);
     });
   });
 });
