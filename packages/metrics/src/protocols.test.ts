@@ -1,6 +1,7 @@
 import { Rng } from '@clip-senet/core';
 import { describe, expect, it } from 'vitest';
 import { computeDistances } from './distance';
+import { createDistancePool } from './parallel-distance';
 import { drawVehicleIdSplit, protocolId, vehicleId, veri776, veriWild } from './protocols';
 import { evaluateRanking } from './ranking';
 import { kReciprocalRerank } from './rerank';
@@ -60,6 +61,16 @@ describe('veri776 and veriWild', () => {
     expect(r.mAP).toBe(veri776().evaluate({ query, gallery, dim }).mAP);
     expect(r.countsMatchPublished).toBe(false);
     expect(() => veriWild({ testSize: 4000 as 3000 })).toThrow(/testSize/);
+  });
+
+  it('veriWild on a worker pool gives the same result', async () => {
+    const pool = createDistancePool({ workers: 2 });
+    try {
+      const r = await veriWild({ testSize: 5000, blockSize: 7 }).evaluateParallel({ query, gallery, dim }, pool);
+      expect(r.mAP).toBe(veriWild({ testSize: 5000 }).evaluate({ query, gallery, dim }).mAP);
+    } finally {
+      await pool.close();
+    }
   });
 });
 

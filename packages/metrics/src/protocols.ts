@@ -7,7 +7,8 @@
 import { Rng } from '@clip-senet/core';
 import { alphaQueryExpansion } from './aqe';
 import { computeDistances, computeSelfDistances, distanceBlocks } from './distance';
-import type { DistanceMetric } from './distance';
+import type { DistanceBlock, DistanceMetric } from './distance';
+import type { DistancePool } from './parallel-distance';
 import type { ApMode } from './query-score';
 import { evaluateRanking } from './ranking';
 import { kReciprocalRerank } from './rerank';
@@ -150,6 +151,8 @@ export interface VeriWildResult extends ProtocolResult {
 export interface VeriWildProtocol {
   readonly id: string;
   evaluate(input: QueryGalleryInput): VeriWildResult;
+  /** Same result (bit-identical), distances computed on a worker pool. */
+  evaluateParallel(input: QueryGalleryInput, pool: DistancePool): Promise<VeriWildResult>;
 }
 
 /**
@@ -162,30 +165,41 @@ export function veriWild(options: VeriWildOptions): VeriWildProtocol {
   const metric = options.metric ?? 'cosine';
   const ap = options.ap ?? 'non-interpolated';
   const id = protocolId(`veriwild-${published.name}`, metric, ap, false, options.aqe);
+  const prepare = ({ query, gallery, dim }: QueryGalleryInput) => {
+    const nq = rowsOf(query.features, dim, 'veriWild query');
+    const ng = rowsOf(gallery.features, dim, 'veriWild gallery');
+    let q = query.features;
+    let g = gallery.features;
+    if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe }));
+    const evaluator = createRankingEvaluator({
+      numQuery: nq,
+      numGallery: ng,
+      queryIds: query.ids,
+      galleryIds: gallery.ids,
+      queryCams: query.cams,
+      galleryCams: gallery.cams,
+      maxRank: options.maxRank,
+      ap,
+    });
+    const finish = (): VeriWildResult => ({
+      ...evaluator.result(),
+      protocolId: id,
+      countsMatchPublished: nq === published.query && ng === published.gallery,
+    });
+    return { q, g, dim, evaluator, finish, blockOptions: { blockSize: options.blockSize ?? 64 } };
+  };
   return {
     id,
-    evaluate({ query, gallery, dim }) {
-      const nq = rowsOf(query.features, dim, 'veriWild query');
-      const ng = rowsOf(gallery.features, dim, 'veriWild gallery');
-      let q = query.features;
-      let g = gallery.features;
-      if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe }));
-      const evaluator = createRankingEvaluator({
-        numQuery: nq,
-        numGallery: ng,
-        queryIds: query.ids,
-        galleryIds: gallery.ids,
-        queryCams: query.cams,
-        galleryCams: gallery.cams,
-        maxRank: options.maxRank,
-        ap,
-      });
-      for (const block of distanceBlocks(q, g, dim, metric, { blockSize: options.blockSize ?? 64 })) evaluator.addQueryBlock(block);
-      return {
-        ...evaluator.result(),
-        protocolId: id,
-        countsMatchPublished: nq === published.query && ng === published.gallery,
-      };
+    evaluate(input) {
+      const { q, g, dim, evaluator, finish, blockOptions } = prepare(input);
+      for (const block of distanceBlocks(q, g, dim, metric, blockOptions)) evaluator.addQueryBlock(block);
+      return finish();
+    },
+    async evaluateParallel(input, pool) {
+      const { q, g, dim, evaluator, finish, blockOptions } = prepare(input);
+      const blocks: AsyncIterable<DistanceBlock> = pool.distanceBlocks(q, g, dim, metric, blockOptions);
+      for await (const block of blocks) evaluator.addQueryBlock(block);
+      return finish();
     },
   };
 }
