@@ -113,24 +113,50 @@ export function toUnitFloat(img: RgbImage): Float32Array {
 
 const factor = (rng: Rng, s: number | undefined): number | undefined => (s === undefined || s <= 0 ? undefined : rng.uniform(Math.max(0, 1 - s), 1 + s));
 
-/** Brightness, then contrast, then saturation (fixed order), on [0, 1] floats in place; clamped to [0, 1]. */
+/**
+ * Brightness, then contrast, then saturation (fixed order; torchvision picks a random order), on [0, 1] floats in
+ * place, clamped to [0, 1] after each step. Two passes: brightness + grey mean, then contrast + saturation.
+ */
 export function colorJitter(x: Float32Array, opts: ColorJitterOptions, rng: Rng): void {
-  const b = factor(rng, opts.brightness);
+  const b = factor(rng, opts.brightness) ?? 1;
   const c = factor(rng, opts.contrast);
   const s = factor(rng, opts.saturation);
-  const clamp = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
-  if (b !== undefined) for (let i = 0; i < x.length; i++) x[i] = clamp(x[i]! * b);
-  if (c !== undefined) {
-    let mean = 0;
-    for (let i = 0; i < x.length; i += 3) mean += 0.299 * x[i]! + 0.587 * x[i + 1]! + 0.114 * x[i + 2]!;
-    mean /= x.length / 3;
-    for (let i = 0; i < x.length; i++) x[i] = clamp((x[i]! - mean) * c + mean);
+  let sum = 0;
+  for (let i = 0; i < x.length; i += 3) {
+    const r = Math.min(1, x[i]! * b);
+    const g = Math.min(1, x[i + 1]! * b);
+    const bl = Math.min(1, x[i + 2]! * b);
+    x[i] = r;
+    x[i + 1] = g;
+    x[i + 2] = bl;
+    sum += 0.299 * r + 0.587 * g + 0.114 * bl;
   }
-  if (s !== undefined) {
-    for (let i = 0; i < x.length; i += 3) {
-      const g = 0.299 * x[i]! + 0.587 * x[i + 1]! + 0.114 * x[i + 2]!;
-      for (let k = 0; k < 3; k++) x[i + k] = clamp((x[i + k]! - g) * s + g);
+  if (c === undefined && s === undefined) return;
+  const mean = sum / (x.length / 3);
+  const cf = c ?? 1;
+  const sf = s ?? 1;
+  const off = mean * (1 - cf);
+  for (let i = 0; i < x.length; i += 3) {
+    let r = x[i]! * cf + off;
+    let g = x[i + 1]! * cf + off;
+    let bl = x[i + 2]! * cf + off;
+    if (c !== undefined) {
+      r = r < 0 ? 0 : r > 1 ? 1 : r;
+      g = g < 0 ? 0 : g > 1 ? 1 : g;
+      bl = bl < 0 ? 0 : bl > 1 ? 1 : bl;
     }
+    if (s !== undefined) {
+      const grey = 0.299 * r + 0.587 * g + 0.114 * bl;
+      r = (r - grey) * sf + grey;
+      g = (g - grey) * sf + grey;
+      bl = (bl - grey) * sf + grey;
+      r = r < 0 ? 0 : r > 1 ? 1 : r;
+      g = g < 0 ? 0 : g > 1 ? 1 : g;
+      bl = bl < 0 ? 0 : bl > 1 ? 1 : bl;
+    }
+    x[i] = r;
+    x[i + 1] = g;
+    x[i + 2] = bl;
   }
 }
 
