@@ -57,6 +57,12 @@ describe('createPKSampler', () => {
     const got = Array.from({ length: 20 }, () => b.next());
     expect(got).toEqual(expected);
     expect(expected.some((x) => x.epoch > 0)).toBe(true);
+    const c = createPKSampler(samples(), { P, K, rng: new Rng(3) });
+    const n0 = c.epochPlan(0).length;
+    for (let i = 0; i < n0; i++) c.next();
+    const rest = c.restOfEpoch();
+    expect(rest[0]).toMatchObject({ epoch: 1, index: 0 });
+    expect(c.state()).toMatchObject({ epoch: 2, position: 0 });
   });
 
   it('is deterministic per seed, reshuffles per epoch, and rejects P above the number of ids', () => {

@@ -57,7 +57,10 @@ export interface PKSampler {
   readonly numIdentities: number;
   /** The next batch (crossing into the next epoch when the current one is exhausted). */
   next(): SampledBatch;
-  /** All batches of the current epoch from the current position on, advancing to the start of the next epoch. */
+  /**
+   * All batches of the current epoch from the current position on (of the next epoch when the current one is
+   * used up), advancing to the start of the following epoch.
+   */
   restOfEpoch(): SampledBatch[];
   /** Batches of epoch `e` (pure: does not move the sampler). */
   epochPlan(e: number): Sample[][];
@@ -152,6 +155,10 @@ export function createPKSampler(samples: readonly Sample[], options: PKSamplerOp
     numIdentities: ids.length,
     next,
     restOfEpoch() {
+      if (position >= epochPlan(epoch).length) {
+        epoch += 1;
+        position = 0;
+      }
       const out: SampledBatch[] = [];
       const e = epoch;
       while (epoch === e && position < epochPlan(e).length) out.push(next());
