@@ -24,7 +24,7 @@ export { alphaQueryExpansion } from './aqe';
 export type { AqeInput, AqeResult } from './aqe';
 
 // dataset protocols
-export { veri776, veriWild, vehicleId, drawVehicleIdSplit, protocolId, VERI_WILD_COUNTS } from './protocols';
+export { veri776, veriWild, vehicleId, drawVehicleIdSplit, parseVeri776IndexFile, protocolId, VERI_WILD_COUNTS } from './protocols';
 export type {
   LabelledFeatures,
   RerankParams,

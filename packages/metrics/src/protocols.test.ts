@@ -2,7 +2,7 @@ import { Rng } from '@clip-senet/core';
 import { describe, expect, it } from 'vitest';
 import { computeDistances } from './distance';
 import { createDistancePool } from './parallel-distance';
-import { drawVehicleIdSplit, protocolId, vehicleId, veri776, veriWild } from './protocols';
+import { drawVehicleIdSplit, parseVeri776IndexFile, protocolId, vehicleId, veri776, veriWild } from './protocols';
 import { evaluateRanking } from './ranking';
 import { kReciprocalRerank } from './rerank';
 
@@ -25,6 +25,15 @@ describe('protocol ids', () => {
     expect(veriWild({ testSize: 10000 }).id).toBe('veriwild-large/no-rr/cosine/non-interp');
     expect(vehicleId({ testSize: 800, seed: 5, repeats: 3 }).id).toBe('vehicleid-800/no-rr/cosine/non-interp/draws=3,seeds=5..7');
     expect(protocolId('x', 'cosine', 'non-interpolated', { k1: 10 })).toBe('x/rr(k1=10,k2=6,lambda=0.3)/cosine/non-interp');
+  });
+});
+
+describe('parseVeri776IndexFile', () => {
+  it('reads 1-based whitespace-separated lines into 0-based lists', () => {
+    const lists = parseVeri776IndexFile('3 1  7\n\n2\r\n', 7);
+    expect(lists.map((l) => Array.from(l))).toEqual([[2, 0, 6], [], [1]]);
+    expect(() => parseVeri776IndexFile('0 1\n')).toThrow(/line 1/);
+    expect(() => parseVeri776IndexFile('8\n', 7)).toThrow(/bad gallery index '8'/);
   });
 });
 

@@ -86,6 +86,25 @@ export interface QueryGalleryProtocol {
 }
 
 /**
+ * Parse a VeRi-776 `gt_index.txt` / `jk_index.txt`: line q lists the 1-based indices (into `name_test.txt`)
+ * of query q's good / junk gallery images, separated by whitespace. Returns 0-based lists for `goodJunk`.
+ */
+export function parseVeri776IndexFile(text: string, numGallery?: number): Int32Array[] {
+  const lines = text.split(/\r?\n/);
+  while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
+  return lines.map((line, q) => {
+    const tokens = line.trim() === '' ? [] : line.trim().split(/\s+/);
+    return Int32Array.from(tokens, (t) => {
+      const v = Number(t);
+      if (!Number.isInteger(v) || v < 1 || (numGallery !== undefined && v > numGallery)) {
+        throw new Error(`parseVeri776IndexFile: line ${q + 1}: bad gallery index '${t}'`);
+      }
+      return v - 1;
+    });
+  });
+}
+
+/**
  * VeRi-776: 1,678 queries × 11,579 gallery images; same-id same-camera gallery images are junk (or the
  * official good/junk lists); optional αQE and k-reciprocal re-ranking; dense evaluation.
  */
