@@ -12,6 +12,19 @@ export type TensorInfo = tf.TensorInfo;
 export type KernelBackend = tf.KernelBackend;
 type Attrs = Record<string, unknown>;
 
+interface HeapBackend extends KernelBackend {
+  makeOutput?(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap?(t: TensorInfo): tf.TypedArray;
+}
+
+/** Float32 contents of a tensor: a view into wasm memory, or the cpu backend's own array. */
+export function readFloat32(backend: KernelBackend, t: TensorInfo): Float32Array {
+  if (t.dtype !== 'float32') throw new Error(`expected a float32 tensor, got ${t.dtype}`);
+  const heap = backend as HeapBackend;
+  if (typeof heap.typedArrayFromHeap === 'function') return heap.typedArrayFromHeap(t) as Float32Array;
+  return backend.readSync(t.dataId) as Float32Array;
+}
+
 /** Runs the kernel `name` registered for `backendName` directly. */
 export function runKernel(
   backendName: string,
@@ -44,6 +57,35 @@ export class KernelScope {
     const out = runKernel(this.backendName, this.backend, name, inputs, attrs);
     this.owned.push(out);
     return out;
+  }
+
+  /** A new float32 tensor holding `values` (owned by the scope). */
+  fromValues(values: Float32Array, shape: number[]): TensorInfo {
+    const dataId = this.backend.write(values, shape, 'float32');
+    const info: TensorInfo = { dataId, shape, dtype: 'float32' };
+    this.owned.push(info);
+    return info;
+  }
+
+  /**
+   * A float32 output computed in JS from float32 inputs (used for pure data movement that the
+   * backend implements with slow generic loops). Reads wasm memory in place.
+   */
+  compute(inputs: TensorInfo[], shape: number[], body: (inputs: Float32Array[], out: Float32Array) => void): TensorInfo {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const heap = this.backend as HeapBackend;
+    if (typeof heap.makeOutput === 'function' && typeof heap.typedArrayFromHeap === 'function') {
+      // Allocate first: allocation may grow wasm memory, which detaches earlier views.
+      const info = heap.makeOutput(shape, 'float32');
+      this.owned.push(info);
+      const views = inputs.map((t) => readFloat32(this.backend, t));
+      body(views, heap.typedArrayFromHeap(info) as Float32Array);
+      return info;
+    }
+    const views = inputs.map((t) => readFloat32(this.backend, t));
+    const out = new Float32Array(size);
+    body(views, out);
+    return this.fromValues(out, shape);
   }
 
   transpose(x: TensorInfo, perm: number[]): TensorInfo {
