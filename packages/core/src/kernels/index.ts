@@ -10,6 +10,7 @@
  * | Sum, Mean (non-trailing axes) | transpose+reduce → one streaming pass | unchanged                |
  * | Tile / BroadcastTo     | element loop → broadcasting Add       | unchanged                    |
  * | Identity               | memcpy → shared buffer (refcount)     | already shared               |
+ * | MaxPoolGrad            | generic loop → one JS pass            | same                         |
  * | FusedBatchNorm, Mean gradients | no Tile / no ones(x.shape) (global gradient registry) | same |
  */
 import { tf } from '../tf';
@@ -18,6 +19,7 @@ import { fusedBatchNormGradNoTile } from './batchnorm-grad';
 import { registerCpuBridges } from './bridges';
 import { conv2dBackpropFilterAsConv, conv2dBackpropInputAsConv } from './conv-backprop';
 import { broadcastTile, sharedIdentity } from './copies';
+import { firstMaxPoolGrad } from './maxpool-grad';
 import { meanGradBroadcast } from './mean-grad';
 import { streamingReduction } from './reductions';
 
@@ -47,9 +49,10 @@ export function registerTrainingKernels(backendName: 'wasm' | 'cpu'): KernelPatc
     });
     gradientPatched = true;
   }
-  const replaced = ['Conv2DBackpropFilter', 'Conv2DBackpropInput'];
+  const replaced = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'];
   replaceKernel('Conv2DBackpropFilter', backendName, conv2dBackpropFilterAsConv(backendName) as tf.KernelFunc);
   replaceKernel('Conv2DBackpropInput', backendName, conv2dBackpropInputAsConv(backendName) as tf.KernelFunc);
+  replaceKernel('MaxPoolGrad', backendName, firstMaxPoolGrad(backendName) as tf.KernelFunc);
   let bridged: string[] = [];
   if (backendName === 'wasm') {
     const matmul = tf.getKernel('BatchMatMul', 'wasm');

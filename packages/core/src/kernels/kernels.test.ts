@@ -402,3 +402,46 @@ describe('KernelScope.compute', () => {
     expect(Array.from((backend as unknown as { typedArrayFromHeap: (t: TensorInfo) => Float32Array }).typedArrayFromHeap(out))).toEqual([10, 20, 30, 40]);
   });
 });
+
+describe('MaxPoolGrad', () => {
+  it('routes each gradient to the first maximum of its window (same/valid, stride 2, ties)', async () => {
+    await initBackend('wasm', { log: null });
+    await tf.setBackend('wasm');
+    const rng = new Rng(21);
+    // Values on a coarse grid so windows contain ties.
+    const xv = Float32Array.from({ length: 2 * 7 * 6 * 3 }, () => rng.int(4));
+    for (const pad of ['same', 'valid'] as const) {
+      tf.tidy(() => {
+        const x = tf.tensor4d(xv, [2, 7, 6, 3]);
+        const y = tf.maxPool(x, 3, 2, pad);
+        const dyv = Float32Array.from({ length: y.size }, () => rng.normal());
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 3, 2, pad), tf.tensor(dyv, y.shape))))(x);
+        // naive reference
+        const [, oh, ow] = y.shape;
+        const padT = pad === 'same' ? Math.floor(Math.max(0, (oh - 1) * 2 + 3 - 7) / 2) : 0;
+        const padL = pad === 'same' ? Math.floor(Math.max(0, (ow - 1) * 2 + 3 - 6) / 2) : 0;
+        const want = new Float64Array(xv.length);
+        for (let b = 0; b < 2; b++)
+          for (let i = 0; i < oh; i++)
+            for (let j = 0; j < ow; j++)
+              for (let c = 0; c < 3; c++) {
+                let best = -Infinity;
+                let at = -1;
+                for (let di = 0; di < 3; di++)
+                  for (let dj = 0; dj < 3; dj++) {
+                    const yy = i * 2 - padT + di;
+                    const xx = j * 2 - padL + dj;
+                    if (yy < 0 || yy >= 7 || xx < 0 || xx >= 6) continue;
+                    const idx = ((b * 7 + yy) * 6 + xx) * 3 + c;
+                    if (xv[idx]! > best) {
+                      best = xv[idx]!;
+                      at = idx;
+                    }
+                  }
+                want[at]! += dyv[((b * oh + i) * ow + j) * 3 + c]!;
+              }
+        expect(maxRelErr(g.dataSync(), want)).toBeLessThan(1e-6);
+      });
+    }
+  });
+});
