@@ -4,7 +4,9 @@ import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadVeRi776 } from '../veri776';
 import { type CaptionRecord, captionFor, detailPhrase, visibleDetails } from './captions';
+import { writeContactSheet } from './contact-sheet';
 import { generateSyntheticWorld, renderPlannedImage } from './generator';
+import { decodeImage } from '../decode';
 import { TYPE_NOUNS, VIEWS, type VehicleIdentity, detailKey, makeIdentities } from './world-spec';
 import { planWorld, resolveWorldParams } from './world-plan';
 import { Rng } from '@clip-senet/core';
@@ -80,6 +82,14 @@ describe('generateSyntheticWorld', () => {
     writeFileSync(join(foreign, 'x.txt'), 'x');
     expect(() => generateSyntheticWorld({ outDir: foreign, ...SMALL })).toThrow(/not a synthetic world/);
     expect(readdirSync(tmp).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('writes a contact sheet PNG with one row per identity', () => {
+    const out = join(tmp, 'sheet.png');
+    const bytes = writeContactSheet(a.root, out, { rows: 4, cols: 3, cell: 32 });
+    expect(statSync(out).size).toBe(bytes);
+    const img = decodeImage(out);
+    expect([img.width, img.height]).toEqual([120 + 3 * 32, 4 * 32]);
   });
 
   it('writes a disjoint-id pretraining split whose captions match the attribute records', () => {
