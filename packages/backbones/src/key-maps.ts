@@ -8,6 +8,7 @@
  * | `openai`, `open_clip` | ViT | `visual.k` (bare `k` for a standalone `model.visual` state dict) |
  * | `openai`, `open_clip` | text | `k` |
  * | `tinyclip` | ViT | `_image_encoder.visual.k` |
+ * | `tinyclip` | text | `_text_encoder.k` |
  * | `hf-clip` | ViT | `vision_model.*` / `visual_projection.weight` (q/k/v split, see {@link hfKeys}) |
  *
  * A leading `module.` (DataParallel) is stripped from file keys. Keys outside the model's namespace
@@ -42,7 +43,7 @@ export interface KeyMap {
 const FAMILY_FORMATS: Record<ModelFamily, readonly WeightFormat[]> = {
   cnn: ['torchvision', 'ibn-net'],
   'clip-vit': ['openai', 'open_clip', 'tinyclip', 'hf-clip'],
-  'clip-text': ['openai', 'open_clip'],
+  'clip-text': ['openai', 'open_clip', 'tinyclip'],
 };
 
 /** Formats applicable to a family. */
@@ -97,6 +98,7 @@ export function keyMapFor(family: ModelFamily, format: WeightFormat, keys: Reado
     throw new Error(`Weight format '${format}' does not apply to a ${family} model (use one of: ${FAMILY_FORMATS[family].join(', ')})`);
   }
   if (family === 'cnn') return prefixed(format, '', () => true);
+  if (family === 'clip-text' && format === 'tinyclip') return prefixed(format, '_text_encoder.', (k) => k.startsWith('_text_encoder.'));
   if (family === 'clip-text') return prefixed(format, '', (k) => !k.startsWith('visual.') && k !== 'logit_scale');
   if (format === 'tinyclip') return prefixed(format, '_image_encoder.visual.', (k) => k.startsWith('_image_encoder.visual.'));
   if (format === 'hf-clip') return { format, rule: hfKeys, owns: (k) => k.startsWith('vision_model.') || k.startsWith('visual_projection.') };
@@ -115,8 +117,8 @@ export function isIgnorable(family: ModelFamily, key: string): boolean {
 /** Guess the format of a file for a model family from its keys. */
 export function detectFormat(family: ModelFamily, keys: ReadonlySet<string>): WeightFormat {
   if (family === 'cnn') return 'torchvision';
-  if (family === 'clip-text') return 'openai';
   const any = (prefix: string): boolean => [...keys].some((k) => k.startsWith(prefix));
+  if (family === 'clip-text') return any('_text_encoder.') ? 'tinyclip' : 'openai';
   if (any('vision_model.')) return 'hf-clip';
   if (any('_image_encoder.visual.')) return 'tinyclip';
   return 'openai';
