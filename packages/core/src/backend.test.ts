@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { tf } from './tf';
+import { backendInfo, initBackend } from './backend';
+
+describe('initBackend', () => {
+  it('auto picks wasm here (no libtensorflow) and logs one line naming the choice and why', async () => {
+    const lines: string[] = [];
+    const name = await initBackend('auto', { env: {}, threads: 1, log: (l) => lines.push(l) });
+    expect(name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/backend: wasm — auto: @tensorflow\/tfjs-node-gpu not installed, @tensorflow\/tfjs-node not installed/);
+    expect(backendInfo()?.kernels?.replaced).toContain('Conv2DBackpropFilter');
+    expect(backendInfo()?.kernels?.bridged).toContain('UnsortedSegmentSum');
+  });
+
+  it('CLIP_SENET_BACKEND overrides the requested preference', async () => {
+    const lines: string[] = [];
+    expect(await initBackend('wasm', { env: { CLIP_SENET_BACKEND: 'cpu' }, log: (l) => lines.push(l) })).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect(lines[0]).toContain('(CLIP_SENET_BACKEND)');
+    expect(await initBackend('wasm', { env: {}, threads: 1, log: null })).toBe('wasm');
+  });
+
+  it("'tensorflow' without tfjs-node fails with install instructions incl. the mirror knob", async () => {
+    await expect(initBackend('tensorflow', { env: {}, log: null })).rejects.toThrow(/TFJS_NODE_BASE_URI/);
+    await expect(initBackend('tensorflow', { env: {}, log: null })).rejects.toThrow(/npm install @tensorflow\/tfjs-node/);
+  });
+
+  it('rejects unknown preferences and thread counts, naming the source', async () => {
+    await expect(initBackend('auto', { env: { CLIP_SENET_BACKEND: 'gpu' }, log: null })).rejects.toThrow(/CLIP_SENET_BACKEND: unknown backend 'gpu'/);
+    await expect(initBackend('auto', { env: { CLIP_SENET_WASM_THREADS: '9' }, log: null })).rejects.toThrow(/CLIP_SENET_WASM_THREADS: expected an integer 1–4/);
+  });
+});
