@@ -1,16 +1,17 @@
 /**
  * `npx nx run backbones:bench`: forward throughput (eval, img/s) of resnet50-ibn-a and tinyclip-vit-8m-16
  * at 224² on the default tfjs backend vs PyTorch (2 threads) in the same run; writes
- * reports/bench/backbones.md. Env: BENCH_BATCH (8), BENCH_SECONDS (10 per model and side).
+ * reports/bench/backbones.md. Env: BENCH_BATCH (8), BENCH_SECONDS (6 per model, side and round), BENCH_ROUNDS (3).
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { backendInfo, initBackend, tf, writeFileAtomic } from '@clip-senet/core';
-import { buildBackbone } from '../src/index';
+import { buildBackbone, type Backbone } from '../src/index';
 
 const BATCH = Number(process.env.BENCH_BATCH ?? 8);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SIZE = 224;
 const MODELS = ['resnet50-ibn-a', 'tinyclip-vit-8m-16'] as const;
 
@@ -20,14 +21,7 @@ interface Result {
   readonly batch: number;
 }
 
-function benchTfjs(name: (typeof MODELS)[number]): Result {
-  const model = buildBackbone({ name });
-  const x = tf.randomNormal([BATCH, SIZE, SIZE, 3]) as tf.Tensor4D;
-  const run = (): void => {
-    const { features } = model.forward(x);
-    features.dataSync();
-    features.dispose();
-  };
+function timeLoop(run: () => void): Result {
   run(); // warm-up (kernel setup, weight packing)
   let iters = 0;
   const t0 = performance.now();
@@ -35,10 +29,19 @@ function benchTfjs(name: (typeof MODELS)[number]): Result {
     run();
     iters++;
   }
-  const dt = (performance.now() - t0) / 1000;
-  x.dispose();
-  model.dispose();
-  return { img_per_s: (iters * BATCH) / dt, iters, batch: BATCH };
+  return { img_per_s: (iters * BATCH) / ((performance.now() - t0) / 1000), iters, batch: BATCH };
+}
+
+function benchTfjs(models: Map<string, Backbone>, x: tf.Tensor4D): Record<string, Result> {
+  const out: Record<string, Result> = {};
+  for (const [name, model] of models) {
+    out[name] = timeLoop(() => {
+      const { features } = model.forward(x);
+      features.dataSync();
+      features.dispose();
+    });
+  }
+  return out;
 }
 
 function benchTorch(): Record<string, unknown> {
@@ -47,37 +50,65 @@ function benchTorch(): Record<string, unknown> {
   return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
 async function main(): Promise<void> {
   await initBackend();
   const backend = backendInfo()!;
-  const ours = Object.fromEntries(MODELS.map((m) => [m, benchTfjs(m)])) as Record<string, Result>;
-  let torch: Record<string, unknown> | undefined;
+  const models = new Map<string, Backbone>(MODELS.map((m) => [m, buildBackbone({ name: m })]));
+  const x = tf.randomNormal([BATCH, SIZE, SIZE, 3]) as tf.Tensor4D;
+  const rounds: Array<{ ours: Record<string, Result>; torch?: Record<string, unknown> }> = [];
   let torchError = '';
-  try {
-    torch = benchTorch();
-  } catch (err) {
-    torchError = (err as Error).message.split('\n')[0]!;
+  let torchInfo = '';
+  for (let r = 0; r < ROUNDS; r++) {
+    // alternate the order so that load from other jobs does not systematically favour one side
+    let ours: Record<string, Result> | undefined;
+    let torch: Record<string, unknown> | undefined;
+    const runTorch = (): void => {
+      try {
+        torch = benchTorch();
+        torchInfo = `${String(torch.torch)}, ${String(torch.threads)} threads`;
+      } catch (err) {
+        torchError = (err as Error).message.split('\n')[0]!;
+      }
+    };
+    if (r % 2 === 0) {
+      ours = benchTfjs(models, x);
+      runTorch();
+    } else {
+      runTorch();
+      ours = benchTfjs(models, x);
+    }
+    rounds.push({ ours, torch });
+    process.stderr.write(`round ${r + 1}/${ROUNDS} done\n`);
   }
+  x.dispose();
+  models.forEach((m) => m.dispose());
   const rows = MODELS.map((m) => {
-    const a = ours[m]!;
-    const b = torch?.[m] as Result | undefined;
-    const ratio = b ? (a.img_per_s / b.img_per_s).toFixed(3) : 'n/a';
-    return `| ${m} | ${SIZE}² | ${BATCH} | ${a.img_per_s.toFixed(2)} (${a.iters} it) | ${b ? `${b.img_per_s.toFixed(2)} (${b.iters} it)` : 'n/a'} | ${ratio} |`;
+    const a = rounds.map((r) => r.ours[m]!.img_per_s);
+    const b = rounds.map((r) => (r.torch?.[m] as Result | undefined)?.img_per_s).filter((v): v is number => v !== undefined);
+    const ratios = b.length === a.length ? a.map((v, i) => v / b[i]!) : [];
+    const fmt = (xs: number[]): string => (xs.length ? `${median(xs).toFixed(2)} [${xs.map((v) => v.toFixed(2)).join(', ')}]` : 'n/a');
+    return `| ${m} | ${SIZE}² | ${BATCH} | ${fmt(a)} | ${fmt(b)} | ${ratios.length ? `**${median(ratios).toFixed(3)}** [${ratios.map((v) => v.toFixed(3)).join(', ')}]` : 'n/a'} |`;
   });
   const md = [
     '# Backbone forward throughput (generated by `npx nx run backbones:bench`; do not edit)',
     '',
     `Date: ${new Date().toISOString()} · CPU: ${cpus().length}× ${cpus()[0]?.model ?? '?'} · Node ${process.version}`,
-    `tfjs backend: **${backend.name}** (${backend.reason}) · PyTorch: ${torch ? `${String(torch.torch)}, ${String(torch.threads)} threads` : `unavailable (${torchError})`}`,
+    `tfjs backend: **${backend.name}** (${backend.reason}) · PyTorch: ${torchInfo || `unavailable (${torchError})`}`,
     '',
-    'Eval-mode forward, random weights, random input, batch fixed, ≥ 3 iterations and ≥ ' + `${SECONDS} s per model and side after one warm-up.`,
-    'PyTorch models: the parity script\'s reference modules (official IBN-Net ResNet-50-IBN-a structure, OpenAI-layout ViT).',
+    `Eval-mode forward, random weights and input, ${ROUNDS} rounds alternating which side runs first; per round and`,
+    `model ≥ 3 iterations and ≥ ${SECONDS} s after one warm-up. Cells: median [per round]; ratio = median of per-round ratios.`,
+    "PyTorch models: the parity script's reference modules (official IBN-Net ResNet-50-IBN-a structure, OpenAI-layout ViT).",
     '',
     '| model | input | batch | tfjs img/s | PyTorch img/s | tfjs / PyTorch |',
     '|---|---|---|---|---|---|',
     ...rows,
     '',
-    'The machine may be shared with other jobs; treat single runs as indicative (± ~20 %).',
+    'The machine may be shared with other jobs (load varies within a run); read the per-round spread before the median.',
     '',
   ].join('\n');
   const target = fileURLToPath(new URL('../../../reports/bench/backbones.md', import.meta.url));
