@@ -1,0 +1,45 @@
+/**
+ * @clip-senet/afem — the CLIP-SENet fusion head: AFEM (Eq. 4), the fusion variants (Eq. 5 and ablations,
+ * Table IV) and the SIE-style camera/view embedding. Receives branch widths as numbers; imports only core.
+ */
+
+// modules
+export { Afem } from './afem';
+export type { AfemOptions } from './afem';
+export { Fusion } from './fusion';
+export type { FusionDims, FusionInputs, FusionOptions } from './fusion';
+export { CameraViewEmbedding } from './camera-view';
+export type { CameraViewInputs, SideInfo } from './camera-view';
+export { Linear, BatchNorm1d } from './layers';
+export type { LinearOptions, BatchNormOptions } from './layers';
+export { Component } from './component';
+export type { ForwardOptions } from './component';
+
+// registries
+export { fusions, buildFusion, afemPresets, buildAfem } from './registry';
+export type { FusionEntry } from './registry';
+
+// config
+export {
+  AfemConfigSchema,
+  defaultAfemConfig,
+  FusionAfemConfigSchema,
+  CameraViewConfigSchema,
+  FusionConfigSchema,
+  defaultFusionConfig,
+  ClipSenetFusionConfigSchema,
+  ConcatFcFusionConfigSchema,
+  SumFusionConfigSchema,
+  GatedFusionConfigSchema,
+  AppearanceOnlyFusionConfigSchema,
+  SemanticOnlyFusionConfigSchema,
+} from './config';
+export type {
+  AfemConfig,
+  AfemConfigInput,
+  CameraViewConfig,
+  CameraViewConfigInput,
+  FusionConfig,
+  FusionConfigInput,
+  FusionName,
+} from './config';
