@@ -52,16 +52,31 @@ export function makeSet(spec: SetSpec, centre: Float32Array): SyntheticSet {
 export const SCALE = Number(process.env.METRICS_BENCH_SCALE ?? 1);
 const scaled = (n: number): number => Math.max(8, Math.round(n * SCALE));
 
-export const VERI776 = { seed: 776, dim: 2048, numIds: 200, numCams: 20, noise: 4, nq: scaled(1678), ng: scaled(11579) } as const;
+export const VERI776 = { seed: 776, dim: 2048, numIds: 200, numCams: 20, noise: 3.15, nq: scaled(1678), ng: scaled(11579) } as const;
 export const VERIWILD_LARGE = {
   seed: 1001,
   dim: 256,
   numIds: scaled(10000),
   numCams: 174,
-  noise: 2,
+  noise: 1.6,
   nq: scaled(10000),
   ng: scaled(128517),
 } as const;
+
+/**
+ * A hard, unstructured [nq × ng] matrix: uniform distances, same-id pairs shifted down by U(0, 0.35)
+ * (mINP ≈ 0.5 %: the last positive sits near the end, the worst case of the counting evaluator).
+ */
+export function hardDistances(seed: number, queryIds: Int32Array, galleryIds: Int32Array): Float32Array {
+  const rng = new Rng(seed).derive('hard');
+  const nq = queryIds.length;
+  const ng = galleryIds.length;
+  const d = new Float32Array(nq * ng);
+  for (let q = 0; q < nq; q++) {
+    for (let g = 0; g < ng; g++) d[q * ng + g] = rng.float() - (queryIds[q] === galleryIds[g] ? 0.35 * rng.float() : 0);
+  }
+  return d;
+}
 
 export function veri776Sets(): { query: SyntheticSet; gallery: SyntheticSet } {
   const s = VERI776;

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@clip-senet/core';
 import { computeDistances, createDistancePool, evaluateRanking, kReciprocalRerank } from '../src/index';
 import type { RankingResult } from '../src/index';
-import { SCALE, VERI776, VERIWILD_LARGE, veri776Sets, veriWildSets } from './data';
+import { SCALE, VERI776, VERIWILD_LARGE, hardDistances, veri776Sets, veriWildSets } from './data';
 
 const REPORT = resolve(import.meta.dirname, '../../../reports/bench/metrics.md');
 const TSX = resolve(import.meta.dirname, '../../../node_modules/.bin/tsx');
@@ -95,6 +95,15 @@ async function main(): Promise<void> {
       [tsTrap, s] = seconds(() => evaluateRanking({ ...labels, distmat, ap: 'trapezoid' }));
       trapTimes.push(s);
     }
+    const hard = hardDistances(VERI776.seed, query.ids, gallery.ids);
+    const hardTimes: number[] = [];
+    let tsHard!: RankingResult;
+    for (let rep = 0; rep < 3; rep++) {
+      let s: number;
+      [tsHard, s] = seconds(() => evaluateRanking({ ...labels, distmat: hard }));
+      hardTimes.push(s);
+    }
+    put(dir, 'hardDist', hard, [nq, ng]);
     put(dir, 'q', query.features, [nq, dim]);
     put(dir, 'g', gallery.features, [ng, dim]);
     put(dir, 'qIds', query.ids, [nq]);
@@ -175,7 +184,7 @@ async function main(): Promise<void> {
       `Date: ${started.toISOString()}  `,
       `Commit: ${commit}${dirty ? ' (packages/metrics has uncommitted changes)' : ''}  `,
       `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ` +
-        `Python ${np.python}, NumPy ${np.numpy}  `,
+        `Python ${np.python} (${np.executable}), NumPy ${np.numpy}  `,
       `Load average (1/5/15 min) at start: ${load0.map((x) => fmt(x, 2)).join(' / ')}; at end: ${loadavg().map((x) => fmt(x, 2)).join(' / ')} ` +
         '(shared, noisy machine: compare the ratios, which are measured in the same run, not the absolute times).',
       '',
@@ -189,12 +198,14 @@ async function main(): Promise<void> {
       `| distances (TS: 2 worker threads) | ${fmt(tsDistS, 2)} s | ${fmt(v.distanceSeconds, 2)} s (float64 BLAS) | ${fmt(v.distanceSeconds / tsDistS, 2)}× |`,
       `| CMC + mAP + mINP, non-interpolated (median of 3) | ${fmt(evalTs)} s | ${fmt(v.evaluateSeconds, 2)} s | **${fmt(v.evaluateSeconds / evalTs, 1)}×** |`,
       `| CMC + mAP + mINP, trapezoid AP (median of 3) | ${fmt(median(trapTimes))} s | ${fmt(v.evaluateTrapezoidSeconds, 2)} s | **${fmt(v.evaluateTrapezoidSeconds / median(trapTimes), 1)}×** |`,
+      `| CMC + mAP + mINP on a hard unstructured matrix (worst case, median of 3) | ${fmt(median(hardTimes))} s | ${fmt(v.hardSeconds, 2)} s | ${fmt(v.hardSeconds / median(hardTimes), 1)}× |`,
       `| end to end (distances + metrics) | ${fmt(tsDistS + evalTs, 2)} s | ${fmt(v.distanceSeconds + v.evaluateOwnSeconds, 2)} s | ${fmt((v.distanceSeconds + v.evaluateOwnSeconds) / (tsDistS + evalTs), 2)}× |`,
       '',
       `- Single-thread TS distances on ${serialRows} query rows: ${fmt(serialS, 2)} s → ${fmt((serialRows * ng * dim) / serialS / 1e9, 2)} G multiply-adds/s ` +
         `(pool of 2: ${fmt((nq * ng * dim) / tsDistS / 1e9, 2)} G/s). Data generation ${fmt(genS, 1)} s (not timed above).`,
       `- Values, same distance matrix: max |TS − NumPy| over mAP, mINP, CMC@1..50 and all ${nq} per-query APs = ` +
-        `${maxDiff(tsEval, v.tsDistances).toExponential(2)} (non-interpolated), ${maxDiff(tsTrap, v.tsDistancesTrapezoid).toExponential(2)} (trapezoid); requirement ≤ 1e-6.`,
+        `${maxDiff(tsEval, v.tsDistances).toExponential(2)} (non-interpolated), ${maxDiff(tsTrap, v.tsDistancesTrapezoid).toExponential(2)} (trapezoid), ` +
+        `${maxDiff(tsHard, v.hard).toExponential(2)} (hard matrix: mAP ${fmt(tsHard.mAP * 100, 2)} %, mINP ${fmt(tsHard.mINP * 100, 2)} %); requirement ≤ 1e-6.`,
       `- Distances: max |TS − NumPy| = ${v.maxAbsDistanceDiff.toExponential(2)} (both float64 sums rounded to float32); end-to-end metrics from each side's own ` +
         `distances differ by ${maxDiff(tsEval, v.ownDistances).toExponential(2)}.`,
       `- Figures: mAP ${fmt(tsEval.mAP * 100, 2)} %, Rank-1 ${fmt(tsEval.cmc[0] * 100, 2)} %, mINP ${fmt(tsEval.mINP * 100, 2)} %, trapezoid mAP ${fmt(tsTrap.mAP * 100, 2)} %, ` +

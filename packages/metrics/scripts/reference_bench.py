@@ -35,7 +35,7 @@ def main():
     d = sys.argv[1]
     with open(os.path.join(d, 'spec.json')) as fh:
         spec = json.load(fh)
-    out = {'numpy': np.__version__, 'python': sys.version.split()[0]}
+    out = {'numpy': np.__version__, 'python': sys.version.split()[0], 'executable': sys.executable}
     for task in spec['tasks']:
         kind = task['kind']
         if kind == 'veri776':
@@ -47,6 +47,9 @@ def main():
             r_own, t_own = timed(lambda: ref.evaluate(dist, qi, gi, qc, gc, 50, True, 'non-interpolated'))
             r_ts, t_ts = timed(lambda: ref.evaluate(ts_dist, qi, gi, qc, gc, 50, True, 'non-interpolated'))
             r_tr, t_tr = timed(lambda: ref.evaluate(ts_dist, qi, gi, qc, gc, 50, True, 'trapezoid'))
+            hard = load(d, spec, 'hardDist')
+            r_hd, t_hd = timed(lambda: ref.evaluate(hard, qi, gi, qc, gc, 50, True, 'non-interpolated'))
+            res.update({'hardSeconds': t_hd, 'hard': summary(r_hd)})
             res.update({'evaluateSeconds': t_ts, 'evaluateTrapezoidSeconds': t_tr, 'evaluateOwnSeconds': t_own,
                         'ownDistances': summary(r_own), 'tsDistances': summary(r_ts), 'tsDistancesTrapezoid': summary(r_tr)})
             out['veri776'] = res

@@ -7,6 +7,14 @@
 const ROW_BLOCK = 32; // gallery rows kept hot in cache while a query tile sweeps them
 const QUERY_BLOCK = 32;
 
+let dotsScratch = new Float64Array(0);
+
+/** A float64 scratch buffer of at least n entries, reused across calls (one per thread). */
+function scratch(n) {
+  if (dotsScratch.length < n) dotsScratch = new Float64Array(n);
+  return dotsScratch;
+}
+
 /** Squared L2 norm of every row of a row-major [n × dim] Float32Array, in float64. */
 export function squaredNorms(features, dim) {
   const n = features.length / dim;
@@ -97,7 +105,7 @@ export function mirrorLower(out, n) {
  */
 export function fillDistanceBlock(query, gallery, dim, metric, qNorm, gNorm, start, count, out, upperOnly = false) {
   const ng = gNorm.length;
-  const dots = new Float64Array(Math.min(count, QUERY_BLOCK) * ng);
+  const dots = scratch(Math.min(count, QUERY_BLOCK) * ng);
   for (let qb = start; qb < start + count; qb += QUERY_BLOCK) {
     const qe = Math.min(qb + QUERY_BLOCK, start + count);
     const g0 = upperOnly ? firstUpperColumn(qb) : 0;

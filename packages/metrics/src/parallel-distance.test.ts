@@ -22,7 +22,7 @@ describe('createDistancePool', () => {
   it('yields the same blocks in order', async () => {
     const serial = [...distanceBlocks(q, g, dim, 'cosine', { blockSize: 5 })];
     const parallel = [];
-    for await (const b of pool.distanceBlocks(q, g, dim, 'cosine', { blockSize: 5 })) parallel.push(b);
+    for await (const b of pool.distanceBlocks(q, g, dim, 'cosine', { blockSize: 5 })) parallel.push({ ...b, distances: b.distances.slice() });
     expect(parallel.map((b) => b.start)).toEqual(serial.map((b) => b.start));
     parallel.forEach((b, i) => expect(b.distances).toEqual(serial[i].distances));
   });

@@ -22,7 +22,10 @@ export interface DistancePool {
   computeDistances(query: Float32Array, gallery: Float32Array, dim: number, metric: DistanceMetric): Promise<Float32Array>;
   /** Same values as the synchronous `computeSelfDistances` (upper block triangle + mirror). */
   computeSelfDistances(features: Float32Array, dim: number, metric: DistanceMetric): Promise<Float32Array>;
-  /** Same blocks as `distanceBlocks`, in order, with up to `size + 1` blocks computed ahead. */
+  /**
+   * Same blocks as `distanceBlocks`, in order, with up to `size + 1` blocks computed ahead. A block's
+   * `distances` view is only valid until the next iteration (its buffer is reused); copy it to keep it.
+   */
   distanceBlocks(
     query: Float32Array,
     gallery: Float32Array,
@@ -144,16 +147,18 @@ export function createDistancePool(options: DistancePoolOptions = {}): DistanceP
       busy = true;
       try {
         const ahead = size + 1;
+        // one buffer per in-flight block, reused batch after batch (memory stays flat at VeRi-Wild Large)
+        const buffers = Array.from({ length: Math.min(ahead, Math.ceil(nq / blockSize)) }, () => new SharedArrayBuffer(blockSize * ng * 4));
         for (let s0 = 0; s0 < nq; s0 += ahead * blockSize) {
           const jobs: Job[] = [];
           for (let s = s0; s < Math.min(nq, s0 + ahead * blockSize); s += blockSize) {
             const count = Math.min(blockSize, nq - s);
-            jobs.push({ start: s, count, out: new SharedArrayBuffer(count * ng * 4), outOffset: 0 });
+            jobs.push({ start: s, count, out: buffers[jobs.length], outOffset: 0 });
           }
           const pending = schedule(jobs);
           for (let i = 0; i < jobs.length; i++) {
             await pending[i];
-            yield { start: jobs[i].start, count: jobs[i].count, distances: new Float32Array(jobs[i].out) };
+            yield { start: jobs[i].start, count: jobs[i].count, distances: new Float32Array(jobs[i].out, 0, jobs[i].count * ng) };
           }
         }
       } finally {

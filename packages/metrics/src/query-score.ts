@@ -4,8 +4,9 @@
  * The gallery is ranked by (distance, gallery index) ascending; junk entries are removed. AP, CMC and mINP
  * depend only on the filtered rank of every positive, and the filtered rank of the i-th positive (0-based,
  * positives sorted by the same key) is i + #{negatives whose key is smaller}. So only the positives are
- * sorted; each negative that precedes the last positive is binary-searched among them and counted. This is
- * O(ng + P log P + n_before · log P) per query, exact, and needs no per-row index array.
+ * sorted; each negative that precedes the last positive is located among them through a bucket table over the
+ * positives' distance range (then a search inside its bucket) and counted. This is O(ng + P log P) per query
+ * in practice, exact, and needs no per-row index array.
  */
 
 /** How AP is integrated over the ranking. */
@@ -25,11 +26,12 @@ export interface QueryScore {
 export interface ScoreScratch {
   hist: Int32Array;
   posD: Float64Array;
+  start: Int32Array;
 }
 
 /** Fresh scratch buffers (grown on demand). */
 export function createScoreScratch(): ScoreScratch {
-  return { hist: new Int32Array(65), posD: new Float64Array(64) };
+  return { hist: new Int32Array(65), posD: new Float64Array(64), start: new Int32Array(257) };
 }
 
 /**
@@ -39,8 +41,14 @@ export function createScoreScratch(): ScoreScratch {
 export interface QueryLabels {
   readonly positives: Int32Array;
   readonly numPositives: number;
-  readonly key: Float64Array;
+  readonly key: Int32Array;
   readonly target: number;
+}
+
+/** Bucket of distance d: floor((d − first) · scale) clamped to [0, bins − 1]; monotone in d. */
+function bucketOf(d: number, first: number, scale: number, bins: number): number {
+  const x = (d - first) * scale;
+  return x < 1 ? 0 : x >= bins ? bins - 1 : x | 0; // bins ≤ 4096: `| 0` is floor here
 }
 
 function precedes(row: Float32Array, off: number, a: number, b: number): boolean {
@@ -74,16 +82,29 @@ export function scoreQuery(
   const posD = scratch.posD;
   hist.fill(0, 0, numPos + 1);
   for (let i = 0; i < numPos; i++) posD[i] = row[off + pos[i]];
+
   const { key, target } = labels;
   const lastIdx = pos[numPos - 1];
-  const lastD = row[off + lastIdx];
+  const lastD = posD[numPos - 1];
+  // Bucket table over [first, last] positive distance: the positives of bucket b are [start[b], start[b+1]).
+  // bucketOf is monotone in d, so a negative only needs searching among the positives of its own bucket.
+  const firstD = posD[0];
+  const bins = Math.min(4096, 4 * numPos);
+  const scale = lastD > firstD ? bins / (lastD - firstD) : 0;
+  if (scratch.start.length < bins + 1) scratch.start = new Int32Array(2 * bins + 1);
+  const start = scratch.start;
+  start.fill(0, 0, bins + 1);
+  for (let i = 0; i < numPos; i++) start[bucketOf(posD[i], firstD, scale, bins) + 1] += 1;
+  for (let b = 0; b < bins; b++) start[b + 1] += start[b];
   for (let g = 0; g < ng; g++) {
     const d = row[off + g];
     if (d > lastD || (d === lastD && g >= lastIdx)) continue;
     if (d !== d) throw new Error(`ranking: NaN distance at gallery index ${g}`);
     if (key[g] === target) continue;
-    let lo = 0;
-    let hi = numPos - 1; // the negative precedes the last positive
+    const x = (d - firstD) * scale; // bucketOf(d), inlined by hand (hot loop)
+    const b = x < 1 ? 0 : x >= bins ? bins - 1 : x | 0;
+    let lo = start[b];
+    let hi = start[b + 1];
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const dp = posD[mid];

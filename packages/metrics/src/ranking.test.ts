@@ -96,6 +96,18 @@ describe('evaluateRanking golden cases', () => {
     expect(r.mINP).toBeCloseTo(0.5, 14);
   });
 
+  it('handles queries with many positives (scratch buffers grow without losing entries)', () => {
+    // 300 positives at even gallery indices, negatives at odd ones; distances increase with the index,
+    // so hit i (1-based) sits at rank 2i − 1: AP = mean(i / (2i − 1)), INP = 300 / 599
+    const ng = 600;
+    const distances = Array.from({ length: ng }, (_, g) => g / ng);
+    const r = one(distances, Array.from({ length: ng }, (_, g) => (g % 2 === 0 ? 1 : 2)), new Array(ng).fill(1));
+    let ap = 0;
+    for (let i = 1; i <= 300; i++) ap += i / (2 * i - 1);
+    expect(r.mAP).toBeCloseTo(ap / 300, 12);
+    expect(r.mINP).toBeCloseTo(300 / 599, 12);
+  });
+
   it('cmc has min(maxRank, numGallery) entries', () => {
     expect(one(d, ids, cams, { maxRank: 2 }).cmc.length).toBe(2);
     expect(one(d, ids, cams, { maxRank: 100 }).cmc.length).toBe(4);

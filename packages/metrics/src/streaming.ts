@@ -90,8 +90,20 @@ function validate(o: RankingEvaluatorOptions): void {
   if (!Number.isInteger(maxRank) || maxRank <= 0) throw new Error(`ranking: maxRank must be a positive integer, got ${maxRank}`);
 }
 
+/** Dense int32 codes 0… for the gallery identities (cheaper to compare in the hot loop than arbitrary numbers). */
+function encodeIds(ids: ArrayLike<number>): { codes: Int32Array; codeOf: Map<number, number> } {
+  const codeOf = new Map<number, number>();
+  const codes = new Int32Array(ids.length);
+  for (let g = 0; g < ids.length; g++) {
+    let c = codeOf.get(ids[g]);
+    if (c === undefined) codeOf.set(ids[g], (c = codeOf.size));
+    codes[g] = c;
+  }
+  return { codes, codeOf };
+}
+
 /** Gallery indices of every identity, ascending (one O(ng) pass instead of one per query). */
-function galleryIndexById(ids: Float64Array): Map<number, Int32Array> {
+function galleryIndexById(ids: Int32Array): Map<number, Int32Array> {
   const count = new Map<number, number>();
   for (const id of ids) count.set(id, (count.get(id) ?? 0) + 1);
   const lists = new Map<number, Int32Array>();
@@ -108,15 +120,15 @@ function galleryIndexById(ids: Float64Array): Map<number, Int32Array> {
 /** Builds the labels of query q; reuses its buffers across queries. */
 function createLabeler(o: RankingEvaluatorOptions): (q: number) => QueryLabels {
   const ng = o.numGallery;
-  const gIds = Float64Array.from(o.galleryIds);
+  const { codes: gIds, codeOf } = encodeIds(o.galleryIds);
   let positives = new Int32Array(64);
   const grow = (n: number): void => {
     if (positives.length < n) positives = new Int32Array(Math.max(n, 2 * positives.length));
   };
   if (o.goodJunk !== undefined) {
     const { good, junk } = o.goodJunk;
-    const label = new Float64Array(ng); // 0 negative, 1 good, 2 junk; key: 1 = not a negative
-    const key = new Float64Array(ng);
+    const label = new Int8Array(ng); // 0 negative, 1 good, 2 junk
+    const key = new Int32Array(ng); // 1 = not a negative
     let last = -1;
     return (q) => {
       if (last >= 0) {
@@ -148,7 +160,7 @@ function createLabeler(o: RankingEvaluatorOptions): (q: number) => QueryLabels {
   const byId = galleryIndexById(gIds);
   const none = new Int32Array(0);
   return (q) => {
-    const qid = o.queryIds[q];
+    const qid = codeOf.get(o.queryIds[q]) ?? -1; // -1: identity absent from the gallery
     const qcam = exclude ? o.queryCams![q] : 0;
     const same = byId.get(qid) ?? none;
     grow(same.length);
