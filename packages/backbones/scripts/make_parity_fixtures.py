@@ -294,7 +294,21 @@ class TextTransformer(nn.Module):
 
 # ---------------------------------------------------------------------------------------------------
 
-def cnn_case(name, model, x, train_step=False, extra_files=()):
+def add_grads(io, model, forward, names, g):
+    """Train-mode gradients of sum(forward() * R) for a few named parameters (R stored as `grad_proj`)."""
+    model.train()
+    params = dict(model.named_parameters())
+    model.zero_grad()
+    out = forward()
+    r = torch.randn(out.shape, generator=g)
+    (out * r).sum().backward()
+    io['grad_proj'] = r
+    for n in names:
+        io[f'grad.{n}'] = params[n].grad.detach().clone()
+    model.eval()
+
+
+def cnn_case(name, model, x, train_step=False, extra_files=(), grads=()):
     g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
     randomize_(model, g)
     model.eval()
@@ -317,6 +331,9 @@ def cnn_case(name, model, x, train_step=False, extra_files=()):
         model.eval()
         with torch.no_grad():
             io[f'output_{suffix}'] = model.features(x)
+    if grads:
+        model.load_state_dict(weights)
+        add_grads(io, model, lambda: model.features(x), grads, g)
     save_safetensors(os.path.join(OUT, f'{name}.io.safetensors'), io)
 
 
@@ -330,7 +347,9 @@ def main():
     cnn_case('resnet-bottleneck-ls1', TinyTorchvisionResNet(tvr.Bottleneck, [1, 2, 1, 1], last_stride=1), x64, train_step=True)
     cnn_case('resnext-tv', TinyTorchvisionResNet(tvr.Bottleneck, [1, 1, 1, 1], groups=4, width_per_group=16), x64)
     cnn_case('resnet-ibn-a', ResNet_IBN([1, 2, 1, 1]), x64, train_step=True)
-    cnn_case('resnext-ibn-a', ResNet_IBN([1, 1, 1, 1], base_width=16, cardinality=4), x64, train_step=True)
+    cnn_case('resnext-ibn-a', ResNet_IBN([1, 1, 1, 1], base_width=16, cardinality=4), x64, train_step=True,
+             grads=['conv1.weight', 'bn1.weight', 'layer1.0.bn1.IN.weight', 'layer1.0.bn1.BN.bias', 'layer1.0.conv2.weight',
+                    'layer2.0.downsample.0.weight', 'layer3.0.bn1.IN.bias', 'layer4.0.conv3.weight', 'layer4.0.bn3.bias'])
     cnn_case('se-resnet-ibn-a', ResNet_IBN([1, 1, 1, 1], se=4, last_stride=1), x64)
 
     # CLIP: full model file (visual.* + text tower + logit_scale), GELU
@@ -358,6 +377,15 @@ def main():
             io[f'output24{tag}'] = vit.forward(x24, pos=vit.resized_pos((3, 3), aa))
         io['tokens'] = tokens.to(torch.int32)
         io['text_output'] = text(tokens)
+    vit_grads = ['conv1.weight', 'class_embedding', 'positional_embedding', 'ln_pre.weight',
+                 'transformer.resblocks.0.attn.in_proj_weight', 'transformer.resblocks.1.mlp.c_fc.weight', 'ln_post.bias', 'proj']
+    grads = OrderedDict()
+    add_grads(grads, vit, lambda: vit(x48, pos=vit.resized_pos((6, 5), False)), vit_grads, g)
+    io.update(OrderedDict((k.replace('grad', 'vit_grad', 1), v) for k, v in grads.items()))
+    grads = OrderedDict()
+    add_grads(grads, text, lambda: text(tokens), ['token_embedding.weight', 'positional_embedding',
+              'transformer.resblocks.1.attn.out_proj.weight', 'text_projection'], g)
+    io.update(OrderedDict((k.replace('grad', 'text_grad', 1), v) for k, v in grads.items()))
     save_safetensors(os.path.join(OUT, 'clip-gelu.io.safetensors'), io)
 
     # QuickGELU ViT in every vision layout (OpenAI visual.*, bare, TinyCLIP, Hugging Face, BF16)

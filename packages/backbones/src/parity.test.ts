@@ -9,8 +9,9 @@ import { buildBackbone, buildTextEncoder } from './registry';
 import type { BackboneConfigInput } from './config';
 import type { ResNet } from './resnet';
 import type { ClipVisionTransformer } from './clip-vit';
-import { loadWeights } from './weights';
-import { fixturePath, maxAbsDiff, readFixtureTensors } from './testing';
+import { loadWeights, type WeightModel } from './weights';
+import { toTorchData } from './module';
+import { fixturePath, maxAbsDiff, readFixtureRaw, readFixtureTensors, scaledMaxDiff } from './testing';
 
 const TOL = 1e-4;
 
@@ -130,4 +131,44 @@ describe('CLIP parity with PyTorch', () => {
       });
     }
   }
+});
+
+/** Train-mode gradients of `sum(features ⊙ R)` for the parameters PyTorch recorded under `<prefix>.<name>`. */
+function checkGrads(model: WeightModel, prefix: string, io: string, forward: () => tf.Tensor): void {
+  const raw = readFixtureRaw(io);
+  const r = raw.get(`${prefix}_proj`)!;
+  const names = [...raw.keys()].filter((k) => k.startsWith(`${prefix}.`)).map((k) => k.slice(prefix.length + 1));
+  expect(names.length).toBeGreaterThan(3);
+  const vars = names.map((n) => model.params.get(n)!);
+  const proj = tf.tensor(r.data, r.shape);
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(forward(), proj)) as tf.Scalar, vars);
+  for (const n of names) {
+    const ours = toTorchData(grads[model.params.get(n)!.name]!, model.specs.get(n)!.layout);
+    expect(scaledMaxDiff(ours, raw.get(`${prefix}.${n}`)!.data), n).toBeLessThan(TOL);
+  }
+  tf.dispose([value, proj, ...Object.values(grads)]);
+}
+
+describe('gradient parity with PyTorch (train mode)', () => {
+  it('ResNeXt-IBN-a: conv, grouped conv, IN and train-mode BN gradients', () => {
+    const io = readFixtureTensors('resnext-ibn-a.io.safetensors');
+    const model = buildBackbone(cnnCases[4]![1]) as ResNet;
+    loadWeights(model, fixturePath('resnext-ibn-a.safetensors'));
+    checkGrads(model, 'grad', 'resnext-ibn-a.io.safetensors', () => model.forward(io.get('input') as tf.Tensor4D, { training: true }).features);
+    model.dispose();
+    io.forEach((t) => t.dispose());
+  });
+
+  it('ViT at a resized grid (gradients through the bicubic position embedding) and the text tower', () => {
+    const io = readFixtureTensors('clip-gelu.io.safetensors');
+    const vit = buildBackbone(gelu) as ClipVisionTransformer;
+    loadWeights(vit, fixturePath('clip-gelu.safetensors'));
+    checkGrads(vit, 'vit_grad', 'clip-gelu.io.safetensors', () => vit.forward(io.get('input48') as tf.Tensor4D, { training: true }).features);
+    const text = buildTextEncoder({ name: 'clip-text', vocabSize: 50, contextLength: 8, width: 32, layers: 2, heads: 2, outputDim: 32 });
+    loadWeights(text, fixturePath('clip-gelu.safetensors'));
+    checkGrads(text, 'text_grad', 'clip-gelu.io.safetensors', () => text.forward(io.get('tokens') as tf.Tensor2D).features);
+    vit.dispose();
+    text.dispose();
+    io.forEach((t) => t.dispose());
+  });
 });

@@ -31,3 +31,22 @@ export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   if (!tf.util.arraysEqual(a.shape, b.shape)) throw new Error(`maxAbsDiff: shapes [${a.shape}] vs [${b.shape}]`);
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 }
+
+/** Raw float32 data (PyTorch layout) of every tensor in a fixture file. */
+export function readFixtureRaw(name: string): Map<string, { shape: number[]; data: Float32Array }> {
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [k, t] of readSafetensors(fixturePath(name)).tensors) out.set(k, { shape: t.shape, data: toFloat32(t) });
+  return out;
+}
+
+/** max |a − b| / max(1, max |b|) over two equally long arrays. */
+export function scaledMaxDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`scaledMaxDiff: lengths ${a.length} vs ${b.length}`);
+  let d = 0;
+  let s = 1;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    s = Math.max(s, Math.abs(b[i]!));
+  }
+  return d / s;
+}
