@@ -19,3 +19,7 @@ export {
   buildSchedule,
 } from './schedule';
 export type { Schedule, ScheduleConfig, ScheduleConfigInput, ScheduleContext } from './schedule';
+
+// checkpoints
+export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, latestCheckpoint, hashConfig, CHECKPOINT_FORMAT, LATEST_FILE } from './checkpoint';
+export type { CheckpointState, CheckpointContent, LoadedCheckpoint, RestoreTargets, SaveCheckpointOptions } from './checkpoint';

@@ -1,0 +1,98 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, Rng, tf } from '@clip-senet/core';
+import type { Variable } from '@clip-senet/core';
+import { hashConfig, latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { Adam } from './optimizer';
+
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'engine-ckpt-'));
+  dirs.push(d);
+  return d;
+};
+
+beforeAll(async () => {
+  await initBackend('wasm', { log: null, threads: 1 });
+});
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function model(seed: number): { params: Map<string, Variable>; buffers: Map<string, Variable> } {
+  const r = new Rng(seed);
+  const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => r.normal());
+  return {
+    params: new Map<string, Variable>([
+      ['fc.weight', tf.variable(tf.tensor2d(rand(6), [3, 2]), true)],
+      ['fc.bias', tf.variable(tf.tensor1d(rand(2)), true)],
+    ]),
+    buffers: new Map<string, Variable>([['bn.running_mean', tf.variable(tf.tensor1d(rand(2)), false)]]),
+  };
+}
+
+function dispose(m: { params: Map<string, Variable>; buffers: Map<string, Variable> }): void {
+  for (const v of [...m.params.values(), ...m.buffers.values()]) v.dispose();
+}
+
+describe('checkpoints', () => {
+  it('round-trips params, buffers, optimiser state and JSON state exactly', () => {
+    const dir = tmp();
+    const a = model(1);
+    const opt = new Adam(a.params);
+    const g = new Map([...a.params].map(([k, v]) => [k, tf.onesLike(v)]));
+    opt.step(g, 0.1);
+    const rng = new Rng(7);
+    rng.uint32();
+    const state = { step: 1, epoch: 0, configHash: hashConfig({ b: 1, a: [1, 2] }), rngs: { data: rng.state() }, data: { position: 3 } };
+    const path = saveCheckpoint(dir, { params: a.params, buffers: a.buffers, optimizer: opt, state });
+    expect(latestCheckpoint(dir)).toBe(path);
+
+    const b = model(2);
+    const opt2 = new Adam(b.params);
+    const restored = restoreCheckpoint(loadCheckpoint(dir), { params: b.params, buffers: b.buffers, optimizer: opt2, configHash: hashConfig({ a: [1, 2], b: 1 }) });
+    expect(restored).toEqual({ ...state, optimizer: { name: 'adam', step: 1 } });
+    expect(Rng.fromState(restored.rngs!.data!).uint32()).toBe(rng.uint32());
+    for (const [k, v] of [...a.params, ...a.buffers]) {
+      expect(Array.from((b.params.get(k) ?? b.buffers.get(k))!.dataSync())).toEqual(Array.from(v.dataSync()));
+    }
+    for (const [k, v] of opt.stateTensors()) expect(Array.from(opt2.stateTensors().get(k)!.dataSync())).toEqual(Array.from(v.dataSync()));
+    expect(opt2.meta().step).toBe(1);
+    for (const t of g.values()) t.dispose();
+    [a, b].forEach(dispose);
+    opt.dispose();
+    opt2.dispose();
+  });
+
+  it('updates latest last and keeps only the newest checkpoints', () => {
+    const dir = tmp();
+    const a = model(1);
+    for (const step of [1, 2, 3, 4]) saveCheckpoint(dir, { params: a.params, state: { step, epoch: step } }, { keepLast: 2 });
+    expect(readdirSync(dir).sort()).toEqual(['ckpt-step-00000003.safetensors', 'ckpt-step-00000004.safetensors', 'latest.json']);
+    expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8'))).toEqual({ file: 'ckpt-step-00000004.safetensors', step: 4, epoch: 4 });
+    expect(loadCheckpoint(dir).state.step).toBe(4);
+    expect(latestCheckpoint(tmp())).toBeUndefined();
+    dispose(a);
+  });
+
+  it('fails with one error listing every mismatch and assigns nothing', () => {
+    const dir = tmp();
+    const a = model(1);
+    saveCheckpoint(dir, { params: a.params, buffers: a.buffers, state: { step: 1, epoch: 0, configHash: 'aaaa' } });
+    const b = model(2);
+    b.params.get('fc.bias')!.dispose();
+    b.params.set('fc.bias', tf.variable(tf.zeros([3]), true));
+    b.params.set('head.weight', tf.variable(tf.zeros([2]), true));
+    b.buffers.clear();
+    const before = Array.from(b.params.get('fc.weight')!.dataSync());
+    const opt = new Adam(b.params);
+    expect(() => restoreCheckpoint(loadCheckpoint(dir), { params: b.params, buffers: b.buffers, optimizer: opt, configHash: 'bbbb' })).toThrow(
+      /\(\d+ problems\)[\s\S]*'fc.bias': checkpoint shape \[2\] ≠ model \[3\][\s\S]*'head.weight': missing[\s\S]*'bn.running_mean': in checkpoint but not in model[\s\S]*optimizer state 'fc.weight\/exp_avg': missing[\s\S]*config hash/,
+    );
+    expect(Array.from(b.params.get('fc.weight')!.dataSync())).toEqual(before);
+    [a, b].forEach(dispose);
+    opt.dispose();
+  });
+});
