@@ -1,5 +1,6 @@
 /**
- * @clip-senet/engine — optimisers and lr schedules with exact, checkpointable state.
+ * @clip-senet/engine — the CLIP-SENet training engine: optimisers and lr schedules with exact state, atomic
+ * checkpoints, the train loop and its hooks (log, guards, checkpoints, evaluation, progress).
  */
 
 // optimisers
@@ -23,3 +24,13 @@ export type { Schedule, ScheduleConfig, ScheduleConfigInput, ScheduleContext } f
 // checkpoints
 export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, latestCheckpoint, hashConfig, CHECKPOINT_FORMAT, LATEST_FILE } from './checkpoint';
 export type { CheckpointState, CheckpointContent, LoadedCheckpoint, RestoreTargets, SaveCheckpointOptions } from './checkpoint';
+
+// train loop + hooks
+export { train } from './train';
+export type {
+  TrainOptions, TrainContext, TrainHook, TrainResult, StepInfo, UpdateInfo, BatchSource, SourceBatch, LossFn, LossOutput, SignalTarget,
+} from './train';
+export { jsonlLog, nonFiniteGuard, leakGuard, progressHook, evalHook, NonFiniteError, TensorLeakError } from './hooks';
+export type { JsonlLogHook, LeakGuardOptions, ProgressHookOptions, EvalHookOptions } from './hooks';
+export { checkpointHook, resumeState } from './checkpoint-hook';
+export type { CheckpointHookOptions, ResumeTargets } from './checkpoint-hook';

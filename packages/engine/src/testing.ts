@@ -1,0 +1,102 @@
+/**
+ * Test fixtures: a tiny conv classifier built directly from tf ops (with one BatchNorm-style running-mean buffer)
+ * and a deterministic, resumable synthetic batch source — enough to exercise the training machinery fast.
+ */
+import { Rng, tf } from '@clip-senet/core';
+import type { RngState, Scalar, Tensor2D, Tensor4D, Variable } from '@clip-senet/core';
+import type { BatchSource, LossOutput, SourceBatch } from './train';
+
+/** The tiny model's tensors and forward pass. */
+export interface TinyModel {
+  readonly params: Map<string, Variable>;
+  readonly buffers: Map<string, Variable>;
+  /** conv3×3 → ReLU → global mean pool → (update running mean when training) → linear. */
+  forward(x: Tensor4D, training: boolean): { features: Tensor2D; logits: Tensor2D };
+  dispose(): void;
+}
+
+/** A tiny conv classifier over [N, 8, 8, 3] inputs, weights drawn from `seed`. */
+export function tinyConvModel(seed: number, classes = 3, width = 4): TinyModel {
+  const r = new Rng(seed);
+  const randn = (shape: number[], std: number): Variable =>
+    tf.variable(tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal(0, std)), shape), true);
+  const params = new Map<string, Variable>([
+    ['conv.weight', randn([3, 3, 3, width], 0.3)],
+    ['conv.bias', tf.variable(tf.zeros([width]), true)],
+    ['fc.weight', randn([width, classes], 0.3)],
+    ['fc.bias', tf.variable(tf.zeros([classes]), true)],
+  ]);
+  const buffers = new Map<string, Variable>([['bn.running_mean', tf.variable(tf.zeros([width]), false)]]);
+  return {
+    params,
+    buffers,
+    forward(x, training) {
+      const h = tf.relu(tf.add(tf.conv2d(x, params.get('conv.weight') as Variable<tf.Rank.R4>, 1, 'same'), params.get('conv.bias')!));
+      const features = tf.mean(h, [1, 2]) as Tensor2D; // [N, H, W, C] → [N, C]
+      if (training) {
+        const rm = buffers.get('bn.running_mean')!;
+        rm.assign(tf.add(tf.mul(rm, 0.9), tf.mul(tf.mean(features, 0), 0.1)));
+      }
+      const logits = tf.add(tf.matMul(features, params.get('fc.weight')!), params.get('fc.bias')!) as Tensor2D;
+      return { features, logits };
+    },
+    dispose() {
+      for (const v of [...params.values(), ...buffers.values()]) v.dispose();
+    },
+  };
+}
+
+/** A batch of the synthetic source. */
+export interface TinyBatch {
+  readonly images: Tensor4D;
+  readonly labels: Int32Array;
+}
+
+/** Position of {@link tinySource}. */
+export interface TinySourceState {
+  readonly rng: RngState;
+  readonly epoch: number;
+  readonly index: number;
+}
+
+/**
+ * Batches of `batchSize` 8×8 images whose mean colour depends on the class, plus noise; `batchesPerEpoch`
+ * batches per epoch. Resumes exactly from `state`.
+ */
+export function tinySource(seed: number, opts: { batchSize?: number; batchesPerEpoch?: number; classes?: number; state?: TinySourceState } = {}): BatchSource<TinyBatch> {
+  const n = opts.batchSize ?? 6;
+  const per = opts.batchesPerEpoch ?? 4;
+  const classes = opts.classes ?? 3;
+  const rng = opts.state ? Rng.fromState(opts.state.rng) : new Rng(seed);
+  let epoch = opts.state?.epoch ?? 0;
+  let index = opts.state?.index ?? 0;
+  return {
+    next(): SourceBatch<TinyBatch> {
+      const labels = Int32Array.from({ length: n }, () => rng.int(classes));
+      const data = new Float32Array(n * 8 * 8 * 3);
+      for (let i = 0; i < data.length; i++) {
+        const c = i % 3;
+        const label = labels[Math.floor(i / 192)]!;
+        data[i] = (c === label ? 1 : 0) + 0.5 * rng.normal();
+      }
+      const out = { batch: { images: tf.tensor4d(data, [n, 8, 8, 3]), labels }, epoch, index, lastInEpoch: index === per - 1, size: n };
+      index += 1;
+      if (index === per) {
+        epoch += 1;
+        index = 0;
+      }
+      return out;
+    },
+    state: (): TinySourceState => ({ rng: rng.state(), epoch, index }),
+    release: (b) => b.images.dispose(),
+  };
+}
+
+/** Cross-entropy + a small feature-norm term, each returned by name. */
+export function tinyLoss(model: TinyModel, batch: TinyBatch, classes = 3): LossOutput {
+  const { features, logits } = model.forward(batch.images, true);
+  const onehot = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), classes);
+  const ce = tf.losses.softmaxCrossEntropy(onehot, logits) as Scalar;
+  const reg = tf.mul(tf.mean(tf.sum(tf.square(features), 1)), 1e-3) as Scalar;
+  return { total: tf.add(ce, reg) as Scalar, terms: { ce, feature_l2: reg } };
+}

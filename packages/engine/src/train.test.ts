@@ -1,0 +1,148 @@
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, tf } from '@clip-senet/core';
+import type { Scalar } from '@clip-senet/core';
+import { latestCheckpoint, loadCheckpoint } from './checkpoint';
+import { checkpointHook, resumeState } from './checkpoint-hook';
+import { evalHook, jsonlLog, leakGuard, NonFiniteError, nonFiniteGuard, progressHook, TensorLeakError } from './hooks';
+import { buildOptimizer } from './optimizer-config';
+import { buildSchedule } from './schedule';
+import { tinyConvModel, tinyLoss, tinySource, type TinySourceState } from './testing';
+import { train, type TrainHook } from './train';
+
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'engine-train-'));
+  dirs.push(d);
+  return d;
+};
+
+beforeAll(async () => {
+  await initBackend('wasm', { log: null, threads: 1 });
+});
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const EPOCHS = 3;
+const PER_EPOCH = 4;
+const schedule = buildSchedule({ name: 'cosine', warmup: 1, warmupFactor: 0.1 }, { lr: 0.05, totalSteps: EPOCHS * PER_EPOCH, stepsPerEpoch: PER_EPOCH });
+
+/** Build a run (model seed, optimiser, source), optionally resuming from `dir`; returns its pieces. */
+function setup(dir: string, modelSeed: number, resume: boolean) {
+  const model = tinyConvModel(modelSeed);
+  const optimizer = buildOptimizer({ name: 'adamw', lr: 0.05, weightDecay: 0.01 }, model.params);
+  const state = resume ? resumeState(dir, { params: model.params, buffers: model.buffers, optimizer, configHash: 'cfg' }) : undefined;
+  const data = tinySource(11, { batchesPerEpoch: PER_EPOCH, ...(state ? { state: state.data as TinySourceState } : {}) });
+  const log = jsonlLog(join(dir, 'log.jsonl'));
+  const hooks: TrainHook[] = [nonFiniteGuard(), log, leakGuard(), checkpointHook({ dir, params: model.params, buffers: model.buffers, optimizer, configHash: 'cfg' })];
+  const start = state ? { step: state.step, epoch: state.epoch } : undefined;
+  return { model, optimizer, data, hooks, log, ...(start ? { start } : {}) };
+}
+
+function snapshot(run: ReturnType<typeof setup>): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [k, v] of [...run.model.params, ...run.model.buffers, ...run.optimizer.stateTensors()]) out[k] = Array.from(v.dataSync());
+  return out;
+}
+
+function dispose(run: ReturnType<typeof setup>): void {
+  run.model.dispose();
+  run.optimizer.dispose();
+}
+
+function logLines(dir: string): { type: string; step: number; loss: Record<string, number> }[] {
+  return readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+
+describe('train loop', () => {
+  it('resumes bit-identically after SIGINT → checkpoint → fresh model/optimiser/source → restore', async () => {
+    const fullDir = tmp();
+    const full = setup(fullDir, 1, false);
+    const fullResult = await train({ ...full, lossFn: (b) => tinyLoss(full.model, b), schedule, epochs: EPOCHS, signals: [] });
+    expect(fullResult).toEqual({ reason: 'completed', step: 12, epoch: 3 });
+    const want = snapshot(full);
+    dispose(full);
+
+    const dir = tmp();
+    const signals = new EventEmitter();
+    const first = setup(dir, 1, false);
+    const interrupter: TrainHook = { name: 'interrupter', onStepEnd: (ctx) => void (ctx.step === 5 && signals.emit('SIGINT', 'SIGINT')) };
+    const r1 = await train({ ...first, hooks: [...first.hooks, interrupter], lossFn: (b) => tinyLoss(first.model, b), schedule, epochs: EPOCHS, signalTarget: signals });
+    expect(r1).toEqual({ reason: 'interrupted', stoppedBy: 'SIGINT', step: 5, epoch: 1 });
+    expect(signals.listenerCount('SIGINT')).toBe(0);
+    expect(loadCheckpoint(dir).state.step).toBe(5);
+    dispose(first);
+
+    const second = setup(dir, 99, true);
+    expect(second.start).toEqual({ step: 5, epoch: 1 });
+    const r2 = await train({ ...second, lossFn: (b) => tinyLoss(second.model, b), schedule, epochs: EPOCHS, signals: [] });
+    expect(r2).toEqual({ reason: 'completed', step: 12, epoch: 3 });
+    expect(snapshot(second)).toEqual(want);
+    dispose(second);
+
+    const a = logLines(fullDir);
+    const b = logLines(dir);
+    expect(b.map((l) => l.step)).toEqual(a.map((l) => l.step));
+    expect(b.map((l) => l.loss)).toEqual(a.map((l) => l.loss));
+    expect(Object.keys(a[0]!.loss).sort()).toEqual(['ce', 'feature_l2', 'total']);
+    expect(a.at(-1)!.loss.total!).toBeLessThan(a[0]!.loss.total!);
+  });
+
+  it('stops on a non-finite loss without applying the update; the last good checkpoint stays latest', async () => {
+    const dir = tmp();
+    const run = setup(dir, 1, false);
+    let before: Record<string, number[]> = {};
+    const lossFn = (b: Parameters<typeof tinyLoss>[1], ctx: { step: number }) => {
+      const out = tinyLoss(run.model, b);
+      if (ctx.step !== 5) return out;
+      before = Object.fromEntries([...run.model.params].map(([k, v]) => [k, Array.from(v.dataSync())]));
+      return { total: tf.mul(out.total, NaN) as Scalar, terms: { ...out.terms, ce: tf.mul(out.terms.ce!, NaN) as Scalar } };
+    };
+    const err = await train({ ...run, lossFn, schedule, epochs: EPOCHS, signals: [] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NonFiniteError);
+    expect((err as Error).message).toMatch(/step 6 .*loss 'ce' = NaN, loss 'total' = NaN.*last good state/);
+    expect(Object.fromEntries([...run.model.params].map(([k, v]) => [k, Array.from(v.dataSync())]))).toEqual(before);
+    expect(latestCheckpoint(dir)).toMatch(/ckpt-step-00000004/);
+    expect(logLines(dir).map((l) => l.step)).toEqual([1, 2, 3, 4, 5]);
+    dispose(run);
+  });
+
+  it('fails on a tensor leak with a clear error', async () => {
+    const dir = tmp();
+    const run = setup(dir, 1, false);
+    let leaked: tf.Tensor[] = [];
+    const lossFn = (b: Parameters<typeof tinyLoss>[1]) => {
+      leaked.push(tf.keep(tf.ones([1])));
+      return tinyLoss(run.model, b);
+    };
+    const err = await train({ ...run, lossFn, schedule, steps: 6, signals: [] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TensorLeakError);
+    expect((err as Error).message).toMatch(/Tensor leak: \d+ live tensors after step 3, 1 more than after step 2/);
+    tf.dispose(leaked);
+    leaked = [];
+    dispose(run);
+  });
+
+  it('evaluates every epoch, logs results, and shows progress with an ETA', async () => {
+    const dir = tmp();
+    const run = setup(dir, 1, false);
+    const lines: string[] = [];
+    const evals: number[] = [];
+    const hooks = [
+      ...run.hooks,
+      progressHook({ stream: { write: (s: string) => lines.push(s) }, isTTY: false, intervalMs: 0 }),
+      evalHook({ evaluate: (ctx) => (evals.push(ctx.step), { mAP: ctx.step / 100 }), onResult: (r) => run.log.write(r) }),
+    ];
+    await train({ ...run, hooks, lossFn: (b) => tinyLoss(run.model, b), schedule, epochs: 2, stepsPerEpoch: PER_EPOCH, signals: [] });
+    expect(evals).toEqual([4, 8]);
+    const evalLines = logLines(dir).filter((l) => l.type === 'eval');
+    expect(evalLines.map((l) => [l.step, (l as unknown as { metrics: { mAP: number } }).metrics.mAP])).toEqual([[4, 0.04], [8, 0.08]]);
+    expect(lines.join('')).toMatch(/train: 1\/8 12% .*ETA .*loss=/);
+    expect(lines.join('')).toMatch(/train: done 8/);
+    dispose(run);
+  });
+});

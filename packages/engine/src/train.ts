@@ -1,0 +1,235 @@
+/**
+ * The training loop: forward → loss → backward → optimiser step, nothing else. Logging, evaluation,
+ * checkpoints, guards and progress are {@link TrainHook}s (hooks.ts and friends), so the loop stays small and
+ * every extra is optional and testable alone.
+ *
+ * Determinism: the loop draws no randomness itself; the lr is a pure function of the step, the data stream's
+ * position is captured by `data.state()`, and the optimiser state is exact — so restoring a checkpoint
+ * continues bit-identically on the same backend.
+ *
+ * SIGINT / SIGTERM (while `train` runs) request a stop: the current step finishes, hooks' `onEnd` runs with
+ * reason `'interrupted'` (the checkpoint hook saves there) and `train` resolves; a second signal exits at once.
+ * Errors (a guard, a failed hook) call `onError` and rethrow — no checkpoint is written then, so the last good
+ * one stays the latest.
+ */
+import { tf } from '@clip-senet/core';
+import type { Scalar, Tensor, Variable } from '@clip-senet/core';
+import type { Optimizer } from './optimizer';
+import type { Schedule } from './schedule';
+
+/** One batch from a {@link BatchSource} with its place in the stream. */
+export interface SourceBatch<B> {
+  readonly batch: B;
+  readonly epoch: number;
+  /** Index of the batch within its epoch. */
+  readonly index: number;
+  /** Whether it is the epoch's last batch (the loop then ends the epoch). */
+  readonly lastInEpoch: boolean;
+  /** Number of images (for img/s). */
+  readonly size: number;
+}
+
+/** A resumable stream of batches. */
+export interface BatchSource<B> {
+  next(): Promise<SourceBatch<B>> | SourceBatch<B>;
+  /** JSON position after the last batch returned by `next` (stored in checkpoints). */
+  state(): unknown;
+  /** Free a batch after its step (e.g. dispose its tensors). */
+  release?(batch: B): void;
+}
+
+/** What a loss function returns: the scalar to minimise and every named term (logged). */
+export interface LossOutput {
+  readonly total: Scalar;
+  readonly terms: Readonly<Record<string, Scalar>>;
+}
+
+/** Computes the loss of one batch (called inside `tf.variableGrads`; intermediate tensors are freed). */
+export type LossFn<B> = (batch: B, ctx: TrainContext) => LossOutput;
+
+/** Live state of a run, shared with hooks. */
+export interface TrainContext {
+  /** Optimiser steps completed (0-based index of the next step). */
+  step: number;
+  /** Epoch the next step belongs to. */
+  epoch: number;
+  /** Step at which the run stops, when known (`steps`, or `epochs × stepsPerEpoch`). */
+  readonly totalSteps: number | undefined;
+  readonly epochs: number | undefined;
+  /** Step this invocation started from (> 0 when resumed). */
+  readonly startStep: number;
+  readonly optimizer: Optimizer;
+  readonly data: BatchSource<unknown>;
+  /** Set when a stop was requested (signal name or a hook's reason). */
+  stopRequested: string | undefined;
+}
+
+/** Numbers of one step before the update is applied. */
+export interface UpdateInfo {
+  /** 0-based index of this step. */
+  readonly step: number;
+  readonly epoch: number;
+  readonly lr: number;
+  /** Named loss terms plus `total`. */
+  readonly losses: Readonly<Record<string, number>>;
+  /** Global L2 norm of all gradients. */
+  readonly gradNorm: number;
+}
+
+/** Numbers of one completed step. */
+export interface StepInfo extends UpdateInfo {
+  readonly index: number;
+  readonly images: number;
+  /** Wall time of the step including waiting for data. */
+  readonly seconds: number;
+  readonly imagesPerSecond: number;
+}
+
+/** How a run ended. */
+export interface TrainResult {
+  readonly reason: 'completed' | 'interrupted';
+  /** Signal or hook reason when interrupted. */
+  readonly stoppedBy?: string;
+  readonly step: number;
+  readonly epoch: number;
+}
+
+/** A training extension; every method is optional and may be async. */
+export interface TrainHook {
+  readonly name: string;
+  onStart?(ctx: TrainContext): void | Promise<void>;
+  /** After backward, before the optimiser step; throwing aborts the run without updating (guards). */
+  beforeUpdate?(ctx: TrainContext, info: UpdateInfo): void;
+  onStepEnd?(ctx: TrainContext, info: StepInfo): void | Promise<void>;
+  /** `epoch` just finished (`ctx.epoch` is already the next one). */
+  onEpochEnd?(ctx: TrainContext, epoch: number): void | Promise<void>;
+  onEnd?(ctx: TrainContext, result: TrainResult): void | Promise<void>;
+  onError?(ctx: TrainContext, error: unknown): void | Promise<void>;
+}
+
+/** Something to listen to signals on (default `process`). */
+export interface SignalTarget {
+  on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  off(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions<B> {
+  readonly optimizer: Optimizer;
+  readonly schedule: Schedule;
+  readonly data: BatchSource<B>;
+  readonly lossFn: LossFn<B>;
+  /** Stop when this many steps are completed (counting resumed ones). */
+  readonly steps?: number;
+  /** Stop when this many epochs are completed. */
+  readonly epochs?: number;
+  /** Batches per epoch, when known: gives progress hooks a total for runs bounded by `epochs`. */
+  readonly stepsPerEpoch?: number;
+  /** Resume point (from a checkpoint's state). */
+  readonly start?: { readonly step: number; readonly epoch: number };
+  readonly hooks?: readonly TrainHook[];
+  /** Signals that request a graceful stop (default SIGINT, SIGTERM; [] disables). */
+  readonly signals?: readonly NodeJS.Signals[];
+  readonly signalTarget?: SignalTarget;
+}
+
+function finite(n: number | undefined, what: string): void {
+  if (n !== undefined && (!Number.isInteger(n) || n < 0)) throw new Error(`train: ${what} must be an integer ≥ 0, got ${n}`);
+}
+
+function totalSteps<B>(opts: TrainOptions<B>): number | undefined {
+  const byEpochs = opts.epochs !== undefined && opts.stepsPerEpoch !== undefined ? opts.epochs * opts.stepsPerEpoch : undefined;
+  if (opts.steps === undefined) return byEpochs;
+  return byEpochs === undefined ? opts.steps : Math.min(opts.steps, byEpochs);
+}
+
+/** Run one forward/backward/update; returns the update numbers. */
+function runStep<B>(opts: TrainOptions<B>, ctx: TrainContext, batch: B, hooks: readonly TrainHook[]): UpdateInfo {
+  const params = opts.optimizer.params;
+  const vars: Variable[] = [...params.values()];
+  let terms: Record<string, Scalar> = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const out = opts.lossFn(batch, ctx);
+    terms = Object.fromEntries(Object.entries(out.terms).map(([k, t]) => [k, tf.keep(t)]));
+    return out.total;
+  }, vars);
+  const named = new Map<string, Tensor>();
+  for (const [name, v] of params) if (grads[v.name]) named.set(name, grads[v.name]!);
+  try {
+    const gradNorm = tf.tidy(() => tf.sqrt(tf.addN([...named.values()].map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+    const losses: Record<string, number> = {};
+    for (const [k, t] of Object.entries(terms)) losses[k] = t.dataSync()[0]!;
+    losses.total = value.dataSync()[0]!;
+    const info: UpdateInfo = { step: ctx.step, epoch: ctx.epoch, lr: opts.schedule(ctx.step), losses, gradNorm };
+    for (const h of hooks) h.beforeUpdate?.(ctx, info);
+    opts.optimizer.step(named, info.lr);
+    return info;
+  } finally {
+    tf.dispose([value, ...Object.values(terms), ...Object.values(grads)]);
+  }
+}
+
+/** Train until `steps` / `epochs` are reached or a stop is requested. */
+export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
+  finite(opts.steps, 'steps');
+  finite(opts.epochs, 'epochs');
+  if (opts.steps === undefined && opts.epochs === undefined) throw new Error('train: give steps and/or epochs');
+  const hooks = opts.hooks ?? [];
+  const ctx: TrainContext = {
+    step: opts.start?.step ?? 0,
+    epoch: opts.start?.epoch ?? 0,
+    totalSteps: totalSteps(opts),
+    epochs: opts.epochs,
+    startStep: opts.start?.step ?? 0,
+    optimizer: opts.optimizer,
+    data: opts.data as BatchSource<unknown>,
+    stopRequested: undefined,
+  };
+  const target = opts.signalTarget ?? process;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (ctx.stopRequested !== undefined) process.exit(signal === 'SIGINT' ? 130 : 143);
+    ctx.stopRequested = signal;
+  };
+  const signals = opts.signals ?? ['SIGINT', 'SIGTERM'];
+  for (const s of signals) target.on(s, onSignal);
+  const done = (): boolean =>
+    (opts.steps !== undefined && ctx.step >= opts.steps) || (opts.epochs !== undefined && ctx.epoch >= opts.epochs);
+  try {
+    for (const h of hooks) await h.onStart?.(ctx);
+    while (!done() && ctx.stopRequested === undefined) {
+      const t0 = performance.now();
+      const sb = await opts.data.next();
+      let info: UpdateInfo;
+      try {
+        info = runStep(opts, ctx, sb.batch, hooks);
+      } finally {
+        opts.data.release?.(sb.batch);
+      }
+      ctx.step += 1;
+      const seconds = (performance.now() - t0) / 1000;
+      const stepInfo: StepInfo = { ...info, index: sb.index, images: sb.size, seconds, imagesPerSecond: sb.size / seconds };
+      for (const h of hooks) await h.onStepEnd?.(ctx, stepInfo);
+      if (sb.lastInEpoch) {
+        ctx.epoch = sb.epoch + 1;
+        for (const h of hooks) await h.onEpochEnd?.(ctx, sb.epoch);
+      }
+    }
+    const result: TrainResult =
+      ctx.stopRequested === undefined
+        ? { reason: 'completed', step: ctx.step, epoch: ctx.epoch }
+        : { reason: 'interrupted', stoppedBy: ctx.stopRequested, step: ctx.step, epoch: ctx.epoch };
+    for (const h of hooks) await h.onEnd?.(ctx, result);
+    return result;
+  } catch (err) {
+    for (const h of hooks) {
+      try {
+        await h.onError?.(ctx, err);
+      } catch {
+        // the original error is the one to report
+      }
+    }
+    throw err;
+  } finally {
+    for (const s of signals) target.off(s, onSignal);
+  }
+}
