@@ -400,6 +400,10 @@ def main():
     save_safetensors(os.path.join(OUT, 'vit-quickgelu.hf.safetensors'), to_hf(sd))
     save_safetensors(os.path.join(OUT, 'vit-quickgelu.bf16.safetensors'),
                      OrderedDict(('visual.' + k, v.to(torch.bfloat16)) for k, v in sd.items()))
+    pth = OrderedDict(('module.visual.' + k, v) for k, v in sd.items())
+    pth['module.visual.proj'] = sd['proj'].t().contiguous().t()  # a strided (non-contiguous) tensor
+    pth['module.logit_scale'] = torch.tensor(4.6052)
+    torch.save({'epoch': 3, 'state_dict': pth}, os.path.join(OUT, 'vit-quickgelu.pth'))
     with torch.no_grad():
         io = OrderedDict(input=x32, output=vit(x32))
         vit.load_state_dict({k: v.to(torch.bfloat16).float() for k, v in sd.items()})

@@ -29,6 +29,7 @@ export { gelu, quickGelu } from './ops';
 
 // weights
 export { loadWeights, saveWeights, exportWeights } from './weights';
+export { readTorchCheckpoint, isZip } from './torch-checkpoint';
 export type { LoadWeightsOptions, LoadReport, SaveWeightsOptions, WeightModel } from './weights';
 export { WEIGHT_FORMATS, detectFormat, keyMapFor, hfKeys } from './key-maps';
 export type { WeightFormat, ModelFamily, KeyMap, KeyRule } from './key-maps';

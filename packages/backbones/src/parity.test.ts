@@ -115,13 +115,14 @@ describe('CLIP parity with PyTorch', () => {
     ['tinyclip', 'tinyclip', 'output'],
     ['hf', 'hf-clip', 'output'],
     ['bf16', 'openai', 'output_bf16'],
+    ['pth', 'openai', 'output'], // torch.save zip, {state_dict: {module.visual.*}}, one strided tensor
   ];
   for (const [file, format, expected] of layouts) {
     for (const fmt of [format, 'auto'] as const) {
       it(`ViT (QuickGELU) from the ${file} layout, format '${fmt}'`, () => {
         const io = readFixtureTensors('vit-quickgelu.io.safetensors');
         const model = buildBackbone(quick) as ClipVisionTransformer;
-        const report = loadWeights(model, fixturePath(`vit-quickgelu.${file}.safetensors`), { format: fmt });
+        const report = loadWeights(model, fixturePath(file === 'pth' ? 'vit-quickgelu.pth' : `vit-quickgelu.${file}.safetensors`), { format: fmt });
         if (fmt === 'auto') expect(report.format).toBe(format === 'open_clip' ? 'openai' : format);
         const out = model.forward(io.get('input') as tf.Tensor4D);
         expect(maxAbsDiff(out.features, io.get(expected)!)).toBeLessThan(TOL);

@@ -5,8 +5,10 @@
  * and mis-shaped keys are collected and reported together in one error (strict) or in the returned
  * report (non-strict, also logged).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { tf, readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '@clip-senet/core';
 import { fromTorch, toTorchData, toTorchShape, type Module, type ParamSpec } from './module';
+import { isZip, readTorchCheckpoint } from './torch-checkpoint';
 import { detectFormat, isIgnorable, keyMapFor, type KeyRule, type ModelFamily, type WeightFormat } from './key-maps';
 
 /** A model with a key map (every backbone and the text tower). */
@@ -45,6 +47,21 @@ function stripModule(tensors: Map<string, SafeTensor>): Map<string, SafeTensor> 
   return out;
 }
 
+/** Tensors of a safetensors file or a PyTorch zip checkpoint (`.pt`/`.pth`, detected by content). */
+function readTensors(pathOrBytes: string | Uint8Array): Map<string, SafeTensor> {
+  let head: Uint8Array = pathOrBytes as Uint8Array;
+  if (typeof pathOrBytes === 'string') {
+    head = new Uint8Array(4);
+    const fd = openSync(pathOrBytes, 'r');
+    try {
+      readSync(fd, head, 0, 4, 0);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return isZip(head) ? readTorchCheckpoint(pathOrBytes) : readSafetensors(pathOrBytes).tensors;
+}
+
 /** Expected PyTorch shape of each file key of a rule. */
 function expectedShapes(spec: ParamSpec, rule: KeyRule): number[][] {
   const full = toTorchShape(spec.shape, rule.layout);
@@ -63,14 +80,14 @@ function describe(source: string, format: WeightFormat, r: Pick<LoadReport, 'mis
 }
 
 /**
- * Load a safetensors checkpoint (path or bytes) into `model`.
+ * Load a safetensors file or a PyTorch zip checkpoint (`torch.save` state dict; path or bytes) into `model`.
  *
  * @throws Error listing every missing, unexpected and mis-shaped key when `strict` (default); nothing
  *   is assigned in that case.
  */
 export function loadWeights(model: WeightModel, pathOrBytes: string | Uint8Array, opts: LoadWeightsOptions = {}): LoadReport {
   const source = typeof pathOrBytes === 'string' ? pathOrBytes : '<bytes>';
-  const tensors = stripModule(readSafetensors(pathOrBytes).tensors);
+  const tensors = stripModule(readTensors(pathOrBytes));
   const keys = new Set(tensors.keys());
   const format = !opts.format || opts.format === 'auto' ? detectFormat(model.family, keys) : opts.format;
   const map = keyMapFor(model.family, format, keys);
