@@ -34,3 +34,12 @@ export { jsonlLog, nonFiniteGuard, leakGuard, progressHook, evalHook, NonFiniteE
 export type { JsonlLogHook, LeakGuardOptions, ProgressHookOptions, EvalHookOptions } from './hooks';
 export { checkpointHook, resumeState } from './checkpoint-hook';
 export type { CheckpointHookOptions, ResumeTargets } from './checkpoint-hook';
+
+// model assembly
+export { ClipSenetModel, buildModel } from './model';
+export type { ModelInputs, ModelOutputs, BuildModelOptions } from './model';
+export {
+  ModelConfigSchema, AppearanceConfigSchema, SemConfigSchema, NeckConfigSchema, BranchInputConfigSchema, defaultModelConfig,
+} from './model-config';
+export type { ModelConfig, ModelConfigInput, BranchInputConfig } from './model-config';
+export { modelLossFn, batchInputs, trainableVariables, checkpointParams } from './model-loss';

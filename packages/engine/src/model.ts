@@ -1,0 +1,165 @@
+/**
+ * CLIP-SENet model assembly (PAPER.md "Tensor walk-through"):
+ * x_a ─ appearance CNN ─ T_a;  x_s ─ SEM (CLIP ViT image tower) ─ T_s;  T = fusion(T_a, T_s[, cam, view]);
+ * optional BNNeck; bias-free classifier → logits (CE); retrieval / metric features pre- or post-BN (knobs).
+ *
+ * Each branch has its own input tensor (its size and normalisation, see `branchInputs`); with a frozen SEM
+ * its variables are not trainable and it always runs in eval mode. Parameter names are prefixed by part:
+ * `appearance.*`, `sem.*`, `fusion.*`, `neck.*`, `classifier.*` (checkpoint keys).
+ */
+import { tf, type Rng } from '@clip-senet/core';
+import type { Tensor1D, Tensor2D, Tensor4D, Variable } from '@clip-senet/core';
+import { buildBackbone, loadWeights, type Backbone, type ClipVisionTransformer } from '@clip-senet/backbones';
+import { BatchNorm1d, buildFusion, Linear, type Fusion } from '@clip-senet/afem';
+import { ModelConfigSchema, type BranchInputConfig, type ModelConfig, type ModelConfigInput } from './model-config';
+
+/** Inputs of one forward pass. */
+export interface ModelInputs {
+  /** Appearance-branch images [N, H, W, 3]. */
+  readonly appearance: Tensor4D;
+  /** SEM-branch images [N, H', W', 3] (required unless the model has no SEM). */
+  readonly semantic?: Tensor4D;
+  readonly cameraIds?: Tensor1D;
+  readonly viewIds?: Tensor1D;
+}
+
+/** Outputs of one forward pass. */
+export interface ModelOutputs {
+  /** The retrieval feature (pre/post BN per config) [N, D]. */
+  readonly features: Tensor2D;
+  /** The feature for metric losses [N, D]. */
+  readonly metricFeatures: Tensor2D;
+  /** Classifier logits [N, #ids] (training only). */
+  readonly logits?: Tensor2D;
+}
+
+/** Options of {@link buildModel}. */
+export interface BuildModelOptions {
+  /** Number of training identities (classifier width). */
+  readonly numClasses: number;
+  /** Seeded generator for every initial weight. */
+  readonly rng: Rng;
+  /** Where weight-loading reports go (default console.warn; null = silent). */
+  readonly log?: ((line: string) => void) | null;
+}
+
+/** The assembled model. */
+export class ClipSenetModel {
+  readonly config: ModelConfig;
+  readonly appearance: Backbone;
+  readonly sem: ClipVisionTransformer | undefined;
+  readonly fusion: Fusion;
+  readonly bnneck: BatchNorm1d | undefined;
+  readonly classifier: Linear;
+  training = false;
+
+  constructor(config: ModelConfig, opts: BuildModelOptions) {
+    this.config = config;
+    const { rng } = opts;
+    this.appearance = buildBackbone(config.appearance.backbone, { rng: rng.derive('appearance') });
+    if (this.appearance.family !== 'cnn') throw new Error(`model: appearance backbone '${config.appearance.backbone.name}' is not a CNN`);
+    if (config.sem !== null && config.fusion.name !== 'appearance-only') {
+      const sem = buildBackbone(config.sem.backbone, { rng: rng.derive('sem') });
+      if (sem.family !== 'clip-vit') throw new Error(`model: SEM backbone '${config.sem.backbone.name}' is not a CLIP ViT`);
+      this.sem = sem as ClipVisionTransformer;
+    }
+    const weightOpts = opts.log === undefined ? {} : { log: opts.log };
+    if (config.appearance.weights) loadWeights(this.appearance, config.appearance.weights, weightOpts);
+    if (this.sem && config.sem?.weights) loadWeights(this.sem, config.sem.weights, weightOpts);
+    const dims = { appearanceDim: this.appearance.featureDim, semanticDim: this.sem?.featureDim ?? 1 };
+    this.fusion = buildFusion(config.fusion, dims, rng.derive('fusion'));
+    const d = this.fusion.outDim;
+    if (config.neck.bnneck) this.bnneck = new BatchNorm1d({ dim: d });
+    if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1) throw new Error(`model: numClasses must be ≥ 1, got ${opts.numClasses}`);
+    this.classifier = new Linear({ inDim: d, outDim: opts.numClasses, bias: !config.neck.bnneck }, rng.derive('classifier'));
+  }
+
+  /** Feature width D. */
+  get featureDim(): number {
+    return this.fusion.outDim;
+  }
+
+  /** Whether the SEM is trained. */
+  get semTrainable(): boolean {
+    return this.sem !== undefined && this.config.sem?.freeze === false;
+  }
+
+  private parts(): [string, { params: Map<string, Variable>; buffers: Map<string, Variable> } | undefined][] {
+    return [['appearance', this.appearance], ['sem', this.sem], ['fusion', this.fusion], ['neck', this.bnneck], ['classifier', this.classifier]];
+  }
+
+  private collect(kind: 'params' | 'buffers', trainableOnly: boolean): Map<string, Variable> {
+    const out = new Map<string, Variable>();
+    for (const [prefix, part] of this.parts()) {
+      if (!part || (trainableOnly && prefix === 'sem' && !this.semTrainable)) continue;
+      for (const [k, v] of part[kind]) out.set(`${prefix}.${k}`, v);
+    }
+    return out;
+  }
+
+  /** Every parameter (frozen ones too) by prefixed name — what checkpoints save. */
+  params(): Map<string, Variable> {
+    return this.collect('params', false);
+  }
+
+  /** Parameters the optimiser updates (the SEM's only when not frozen). */
+  trainableParams(): Map<string, Variable> {
+    return this.collect('params', true);
+  }
+
+  /** Non-trainable state (BatchNorm running statistics) by prefixed name. */
+  buffers(): Map<string, Variable> {
+    return this.collect('buffers', false);
+  }
+
+  /** Train (true) or eval mode. */
+  train(mode = true): this {
+    this.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Run the model; in training mode also returns classifier logits. Caller owns the outputs. */
+  forward(inputs: ModelInputs): ModelOutputs {
+    const training = this.training;
+    return tf.tidy(() => {
+      const ta = this.appearance.forward(inputs.appearance, { training }).features;
+      const n = ta.shape[0];
+      let ts: Tensor2D;
+      if (this.sem) {
+        if (!inputs.semantic) throw new Error('model: the SEM branch needs inputs.semantic (images at the SEM input size)');
+        const semTraining = training && this.semTrainable;
+        ts = this.sem.forward(inputs.semantic, { training: semTraining }).features;
+      } else ts = tf.zeros([n, 1]);
+      const t = this.fusion.forward({ appearance: ta, semantic: ts, cameraIds: inputs.cameraIds, viewIds: inputs.viewIds }, { training });
+      const bn = this.bnneck ? this.bnneck.forward(t, { training }) : t;
+      const pick = (which: 'pre-bn' | 'post-bn'): Tensor2D => (which === 'pre-bn' ? t : bn);
+      const features = pick(this.config.neck.retrievalFeature);
+      const metricFeatures = pick(this.config.neck.metricFeature);
+      return training ? { features, metricFeatures, logits: this.classifier.forward(bn) } : { features, metricFeatures };
+    });
+  }
+
+  /** Input size and normalisation of each branch, in `ModelInputs` order (appearance, then SEM if any). */
+  branchInputs(): BranchInputConfig[] {
+    return this.sem && this.config.sem ? [this.config.appearance.input, this.config.sem.input] : [this.config.appearance.input];
+  }
+
+  dispose(): void {
+    for (const [, part] of this.parts()) {
+      if (!part) continue;
+      for (const v of [...part.params.values(), ...part.buffers.values()]) v.dispose();
+      part.params.clear();
+      part.buffers.clear();
+    }
+  }
+}
+
+/** Validate `config` (zod) and build the model. */
+export function buildModel(config: ModelConfigInput, opts: BuildModelOptions): ClipSenetModel {
+  return new ClipSenetModel(ModelConfigSchema.parse(config), opts);
+}
+
