@@ -48,8 +48,8 @@ const vitKnobs = {
   posInterpAntialias: z.boolean().default(false),
 };
 
-/** A CLIP ViT registry preset. */
-export const ClipVitPresetConfigSchema = z.strictObject({ name: z.enum(VIT_PRESETS), ...vitKnobs });
+/** A CLIP ViT registry preset; `activation` overrides the preset's (if a checkpoint's config says otherwise). */
+export const ClipVitPresetConfigSchema = z.strictObject({ name: z.enum(VIT_PRESETS), activation: z.enum(['gelu', 'quick-gelu']).optional(), ...vitKnobs });
 
 /** A custom CLIP ViT image tower. */
 export const ClipVitConfigSchema = z.strictObject({

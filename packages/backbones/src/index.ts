@@ -4,8 +4,8 @@
  */
 
 // registry + configs
-export { backbones, buildBackbone, buildTextEncoder, resolveBackbone, backboneSpecs } from './registry';
-export type { Backbone, BackboneEntry, BuildOptions, ResolvedBackbone } from './registry';
+export { backbones, buildBackbone, buildTextEncoder, resolveBackbone, backboneSpecs, IMAGENET_NORMALIZATION, CLIP_NORMALIZATION } from './registry';
+export type { Backbone, BackboneEntry, BuildOptions, ResolvedBackbone, Normalization } from './registry';
 export {
   BackboneConfigSchema, defaultBackboneConfig, CnnPresetConfigSchema, ResNetConfigSchema, ClipVitPresetConfigSchema,
   ClipVitConfigSchema, ClipTextConfigSchema, CNN_PRESETS, VIT_PRESETS,

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, Rng, tf } from '@clip-senet/core';
-import { backbones, backboneSpecs, buildBackbone, buildTextEncoder, type Backbone } from './registry';
+import { backbones, backboneSpecs, buildBackbone, buildTextEncoder, resolveBackbone, type Backbone } from './registry';
 import { BackboneConfigSchema, CNN_PRESETS, defaultBackboneConfig, VIT_PRESETS, type BackboneConfigInput } from './config';
 import { countParams } from './module';
 import { ResNet, STAGES } from './resnet';
@@ -57,6 +57,13 @@ describe('registry', () => {
     expect(() => BackboneConfigSchema.parse({ name: 'resnet50', lastStrid: 1 })).toThrow(/lastStrid/);
     expect(() => BackboneConfigSchema.parse({ name: 'tinyclip-vit-8m-16', pooling: 'gem' })).toThrow(/pooling/);
     expect(defaultBackboneConfig).toMatchObject({ name: 'resnext101-32x4d-ibn-a', pooling: 'avg', lastStride: 2 });
+  });
+
+  it('ViT presets take an activation override; entries carry their input normalisation', () => {
+    expect(resolveBackbone({ name: 'tinyclip-vit-8m-16' }).arch).toMatchObject({ activation: 'gelu', width: 256 });
+    expect(resolveBackbone({ name: 'tinyclip-vit-8m-16', activation: 'quick-gelu' }).arch).toMatchObject({ activation: 'quick-gelu' });
+    expect(backbones.get('openai-vit-b-32').normalization.mean[0]).toBeCloseTo(0.48145466, 8);
+    expect(backbones.get('resnet50-ibn-a').normalization.std).toEqual([0.229, 0.224, 0.225]);
   });
 
   for (const name of TINY) {

@@ -14,10 +14,20 @@ import { ResNet, resnetSpecs, type ResNetArch } from './resnet';
 type ResNetShape = Omit<ResNetArch, 'lastStride' | 'pooling' | 'gemP'>;
 type VitShape = Omit<ClipVitArch, 'posInterpAntialias'>;
 
-/** A registry entry: architecture + where its pretrained weights come from. */
+/** Per-channel RGB input normalisation the pretrained weights expect (`(x/255 − mean) / std`). */
+export interface Normalization {
+  readonly mean: readonly [number, number, number];
+  readonly std: readonly [number, number, number];
+}
+/** torchvision / IBN-Net ImageNet statistics. */
+export const IMAGENET_NORMALIZATION: Normalization = Object.freeze({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const);
+/** OpenAI CLIP statistics (also TinyCLIP). */
+export const CLIP_NORMALIZATION: Normalization = Object.freeze({ mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] } as const);
+
+/** A registry entry: architecture, where its pretrained weights come from, and the input normalisation they expect. */
 export type BackboneEntry =
-  | { readonly family: 'cnn'; readonly arch: ResNetShape; readonly weights: WeightFormat; readonly source: string }
-  | { readonly family: 'clip-vit'; readonly arch: VitShape; readonly weights: WeightFormat; readonly source: string };
+  | { readonly family: 'cnn'; readonly arch: ResNetShape; readonly weights: WeightFormat; readonly source: string; readonly normalization: Normalization }
+  | { readonly family: 'clip-vit'; readonly arch: VitShape; readonly weights: WeightFormat; readonly source: string; readonly normalization: Normalization };
 
 /** Any image backbone. */
 export type Backbone = ResNet | ClipVisionTransformer;
@@ -31,7 +41,7 @@ const rn = (block: 'basic' | 'bottleneck', layers: [number, number, number, numb
 const TV = 'torchvision.models (IMAGENET1K_V1)';
 const IBN = 'github.com/XingangPan/IBN-Net releases v1.0';
 const cnn = (name: string, arch: ResNetShape, weights: WeightFormat, source: string): void => {
-  backbones.register(name, { family: 'cnn', arch, weights, source });
+  backbones.register(name, { family: 'cnn', arch, weights, source, normalization: IMAGENET_NORMALIZATION });
 };
 cnn('resnet18', rn('basic', [2, 2, 2, 2]), 'torchvision', TV);
 cnn('resnet34', rn('basic', [3, 4, 6, 3]), 'torchvision', TV);
@@ -47,12 +57,12 @@ cnn('resnext-tiny-ibn-a', rn('bottleneck', [1, 1, 1, 1], { baseWidth: 8, ibn: tr
 cnn('se-resnet-tiny-ibn-a', rn('bottleneck', [1, 1, 1, 1], { baseWidth: 8, ibn: true, se: true, seReduction: 4 }), 'ibn-net', 'random init (tests)');
 
 const vit = (name: string, width: number, layers: number, heads: number, patchSize: number, outputDim: number, activation: 'gelu' | 'quick-gelu', weights: WeightFormat, source: string, imageSize = 224): void => {
-  backbones.register(name, { family: 'clip-vit', arch: { width, layers, heads, patchSize, imageSize, outputDim, activation }, weights, source });
+  backbones.register(name, { family: 'clip-vit', arch: { width, layers, heads, patchSize, imageSize, outputDim, activation }, weights, source, normalization: CLIP_NORMALIZATION });
 };
-vit('tinyclip-vit-8m-16', 256, 10, 4, 16, 512, 'gelu', 'tinyclip', 'wkcn/TinyCLIP-ViT-8M-16-Text-3M-YFCC15M');
-vit('tinyclip-vit-39m-16', 512, 12, 8, 16, 512, 'gelu', 'tinyclip', 'wkcn/TinyCLIP-ViT-39M-16-Text-19M-YFCC15M');
-vit('tinyclip-vit-40m-32', 512, 12, 8, 32, 512, 'gelu', 'tinyclip', 'wkcn/TinyCLIP-ViT-40M-32-Text-19M-LAION400M');
-vit('tinyclip-vit-61m-32', 640, 12, 10, 32, 512, 'gelu', 'tinyclip', 'wkcn/TinyCLIP-ViT-61M-32-Text-29M-LAION400M');
+vit('tinyclip-vit-8m-16', 256, 10, 4, 16, 512, 'gelu', 'tinyclip', 'TinyCLIP release checkpoint (tinyclip) or huggingface.co/wkcn/TinyCLIP-ViT-8M-16-Text-3M-YFCC15M (hf-clip)');
+vit('tinyclip-vit-39m-16', 512, 12, 8, 16, 512, 'gelu', 'tinyclip', 'TinyCLIP release checkpoint (tinyclip) or huggingface.co/wkcn/TinyCLIP-ViT-39M-16-Text-19M-YFCC15M (hf-clip)');
+vit('tinyclip-vit-40m-32', 512, 12, 8, 32, 512, 'gelu', 'tinyclip', 'TinyCLIP release checkpoint (tinyclip) or huggingface.co/wkcn/TinyCLIP-ViT-40M-32-Text-19M-LAION400M (hf-clip)');
+vit('tinyclip-vit-61m-32', 640, 12, 10, 32, 512, 'gelu', 'tinyclip', 'TinyCLIP release checkpoint (tinyclip) or huggingface.co/wkcn/TinyCLIP-ViT-61M-32-Text-29M-LAION400M (hf-clip)');
 vit('openai-vit-b-16', 768, 12, 12, 16, 512, 'quick-gelu', 'openai', 'OpenAI CLIP ViT-B/16');
 vit('openai-vit-b-32', 768, 12, 12, 32, 512, 'quick-gelu', 'openai', 'OpenAI CLIP ViT-B/32');
 vit('clip-vit-tiny', 64, 2, 2, 8, 32, 'gelu', 'openai', 'random init (tests)', 32);
@@ -79,7 +89,9 @@ export function resolveBackbone(config: BackboneConfigInput): ResolvedBackbone {
   }
   const entry = backbones.get(c.name);
   if (entry.family === 'cnn' && 'lastStride' in c) return { family: 'cnn', arch: { ...entry.arch, lastStride: c.lastStride, pooling: c.pooling, gemP: c.gemP } };
-  if (entry.family === 'clip-vit' && 'posInterpAntialias' in c) return { family: 'clip-vit', arch: { ...entry.arch, posInterpAntialias: c.posInterpAntialias } };
+  if (entry.family === 'clip-vit' && 'posInterpAntialias' in c) {
+    return { family: 'clip-vit', arch: { ...entry.arch, activation: c.activation ?? entry.arch.activation, posInterpAntialias: c.posInterpAntialias } };
+  }
   throw new Error(`resolveBackbone: config for '${c.name}' does not match its registry family '${entry.family}'`);
 }
 
