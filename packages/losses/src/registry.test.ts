@@ -45,9 +45,11 @@ describe('loss registry', () => {
     expect(() => buildLosses([{ name: 'supcon', temp: 0.1 } as unknown as LossConfigInput])).toThrow(/temp/);
     expect(() => buildLosses([{ name: 'triplet' }, { name: 'triplet', margin: 0.5 }])).toThrow(/duplicate loss label 'triplet'/);
     expect(() => buildLosses([{ name: 'center' }])).toThrow(/numClasses and featureDim/);
-    const set = buildLosses([{ name: 'supcon' }]);
+    const set = buildLosses([{ name: 'cross-entropy' }, { name: 'supcon' }]);
     const b = batch();
-    expect(() => set.compute({ labels: b.labels })).toThrow(/needs inputs.features/);
+    const before = tf.memory().numTensors;
+    expect(() => set.compute({ labels: b.labels, logits: b.logits })).toThrow(/loss 'supcon' needs inputs.features/);
+    expect(tf.memory().numTensors).toBe(before); // the CE term computed first was freed
     b.dispose();
   });
 

@@ -119,7 +119,12 @@ export function buildLosses(config: LossesConfigInput, ctx: LossContext = {}): L
     params,
     compute(inputs: LossInputs): LossResult {
       const out: Record<string, tf.Scalar> = {};
-      for (const t of terms) out[t.label] = t.compute(inputs).value;
+      try {
+        for (const t of terms) out[t.label] = t.compute(inputs).value;
+      } catch (err) {
+        tf.dispose(Object.values(out)); // no leaked terms when a later one rejects its inputs
+        throw err;
+      }
       const total = tf.tidy(() => terms.reduce<tf.Scalar>((acc, t) => tf.add(acc, tf.mul(out[t.label]!, t.weight)), tf.scalar(0)));
       return { total, terms: out };
     },
