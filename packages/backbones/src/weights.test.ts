@@ -88,6 +88,21 @@ describe('loadWeights strictness', () => {
   });
 });
 
+describe('loadWeights prefix', () => {
+  it("reads a re-ID checkpoint whose backbone lives under 'base.' and ignores the head", () => {
+    const bytes = edited('resnet-basic.safetensors', (m) => {
+      for (const k of [...m.keys()]) rename(m, k, `base.${k}`);
+      m.set('classifier.weight', m.get('base.fc.weight')!);
+    });
+    const model = buildBackbone(basic);
+    const report = loadWeights(model, bytes, { prefix: 'base.' });
+    expect(report.loaded).toHaveLength(model.specs.size);
+    expect(report.ignored).toContain('classifier.weight');
+    expect(() => loadWeights(model, bytes)).toThrow(/unexpected: .*base\.conv1\.weight/);
+    model.dispose();
+  });
+});
+
 describe('saveWeights round trips', () => {
   const cases: Array<[string, BackboneConfigInput, WeightFormat, string]> = [
     ['torchvision', basic, 'torchvision', 'resnet-basic.safetensors'],

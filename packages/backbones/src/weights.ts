@@ -20,6 +20,11 @@ export interface LoadWeightsOptions {
   readonly format?: WeightFormat | 'auto';
   /** Throw on any missing / unexpected / mis-shaped key (default true). */
   readonly strict?: boolean;
+  /**
+   * Only read keys under this prefix, with the prefix removed (e.g. `'base.'` for BoT re-ID checkpoints,
+   * `'backbone.'` for fast-reid); all other keys are reported as ignored.
+   */
+  readonly prefix?: string;
   /** Where a non-strict load reports problems (default: `console.warn`; `null` = silent). */
   readonly log?: ((line: string) => void) | null;
 }
@@ -87,7 +92,16 @@ function describe(source: string, format: WeightFormat, r: Pick<LoadReport, 'mis
  */
 export function loadWeights(model: WeightModel, pathOrBytes: string | Uint8Array, opts: LoadWeightsOptions = {}): LoadReport {
   const source = typeof pathOrBytes === 'string' ? pathOrBytes : '<bytes>';
-  const tensors = stripModule(readTensors(pathOrBytes));
+  const all = stripModule(readTensors(pathOrBytes));
+  const outside: string[] = [];
+  let tensors = all;
+  if (opts.prefix) {
+    tensors = new Map();
+    for (const [k, t] of all) {
+      if (k.startsWith(opts.prefix)) tensors.set(k.slice(opts.prefix.length), t);
+      else outside.push(k);
+    }
+  }
   const keys = new Set(tensors.keys());
   const format = !opts.format || opts.format === 'auto' ? detectFormat(model.family, keys) : opts.format;
   const map = keyMapFor(model.family, format, keys);
@@ -110,7 +124,7 @@ export function loadWeights(model: WeightModel, pathOrBytes: string | Uint8Array
     for (const k of bad) mismatched.push(`${k}: file [${tensors.get(k)!.shape.join(', ')}] ≠ expected [${want[rule.keys.indexOf(k)]!.join(', ')}]`);
     if (!bad.length) plan.push({ spec, rule });
   }
-  const ignored: string[] = [];
+  const ignored: string[] = [...outside];
   const unexpected: string[] = [];
   for (const k of keys) {
     if (consumed.has(k)) continue;
