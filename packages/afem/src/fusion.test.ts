@@ -94,6 +94,26 @@ describe('fusion registry', () => {
   });
 });
 
+describe('paper size', () => {
+  it('clip-senet at 2048 + 512 → 2048, G = 32: parameter count and one forward in each mode', () => {
+    const before = tf.memory().numTensors;
+    const f = buildFusion(defaultFusionConfig, { appearanceDim: 2048, semanticDim: 512 }, new Rng(3407));
+    // FC 2560→2048 (+bias) + AFEM Linear 512→2048 (+bias) + BN affine 2·2048 + 32 group weights
+    expect(f.numParams()).toBe(2560 * 2048 + 2048 + 512 * 2048 + 2048 + 2 * 2048 + 32);
+    const ta = tf.randomNormal([4, 2048], 0, 1, 'float32', 1) as tf.Tensor2D;
+    const ts = tf.randomNormal([4, 512], 0, 1, 'float32', 2) as tf.Tensor2D;
+    for (const training of [true, false]) {
+      const y = f.forward({ appearance: ta, semantic: ts }, { training });
+      expect(y.shape).toEqual([4, 2048]);
+      expect(values(y).every(Number.isFinite)).toBe(true);
+      y.dispose();
+    }
+    tf.dispose([ta, ts]);
+    f.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('fusion formulas', () => {
   const x = (): ReturnType<typeof inputs> => inputs(20);
 
