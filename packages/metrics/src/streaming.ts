@@ -122,7 +122,8 @@ function createLabeler(o: RankingEvaluatorOptions): (q: number) => QueryLabels {
   const ng = o.numGallery;
   const { codes: gIds, codeOf } = encodeIds(o.galleryIds);
   let positives = new Int32Array(64);
-  const grow = (n: number): void => {
+  /** Make room for n positives before filling (the previous contents are not kept). */
+  const reserve = (n: number): void => {
     if (positives.length < n) positives = new Int32Array(Math.max(n, 2 * positives.length));
   };
   if (o.goodJunk !== undefined) {
@@ -145,7 +146,7 @@ function createLabeler(o: RankingEvaluatorOptions): (q: number) => QueryLabels {
         label[g] = 2; // junk wins over good
         key[g] = 1;
       }
-      grow(good[q].length);
+      reserve(good[q].length);
       let n = 0;
       for (const g of Array.from(good[q])) if (label[g] === 1) {
         label[g] = 3; // de-duplicate
@@ -163,7 +164,7 @@ function createLabeler(o: RankingEvaluatorOptions): (q: number) => QueryLabels {
     const qid = codeOf.get(o.queryIds[q]) ?? -1; // -1: identity absent from the gallery
     const qcam = exclude ? o.queryCams![q] : 0;
     const same = byId.get(qid) ?? none;
-    grow(same.length);
+    reserve(same.length);
     let n = 0;
     for (const g of same) if (!exclude || gCams![g] !== qcam) positives[n++] = g;
     return { positives, numPositives: n, key: gIds, target: qid };
