@@ -2,7 +2,8 @@
  * Small training hooks: JSONL metrics log, NaN/Inf guard, tensor-leak guard, progress bar, periodic evaluation.
  * (Checkpointing is in checkpoint-hook.ts.)
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createProgress, tf, writeFileAtomic } from '@clip-senet/core';
 import type { Progress, ProgressStream } from '@clip-senet/core';
 import type { StepInfo, TrainContext, TrainHook, UpdateInfo } from './train';
@@ -45,6 +46,7 @@ export function jsonlLog(path: string): JsonlLogHook {
         });
         if (keep.length !== lines.length) writeFileAtomic(path, keep.map((l) => `${l}\n`).join(''));
       }
+      mkdirSync(dirname(path), { recursive: true });
       fd = openSync(path, 'a');
     },
     onStepEnd(_ctx, s: StepInfo) {

@@ -43,3 +43,11 @@ export {
 } from './model-config';
 export type { ModelConfig, ModelConfigInput, BranchInputConfig } from './model-config';
 export { modelLossFn, batchInputs, trainableVariables, checkpointParams } from './model-loss';
+
+// data stream
+export { samplerSource } from './data-source';
+export type { ClosableBatchSource } from './data-source';
+
+// evaluation + extraction
+export { extractFeatures, evaluateModel, toEvalResults, folderSamples, gitCommit } from './evaluate';
+export type { ExtractOptions, ExtractedFeatures, EvalResults, EvaluateModelOptions } from './evaluate';

@@ -1,0 +1,146 @@
+/**
+ * Evaluation: feature extraction (eval mode, optional flip test-time augmentation: mean of the features of the
+ * image and its mirror) → a metrics protocol (its id says distance, AP mode, re-ranking, AQE) → a results JSON
+ * tagged with protocol id, seed, backend and commit, written atomically. Also feature extraction for an
+ * arbitrary image folder.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { backendInfo, createProgress, tf, writeJsonAtomic } from '@clip-senet/core';
+import type { ProgressStream, Tensor2D, Tensor4D } from '@clip-senet/core';
+import type { BatchLoader, LoadedBatch, Sample } from '@clip-senet/datasets';
+import { disposeBatch } from '@clip-senet/datasets';
+import type { LabelledFeatures, ProtocolResult, QueryGalleryProtocol } from '@clip-senet/metrics';
+import type { ClipSenetModel } from './model';
+import { batchInputs } from './model-loss';
+
+/** Options of {@link extractFeatures}. */
+export interface ExtractOptions {
+  /** Loader whose branches match `model.branchInputs()` without augmentation. */
+  readonly loader: BatchLoader;
+  readonly batchSize?: number;
+  /** Average with the features of the horizontally flipped images. */
+  readonly flip?: boolean;
+  /** Progress label (no progress output when absent). */
+  readonly progress?: string;
+  readonly progressStream?: ProgressStream;
+}
+
+/** Features of `samples` (row-major [n × dim]) with their ids and cameras. */
+export interface ExtractedFeatures extends LabelledFeatures {
+  readonly features: Float32Array;
+  readonly dim: number;
+  readonly ids: Int32Array;
+  readonly cams: Int32Array;
+}
+
+function featuresOf(model: ClipSenetModel, batch: LoadedBatch, flip: boolean): Tensor2D {
+  return tf.tidy(() => {
+    const inputs = batchInputs(model, batch);
+    const f = model.forward(inputs).features;
+    if (!flip) return f;
+    const mirror = (x: Tensor4D): Tensor4D => tf.reverse(x, 2); // [N, H, W, C]: mirror W
+    const g = model.forward({ ...inputs, appearance: mirror(inputs.appearance), ...(inputs.semantic ? { semantic: mirror(inputs.semantic) } : {}) }).features;
+    return tf.div(tf.add(f, g), 2) as Tensor2D;
+  });
+}
+
+/** Extract retrieval features of `samples` in eval mode (the model's mode is restored afterwards). */
+export async function extractFeatures(model: ClipSenetModel, samples: readonly Sample[], options: ExtractOptions): Promise<ExtractedFeatures> {
+  const bs = options.batchSize ?? 64;
+  const dim = model.featureDim;
+  const out = new Float32Array(samples.length * dim);
+  const requests = Array.from({ length: Math.ceil(samples.length / bs) }, (_, i) => ({ epoch: 0, index: i, samples: samples.slice(i * bs, (i + 1) * bs) }));
+  const bar = options.progress ? createProgress({ label: options.progress, total: samples.length, ...(options.progressStream ? { stream: options.progressStream } : {}) }) : undefined;
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    let row = 0;
+    for await (const batch of options.loader.stream(requests)) {
+      try {
+        const f = featuresOf(model, batch, options.flip ?? false);
+        out.set(f.dataSync() as Float32Array, row * dim);
+        f.dispose();
+      } finally {
+        disposeBatch(batch);
+      }
+      row += batch.samples.length;
+      bar?.tick(batch.samples.length);
+    }
+  } finally {
+    model.train(wasTraining);
+    bar?.done();
+  }
+  return { features: out, dim, ids: Int32Array.from(samples, (s) => s.vehicleId), cams: Int32Array.from(samples, (s) => s.cameraId) };
+}
+
+/** Image files (jpg, jpeg, png) of a folder, sorted, as samples with unknown identity/camera (−1). */
+export function folderSamples(dir: string): Sample[] {
+  const exts = new Set(['.jpg', '.jpeg', '.png']);
+  const files = readdirSync(dir).filter((f) => exts.has(extname(f).toLowerCase())).sort();
+  if (files.length === 0) throw new Error(`folderSamples: no .jpg/.jpeg/.png images in ${dir}`);
+  return files.map((f) => ({ path: resolve(join(dir, f)), vehicleId: -1, cameraId: -1 }));
+}
+
+/** Short hash of the checked-out commit, or `'unknown'` outside a git work tree. */
+export function gitCommit(cwd = process.cwd()): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The results JSON. */
+export interface EvalResults {
+  readonly protocolId: string;
+  readonly mAP: number;
+  readonly rank1: number;
+  readonly rank5: number;
+  readonly rank10: number;
+  readonly mINP: number;
+  readonly numValidQueries: number;
+  readonly numSkippedQueries: number;
+  readonly flip: boolean;
+  readonly seed: number;
+  readonly backend: string;
+  readonly commit: string;
+  readonly time: string;
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/** Options of {@link evaluateModel}. */
+export interface EvaluateModelOptions extends ExtractOptions {
+  readonly query: readonly Sample[];
+  readonly gallery: readonly Sample[];
+  readonly protocol: QueryGalleryProtocol;
+  /** The run's seed (tag). */
+  readonly seed: number;
+  /** Write the results JSON here (atomically) when given. */
+  readonly outFile?: string;
+  /** Commit tag (default {@link gitCommit}). */
+  readonly commit?: string;
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/** Tag a protocol result. */
+export function toEvalResults(r: ProtocolResult, tags: { flip: boolean; seed: number; commit?: string; extra?: Readonly<Record<string, unknown>> }): EvalResults {
+  const cmc = (k: number): number => r.cmc[Math.min(k, r.cmc.length) - 1] ?? NaN;
+  return {
+    protocolId: r.protocolId, mAP: r.mAP, rank1: cmc(1), rank5: cmc(5), rank10: cmc(10), mINP: r.mINP,
+    numValidQueries: r.numValidQueries, numSkippedQueries: r.numSkippedQueries, flip: tags.flip, seed: tags.seed,
+    backend: backendInfo()?.name ?? tf.getBackend(), commit: tags.commit ?? gitCommit(), time: new Date().toISOString(),
+    ...(tags.extra ? { extra: tags.extra } : {}),
+  };
+}
+
+/** Extract query and gallery features, run the protocol, optionally write the results JSON. */
+export async function evaluateModel(model: ClipSenetModel, options: EvaluateModelOptions): Promise<EvalResults> {
+  const query = await extractFeatures(model, options.query, { ...options, ...(options.progress ? { progress: `${options.progress} query` } : {}) });
+  const gallery = await extractFeatures(model, options.gallery, { ...options, ...(options.progress ? { progress: `${options.progress} gallery` } : {}) });
+  const result = options.protocol.evaluate({ query, gallery, dim: query.dim });
+  const tagged = toEvalResults(result, { flip: options.flip ?? false, seed: options.seed, ...(options.commit ? { commit: options.commit } : {}), ...(options.extra ? { extra: options.extra } : {}) });
+  if (options.outFile) writeJsonAtomic(options.outFile, tagged);
+  return tagged;
+}
