@@ -16,6 +16,7 @@ import type { ModelConfigInput } from './model-config';
 import { checkpointParams, modelLossFn, trainableVariables } from './model-loss';
 import { buildOptimizer } from './optimizer-config';
 import { buildSchedule } from './schedule';
+import { runTraining } from './run';
 import { train } from './train';
 
 let dir: string;
@@ -88,5 +89,37 @@ describe('end to end on a tiny synthetic world', () => {
       r.losses.dispose();
       r.optimizer.dispose();
     }
+  });
+
+  it('runTraining: a run stopped after 5 steps and rerun equals an uninterrupted run, with results.json', async () => {
+    const world = generateSyntheticWorld({
+      outDir: join(dir, 'world'), numTrainIds: 6, numTestIds: 4, numCameras: 4, camerasPerId: [2, 4], imagesPerIdPerCamera: [1, 2],
+      queriesPerId: 1, imageSize: 32, numPretrainIds: 0,
+    });
+    const ds = loadVeRi776(world.root, { ...world.manifest.readerOptions, strict: true });
+    const base = {
+      train: ds.train, numClasses: ds.numTrainIds, model: MODEL, losses: [{ name: 'cross-entropy' as const }, { name: 'supcon' as const }],
+      config: { epochs: 3, sampler: { P: 3, K: 2 }, optimizer: { name: 'adam' as const, lr: 3e-3 }, loader: { workers: 0 }, checkpoint: { everySteps: 5 } },
+      evaluation: { query: ds.query, gallery: ds.gallery, protocol: veri776() }, progress: false, keepModel: true,
+    };
+    const weights = (m: { params(): Map<string, { dataSync(): ArrayLike<number> }>; buffers(): Map<string, { dataSync(): ArrayLike<number> }> }) =>
+      Object.fromEntries([...m.params(), ...m.buffers()].map(([k, v]) => [k, JSON.stringify(Array.from(v.dataSync()))]));
+    const full = await runTraining({ ...base, runDir: join(dir, 'run-full') });
+    expect(full.result.reason).toBe('completed');
+    expect(full.evaluation?.protocolId).toBe('veri776/no-rr/cosine/non-interp');
+    expect(JSON.parse(readFileSync(join(dir, 'run-full', 'results.json'), 'utf8')).extra).toEqual({ configHash: full.configHash });
+
+    const part = await runTraining({ ...base, runDir: join(dir, 'run-part'), stopAfterSteps: 5 });
+    expect(part.result.step).toBe(5);
+    expect(part.evaluation).toBeUndefined();
+    part.model!.dispose();
+    const rest = await runTraining({ ...base, runDir: join(dir, 'run-part') });
+    expect(rest.result.step).toBe(full.result.step);
+    const [a, b] = [weights(full.model!), weights(rest.model!)];
+    expect(Object.keys(a).filter((k) => a[k] !== b[k])).toEqual([]);
+    expect(rest.evaluation!.mAP).toBe(full.evaluation!.mAP);
+    await expect(runTraining({ ...base, runDir: join(dir, 'run-part'), config: { ...base.config, seed: 1 } })).rejects.toThrow(/config hash/);
+    full.model!.dispose();
+    rest.model!.dispose();
   });
 });

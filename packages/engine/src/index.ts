@@ -51,3 +51,9 @@ export type { ClosableBatchSource } from './data-source';
 // evaluation + extraction
 export { extractFeatures, evaluateModel, toEvalResults, folderSamples, gitCommit } from './evaluate';
 export type { ExtractOptions, ExtractedFeatures, EvalResults, EvaluateModelOptions } from './evaluate';
+
+// run wiring (configs → model, losses, optimiser, data, hooks → train → final evaluation)
+export { TrainConfigSchema, defaultTrainConfig } from './train-config';
+export type { TrainConfig, TrainConfigInput } from './train-config';
+export { runTraining } from './run';
+export type { RunTrainingOptions, RunTrainingResult, RunEvaluation } from './run';
