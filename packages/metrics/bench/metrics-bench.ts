@@ -154,7 +154,7 @@ async function main(): Promise<void> {
 
     // ---- NumPy reference, same data ----
     t = performance.now();
-    const py = spawnSync('python3', [resolve(import.meta.dirname, '../scripts/reference_bench.py'), dir], { encoding: 'utf8' });
+    const py = spawnSync(process.env.PYTHON ?? 'python3', [resolve(import.meta.dirname, '../scripts/reference_bench.py'), dir], { encoding: 'utf8' });
     if (py.status !== 0) throw new Error(`reference_bench.py failed:\n${py.stderr}`);
     const npWall = (performance.now() - t) / 1000;
     const np = JSON.parse(readFileSync(join(dir, 'numpy.json'), 'utf8'));

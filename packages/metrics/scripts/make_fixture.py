@@ -2,7 +2,8 @@
 
 Run from packages/metrics:  python3 scripts/make_fixture.py
 Cases: quantised distance matrices (many exact ties), few identities and cameras (same-id same-camera junk,
-camera collisions), queries whose id is absent from the gallery (skipped), both AP modes, official good/junk
+camera collisions), queries whose id is absent from the gallery (skipped), galleries with > 64 positives per
+query, both AP modes, official good/junk
 lists, distances with zero vectors, k-reciprocal re-ranking with several (k1, k2, lambda) and duplicate features,
 and alpha query expansion. Floats are written in their shortest float32 form.
 """
@@ -37,8 +38,10 @@ def result_json(r):
 
 def ranking_case(rng, i):
     nq, ng = int(rng.integers(3, 16)), int(rng.integers(8, 60))
+    if i >= 40:  # large galleries with few ids: > 64 positives per query
+        nq, ng = int(rng.integers(3, 8)), int(rng.integers(250, 400))
     n_ids, n_cams = int(rng.integers(2, 8)), int(rng.integers(1, 4))
-    q_ids = rng.integers(0, n_ids + 2, nq)  # ids >= n_ids never appear in the gallery
+    q_ids = rng.integers(0, n_ids + 1, nq)  # id n_ids never appears in the gallery
     g_ids = rng.integers(0, n_ids, ng)
     q_cams, g_cams = rng.integers(0, n_cams, nq), rng.integers(0, n_cams, ng)
     levels = int(rng.choice([3, 6, 20, 1000]))
@@ -51,7 +54,7 @@ def ranking_case(rng, i):
             'galleryCams': ints(g_cams), 'maxRank': max_rank, 'excludeSameCamera': exclude, 'ap': ap}
     good = junk = None
     if i % 5 == 4:  # official good/junk lists instead of the id/camera rule
-        good = [np.sort(rng.choice(ng, int(rng.integers(0, 5)), replace=False)) for _ in range(nq)]
+        good = [np.sort(rng.choice(ng, int(rng.integers(0, 6)), replace=False)) for _ in range(nq)]
         junk = [np.sort(rng.choice(ng, int(rng.integers(0, 4)), replace=False)) for _ in range(nq)]
         case['goodJunk'] = {'good': [ints(x) for x in good], 'junk': [ints(x) for x in junk]}
     try:
@@ -108,7 +111,7 @@ def main():
                      (5, 1, 0.0, 'euclidean', False), (9, 4, 1.0, 'cosine', True), (3, 2, 0.3, 'cosine', False)]
     fixture = {
         'generator': 'packages/metrics/scripts/make_fixture.py', 'seed': SEED, 'numpy': np.__version__,
-        'ranking': [ranking_case(rng, i) for i in range(40)],
+        'ranking': [ranking_case(rng, i) for i in range(44)],
         'distance': [distance_case(rng, i, m) for i in range(4) for m in ('cosine', 'euclidean')],
         'rerank': [rerank_case(rng, i, *p) for i, p in enumerate(rerank_params)],
         'aqe': [aqe_case(rng, i, k, a, e) for i, (k, a, e) in enumerate([(5, 3.0, False), (1, 1.0, True),
