@@ -11,19 +11,14 @@ export type { BackendPreference, BackendName, BackendInfo, InitBackendOptions } 
 export { registerTrainingKernels } from './kernels/index';
 export type { KernelPatchReport } from './kernels/index';
 
-// randomness
-export { Rng, hashString32 } from './rng';
-export type { RngState } from './rng';
-
-// files
-export { writeFileAtomic, writeJsonAtomic } from './atomic';
-
-// registries
-export { createRegistry, assertRegistryName } from './registry';
-export type { Registry } from './registry';
-
-// config
+// tf-free utilities (also available without tfjs as '@clip-senet/core/base')
 export {
+  Rng,
+  hashString32,
+  writeFileAtomic,
+  writeJsonAtomic,
+  createRegistry,
+  assertRegistryName,
   loadConfigFile,
   resolveConfigFile,
   parseOverrides,
@@ -34,11 +29,6 @@ export {
   stringifyConfig,
   formatConfigPath,
   MAX_EXTENDS_DEPTH,
-} from './config';
-export type { DeepReadonly, ConfigOverride, LoadConfigOptions, ResolvedConfig, ConfigOrigin } from './config';
-
-// safetensors
-export {
   readSafetensors,
   writeSafetensors,
   encodeSafetensors,
@@ -49,9 +39,25 @@ export {
   numberToBf16Bits,
   SAFE_DTYPES,
   MAX_HEADER_BYTES,
-} from './safetensors';
-export type { SafeTensor, SafeTensorData, SafeTensorInput, SafeDtype, SafetensorsFile } from './safetensors';
-
-// progress
-export { createProgress, formatDuration, formatRate } from './progress';
-export type { Progress, ProgressOptions, ProgressInfo, ProgressStream } from './progress';
+  createProgress,
+  formatDuration,
+  formatRate,
+} from './base';
+export type {
+  RngState,
+  Registry,
+  DeepReadonly,
+  ConfigOverride,
+  LoadConfigOptions,
+  ResolvedConfig,
+  ConfigOrigin,
+  SafeTensor,
+  SafeTensorData,
+  SafeTensorInput,
+  SafeDtype,
+  SafetensorsFile,
+  Progress,
+  ProgressOptions,
+  ProgressInfo,
+  ProgressStream,
+} from './base';

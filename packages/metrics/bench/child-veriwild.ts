@@ -3,7 +3,7 @@
  * the veriWild protocol on a worker pool, so its peak RSS is measured on its own. Writes the per-query AP of
  * the first `argv[3]` queries to `argv[2]` (checked against NumPy by the parent) and prints one JSON line.
  */
-import { writeFileAtomic } from '@clip-senet/core';
+import { writeFileAtomic } from '@clip-senet/core/base';
 import { createDistancePool, veriWild } from '../src/index';
 import { VERIWILD_LARGE, veriWildSets } from './data';
 

@@ -3,7 +3,7 @@
  * uniform noise of unit variance × `noise`. Every stream comes from `new Rng(seed).derive(label)`, so the
  * main bench and its child processes regenerate identical data.
  */
-import { Rng } from '@clip-senet/core';
+import { Rng } from '@clip-senet/core/base';
 
 export interface SyntheticSet {
   readonly features: Float32Array;

@@ -7,7 +7,7 @@ import { execSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '@clip-senet/core';
+import { writeFileAtomic } from '@clip-senet/core/base';
 import { computeDistances, createDistancePool, evaluateRanking, kReciprocalRerank } from '../src/index';
 import type { RankingResult } from '../src/index';
 import { SCALE, VERI776, VERIWILD_LARGE, hardDistances, veri776Sets, veriWildSets } from './data';

@@ -1,4 +1,4 @@
-import { Rng } from '@clip-senet/core';
+import { Rng } from '@clip-senet/core/base';
 import { afterAll, describe, expect, it } from 'vitest';
 import { computeDistances, distanceBlocks } from './distance';
 import { createDistancePool } from './parallel-distance';

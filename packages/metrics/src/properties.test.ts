@@ -1,5 +1,5 @@
 /** Seeded property tests: agreement with a naive full-sort evaluator, permutation invariance, perfect rankings. */
-import { Rng } from '@clip-senet/core';
+import { Rng } from '@clip-senet/core/base';
 import { describe, expect, it } from 'vitest';
 import { evaluateRanking } from './ranking';
 import { naiveEvaluate, randomProblem } from './testing';

@@ -4,7 +4,7 @@
  * done: `<dataset>/<re-ranking>[/<aqe>]/<distance>/<ap>`, e.g. `veri776/no-rr/cosine/non-interp` or
  * `veri776/rr(k1=20,k2=6,lambda=0.3)/aqe(k=5,alpha=3)/cosine/trapezoid`.
  */
-import { Rng } from '@clip-senet/core';
+import { Rng } from '@clip-senet/core/base';
 import { alphaQueryExpansion } from './aqe';
 import { computeDistances, computeSelfDistances, distanceBlocks } from './distance';
 import type { DistanceBlock, DistanceMetric } from './distance';

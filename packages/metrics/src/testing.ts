@@ -2,7 +2,7 @@
  * Test helpers: seeded random re-ID problems and a naive full-sort evaluator (the textbook definition,
  * used to cross-check the counting evaluator). Not part of the package's public API.
  */
-import type { Rng } from '@clip-senet/core';
+import type { Rng } from '@clip-senet/core/base';
 import type { ApMode } from './query-score';
 
 /** A random labelled problem with a dense distance matrix. */

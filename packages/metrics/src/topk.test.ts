@@ -1,4 +1,4 @@
-import { Rng } from '@clip-senet/core';
+import { Rng } from '@clip-senet/core/base';
 import { describe, expect, it } from 'vitest';
 import { selectTopK } from './topk';
 

@@ -1,0 +1,50 @@
+/**
+ * @clip-senet/core/base — the tf-free half of core: seeded Rng, registries, config loading, safetensors
+ * IO, atomic writes, progress. Packages that do not need tfjs (metrics) import this entry point so
+ * they never load tfjs (~3 s and ~160 MB).
+ */
+
+// randomness
+export { Rng, hashString32 } from './rng';
+export type { RngState } from './rng';
+
+// files
+export { writeFileAtomic, writeJsonAtomic } from './atomic';
+
+// registries
+export { createRegistry, assertRegistryName } from './registry';
+export type { Registry } from './registry';
+
+// config
+export {
+  loadConfigFile,
+  resolveConfigFile,
+  parseOverrides,
+  applyOverrides,
+  deepMerge,
+  deepFreeze,
+  isPlainObject,
+  stringifyConfig,
+  formatConfigPath,
+  MAX_EXTENDS_DEPTH,
+} from './config';
+export type { DeepReadonly, ConfigOverride, LoadConfigOptions, ResolvedConfig, ConfigOrigin } from './config';
+
+// safetensors
+export {
+  readSafetensors,
+  writeSafetensors,
+  encodeSafetensors,
+  toFloat32,
+  dtypeSize,
+  f16BitsToNumber,
+  numberToF16Bits,
+  numberToBf16Bits,
+  SAFE_DTYPES,
+  MAX_HEADER_BYTES,
+} from './safetensors';
+export type { SafeTensor, SafeTensorData, SafeTensorInput, SafeDtype, SafetensorsFile } from './safetensors';
+
+// progress
+export { createProgress, formatDuration, formatRate } from './progress';
+export type { Progress, ProgressOptions, ProgressInfo, ProgressStream } from './progress';
