@@ -57,3 +57,9 @@ export { TrainConfigSchema, defaultTrainConfig } from './train-config';
 export type { TrainConfig, TrainConfigInput } from './train-config';
 export { runTraining } from './run';
 export type { RunTrainingOptions, RunTrainingResult, RunEvaluation } from './run';
+
+// SEM pretraining (small CLIP on synthetic captions) + zero-shot attribute accuracy
+export { pretrainSem, PretrainSemConfigSchema, readCaptions, splitByIdentity } from './pretrain-sem';
+export type { PretrainSemConfig, PretrainSemConfigInput, PretrainSemOptions, PretrainSemResult } from './pretrain-sem';
+export { zeroShotAccuracy, embedImages, ZERO_SHOT_ATTRIBUTES } from './zero-shot';
+export type { ZeroShotReport, ZeroShotAttribute, AttributeAccuracy } from './zero-shot';

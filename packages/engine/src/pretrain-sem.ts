@@ -1,0 +1,189 @@
+/**
+ * SEM pretraining (issue 6): a small CLIP — CLIP ViT image tower + CLIP text tower — trained with the symmetric
+ * InfoNCE loss on the synthetic world's pretraining captions (`pretrain/captions.jsonl`, identities disjoint from
+ * the re-ID splits). The image tower is saved in the OpenAI CLIP layout, so the SEM loads it exactly like real
+ * TinyCLIP weights (`sem.weights`); the text tower and tokenizer are saved too, and zero-shot attribute accuracy
+ * on held-out identities is reported (zero-shot.ts). Uses the same loop, hooks, checkpoints and resume as re-ID
+ * training.
+ *
+ * Output folder: `sem-visual.safetensors`, `sem-text.safetensors`, `tokenizer.json`, `zero-shot.json`,
+ * `log.jsonl`, `checkpoints/`.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { Rng, tf, writeJsonAtomic } from '@clip-senet/core';
+import type { Scalar, Tensor2D, Tensor4D } from '@clip-senet/core';
+import { BackboneConfigSchema, buildBackbone, buildTextEncoder, saveWeights, WordTokenizer, type ClipVisionTransformer } from '@clip-senet/backbones';
+import { createBatchLoader, type BatchLoader, type CaptionRecord } from '@clip-senet/datasets';
+import { ClipInfoNce } from '@clip-senet/losses';
+import { hashConfig } from './checkpoint';
+import { checkpointHook, resumeState } from './checkpoint-hook';
+import { jsonlLog, leakGuard, nonFiniteGuard, progressHook } from './hooks';
+import { BranchInputConfigSchema } from './model-config';
+import { OptimizerConfigSchema, buildOptimizer } from './optimizer-config';
+import { ScheduleConfigSchema, buildSchedule } from './schedule';
+import { train, type BatchSource, type SourceBatch, type TrainResult } from './train';
+import { embedImages, zeroShotAccuracy, type ZeroShotReport } from './zero-shot';
+
+/** Pretraining settings. */
+export const PretrainSemConfigSchema = z.strictObject({
+  seed: z.number().int().default(3407),
+  /** The image tower (a CLIP ViT preset or custom `clip-vit`). */
+  image: BackboneConfigSchema.prefault({ name: 'clip-vit-tiny' }),
+  input: BranchInputConfigSchema.prefault({ size: [32, 32], normalization: 'clip' }),
+  /** Text tower (vocabulary from the captions; output width = the image tower's). */
+  text: z
+    .strictObject({
+      contextLength: z.number().int().min(4).default(24),
+      width: z.number().int().positive().default(64),
+      layers: z.number().int().positive().default(2),
+      heads: z.number().int().positive().default(2),
+      activation: z.enum(['gelu', 'quick-gelu']).default('gelu'),
+    })
+    .prefault({}),
+  epochs: z.number().int().positive().default(20),
+  batchSize: z.number().int().min(2).default(32),
+  optimizer: OptimizerConfigSchema.prefault({ name: 'adamw', lr: 1e-3, weightDecay: 0.1 }),
+  schedule: ScheduleConfigSchema.prefault({ name: 'cosine', warmup: 1 }),
+  /** Learnable CLIP temperature (init 1/0.07, as CLIP). */
+  learnableScale: z.boolean().default(true),
+  flipProb: z.number().min(0).max(1).default(0.5),
+  /** Fraction of pretraining identities held out for zero-shot evaluation. */
+  holdoutFraction: z.number().gt(0).lt(1).default(0.2),
+  /** Decode threads (null = cores − 1; 0 = in the training thread). */
+  workers: z.number().int().min(0).nullable().default(null),
+});
+export type PretrainSemConfig = z.output<typeof PretrainSemConfigSchema>;
+export type PretrainSemConfigInput = z.input<typeof PretrainSemConfigSchema>;
+
+/** Read `pretrain/captions.jsonl` of a synthetic world (image paths made absolute). */
+export function readCaptions(worldRoot: string): CaptionRecord[] {
+  const file = join(worldRoot, 'pretrain', 'captions.jsonl');
+  const dir = dirname(file);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const r = JSON.parse(l) as CaptionRecord;
+      return { ...r, image: join(dir, r.image) };
+    });
+}
+
+/** Split records by identity: a seeded `fraction` of identities is held out. */
+export function splitByIdentity(records: readonly CaptionRecord[], fraction: number, rng: Rng): { train: CaptionRecord[]; heldOut: CaptionRecord[] } {
+  const ids = [...new Set(records.map((r) => r.vehicleId))].sort((a, b) => a - b);
+  const n = Math.max(1, Math.round(ids.length * fraction));
+  if (n >= ids.length) throw new Error(`splitByIdentity: holding out ${n} of ${ids.length} identities leaves none to train on`);
+  const held = new Set(rng.shuffle([...ids]).slice(0, n));
+  return { train: records.filter((r) => !held.has(r.vehicleId)), heldOut: records.filter((r) => held.has(r.vehicleId)) };
+}
+
+interface PairBatch {
+  readonly images: Tensor4D;
+  readonly tokens: Tensor2D;
+}
+
+/** Shuffled image–caption batches; epoch e's order is drawn from `rng.derive('epoch/<e>')` (state = position). */
+function pairSource(records: readonly CaptionRecord[], loader: BatchLoader, tokenizer: WordTokenizer, batchSize: number, rng: Rng, start: { epoch: number; index: number }): BatchSource<PairBatch> {
+  const per = Math.floor(records.length / batchSize);
+  if (per < 1) throw new Error(`pretrain: ${records.length} training images < batch size ${batchSize}`);
+  let { epoch, index } = start;
+  const order = (e: number): number[] => rng.derive(`epoch/${e}`).shuffle(records.map((_, i) => i));
+  return {
+    async next(): Promise<SourceBatch<PairBatch>> {
+      const picked = order(epoch).slice(index * batchSize, (index + 1) * batchSize).map((i) => records[i]!);
+      const loaded = await loader.load({ epoch, index, samples: picked.map((r) => ({ path: r.image, vehicleId: r.vehicleId, cameraId: -1 })) });
+      const out = { batch: { images: loaded.images, tokens: tokenizer.encodeBatch(picked.map((r) => r.caption)) }, epoch, index, lastInEpoch: index === per - 1, size: picked.length };
+      index += 1;
+      if (index === per) [epoch, index] = [epoch + 1, 0];
+      return out;
+    },
+    state: () => ({ epoch, index }),
+    release: (b) => tf.dispose([b.images, b.tokens]),
+  };
+}
+
+/** Options of {@link pretrainSem}. */
+export interface PretrainSemOptions {
+  readonly worldRoot: string;
+  readonly outDir: string;
+  readonly config: PretrainSemConfigInput;
+  readonly progress?: boolean;
+  /** Stop (with a checkpoint) after this many steps (tests, time-boxed runs). */
+  readonly stopAfterSteps?: number;
+}
+
+/** What pretraining produced. */
+export interface PretrainSemResult {
+  readonly result: TrainResult;
+  /** Path of the image tower in OpenAI CLIP layout (set when the run finished). */
+  readonly visualWeights?: string;
+  readonly zeroShot?: ZeroShotReport;
+}
+
+/** Pretrain (or resume) the SEM; when finished, save the towers and the zero-shot report. */
+export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSemResult> {
+  const cfg = PretrainSemConfigSchema.parse(opts.config);
+  const rng = new Rng(cfg.seed);
+  const { train: trainSet, heldOut } = splitByIdentity(readCaptions(opts.worldRoot), cfg.holdoutFraction, rng.derive('holdout'));
+  const tokenizer = WordTokenizer.fromCaptions(trainSet.map((r) => r.caption), { contextLength: cfg.text.contextLength });
+  const vit = buildBackbone(cfg.image, { rng: rng.derive('image') });
+  if (vit.family !== 'clip-vit') throw new Error(`pretrainSem: image tower '${cfg.image.name}' is not a CLIP ViT`);
+  const visual = vit as ClipVisionTransformer;
+  const text = buildTextEncoder({ name: 'clip-text', vocabSize: tokenizer.vocabSize, outputDim: visual.featureDim, ...cfg.text }, { rng: rng.derive('text') });
+  const loss = new ClipInfoNce({ learnableScale: cfg.learnableScale, name: 'clip-infonce' });
+  const params = new Map<string, tf.Variable>();
+  for (const [prefix, m] of [['visual', visual.params], ['text', text.params], ['loss', loss.params]] as const) for (const [k, v] of m) params.set(`${prefix}.${k}`, v);
+  const optimizer = buildOptimizer(cfg.optimizer, params);
+  const configHash = hashConfig({ cfg, vocab: tokenizer.toJSON().vocab });
+  const ckptDir = join(opts.outDir, 'checkpoints');
+  const branch = { size: cfg.input.size, normalization: cfg.input.normalization };
+  const loader = createBatchLoader({ branches: [{ ...branch, flipProb: cfg.flipProb }], seed: rng.derive('augment').uint32(), ...(cfg.workers !== null ? { workers: cfg.workers } : {}) });
+  const evalLoader = createBatchLoader({ branches: [branch], seed: 0, workers: 0 });
+  try {
+    const resumed = resumeState(ckptDir, { params, optimizer, configHash });
+    const start = (resumed?.data as { epoch: number; index: number } | undefined) ?? { epoch: 0, index: 0 };
+    const data = pairSource(trainSet, loader, tokenizer, cfg.batchSize, rng.derive('order'), start);
+    const stepsPerEpoch = Math.floor(trainSet.length / cfg.batchSize);
+    const totalSteps = cfg.epochs * stepsPerEpoch;
+    const hooks = [
+      nonFiniteGuard(), jsonlLog(join(opts.outDir, 'log.jsonl')), leakGuard(),
+      ...(opts.progress ?? true ? [progressHook({ label: 'pretrain-sem' })] : []),
+      checkpointHook({ dir: ckptDir, params, optimizer, configHash }),
+    ];
+    const result = await train({
+      optimizer, data, hooks, epochs: cfg.epochs, stepsPerEpoch, steps: Math.min(totalSteps, opts.stopAfterSteps ?? Infinity),
+      schedule: buildSchedule(cfg.schedule, { lr: cfg.optimizer.lr, totalSteps, stepsPerEpoch }),
+      lossFn: (b) => {
+        const img = visual.forward(b.images, { training: true }).features;
+        const txt = text.forward(b.tokens).features;
+        const term = loss.compute(img, txt).value as Scalar;
+        return { total: term, terms: { 'clip-infonce': term } };
+      },
+      ...(resumed ? { start: { step: resumed.step, epoch: resumed.epoch } } : {}),
+    });
+    if (result.reason !== 'completed' || result.epoch < cfg.epochs) return { result };
+    const visualWeights = join(opts.outDir, 'sem-visual.safetensors');
+    saveWeights(visual, visualWeights, { metadata: { 'clip-senet.sem-pretrain': configHash } });
+    saveWeights(text, join(opts.outDir, 'sem-text.safetensors'));
+    writeJsonAtomic(join(opts.outDir, 'tokenizer.json'), tokenizer.toJSON());
+    const embeddings: Float32Array[] = [];
+    for (let i = 0; i < heldOut.length; i += 64) {
+      const samples = heldOut.slice(i, i + 64).map((r) => ({ path: r.image, vehicleId: r.vehicleId, cameraId: -1 }));
+      const b = await evalLoader.load({ epoch: 0, index: i, samples });
+      embeddings.push(...embedImages(visual, b.images));
+      b.images.dispose();
+    }
+    const zeroShot = zeroShotAccuracy(embeddings, heldOut, trainSet, { text, tokenizer });
+    writeJsonAtomic(join(opts.outDir, 'zero-shot.json'), { ...zeroShot, heldOutIdentities: new Set(heldOut.map((r) => r.vehicleId)).size, configHash });
+    return { result, visualWeights, zeroShot };
+  } finally {
+    await loader.close();
+    await evalLoader.close();
+    optimizer.dispose();
+    loss.dispose();
+    visual.dispose();
+    text.dispose();
+  }
+}
