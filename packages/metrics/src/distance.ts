@@ -25,10 +25,58 @@ export interface DistanceBlock {
   readonly distances: Float32Array;
 }
 
+/**
+ * An inner-product provider: row-major [aRows × bRows] = a · bᵀ for row-major a [aRows × dim] and
+ * b [bRows × dim]. Pass one (e.g. `tfGemm` from `@clip-senet/core`, XNNPACK-backed) to compute the
+ * products on a tensor backend; the default is this package's float64-accumulating TS kernel.
+ * A float32 GEMM changes distances at float32 rounding level (ranking ties may then resolve
+ * differently); results stay deterministic for a given provider and backend.
+ */
+export type Gemm = (a: Float32Array, aRows: number, b: Float32Array, bRows: number, dim: number) => Float32Array;
+
+/** Options of {@link computeDistances} and {@link computeSelfDistances}. */
+export interface DistanceOptions {
+  /** Inner-product provider (default: the TS kernel). */
+  readonly gemm?: Gemm;
+}
+
 /** Options of {@link distanceBlocks}. */
-export interface DistanceBlockOptions {
+export interface DistanceBlockOptions extends DistanceOptions {
   /** Query rows per yielded block (default 64). */
   readonly blockSize?: number;
+}
+
+/** Distances of query rows [start, start + count) from precomputed inner products `dots` [count × ng]. */
+function distancesFromDots(dots: Float32Array, metric: DistanceMetric, qNorm: Float64Array, gNorm: Float64Array, start: number, count: number, out: Float32Array): void {
+  const ng = gNorm.length;
+  for (let i = 0; i < count; i++) {
+    const qn = qNorm[start + i]!;
+    const row = i * ng;
+    if (metric === 'cosine') {
+      const qs = Math.sqrt(qn);
+      for (let j = 0; j < ng; j++) {
+        const den = qs * Math.sqrt(gNorm[j]!);
+        out[row + j] = den > 0 ? 1 - dots[row + j]! / den : 1;
+      }
+    } else {
+      for (let j = 0; j < ng; j++) {
+        const d = qn + gNorm[j]! - 2 * dots[row + j]!;
+        out[row + j] = d > 0 ? d : 0;
+      }
+    }
+  }
+}
+
+/** Fill `out` with query rows [start, start + count), with the TS kernel or an injected GEMM. */
+function fillRows(query: Float32Array, gallery: Float32Array, dim: number, metric: DistanceMetric, qNorm: Float64Array, gNorm: Float64Array, start: number, count: number, out: Float32Array, gemm?: Gemm): void {
+  if (!gemm) {
+    fillBlock(query, gallery, dim, metric, qNorm, gNorm, start, count, out);
+    return;
+  }
+  const ng = gNorm.length;
+  const dots = gemm(query.subarray(start * dim, (start + count) * dim), count, gallery, ng, dim);
+  if (dots.length !== count * ng) throw new Error(`gemm returned ${dots.length} values, expected ${count} × ${ng}`);
+  distancesFromDots(dots, metric, qNorm, gNorm, start, count, out);
 }
 
 /** Validate shapes; returns the row counts. */
@@ -48,10 +96,10 @@ export function checkShapes(query: Float32Array, gallery: Float32Array, dim: num
  * @param gallery row-major [ng × dim] features
  * @param metric `cosine` (1 − cos; a zero vector has cos 0) or `euclidean` (squared, clamped at 0)
  */
-export function computeDistances(query: Float32Array, gallery: Float32Array, dim: number, metric: DistanceMetric): Float32Array {
+export function computeDistances(query: Float32Array, gallery: Float32Array, dim: number, metric: DistanceMetric, options: DistanceOptions = {}): Float32Array {
   const { nq, ng } = checkShapes(query, gallery, dim);
   const out = new Float32Array(nq * ng);
-  fillBlock(query, gallery, dim, metric, squaredNorms(query, dim), squaredNorms(gallery, dim), 0, nq, out);
+  fillRows(query, gallery, dim, metric, squaredNorms(query, dim), squaredNorms(gallery, dim), 0, nq, out, options.gemm);
   return out;
 }
 
@@ -59,7 +107,8 @@ export function computeDistances(query: Float32Array, gallery: Float32Array, dim
  * [n × n] distances of a set to itself (qq, gg for re-ranking): computes the upper block triangle and
  * mirrors it — half the work, bit-identical to `computeDistances(x, x, dim, metric)`.
  */
-export function computeSelfDistances(features: Float32Array, dim: number, metric: DistanceMetric): Float32Array {
+export function computeSelfDistances(features: Float32Array, dim: number, metric: DistanceMetric, options: DistanceOptions = {}): Float32Array {
+  if (options.gemm) return computeDistances(features, features, dim, metric, options);
   const { nq: n } = checkShapes(features, features, dim);
   const out = new Float32Array(n * n);
   const norms = squaredNorms(features, dim);
@@ -88,7 +137,7 @@ export function* distanceBlocks(
   for (let start = 0; start < nq; start += blockSize) {
     const count = Math.min(blockSize, nq - start);
     const distances = new Float32Array(count * ng);
-    fillBlock(query, gallery, dim, metric, qNorm, gNorm, start, count, distances);
+    fillRows(query, gallery, dim, metric, qNorm, gNorm, start, count, distances, options.gemm);
     yield { start, count, distances };
   }
 }

@@ -5,7 +5,7 @@
 
 // distances
 export { computeDistances, computeSelfDistances, distanceBlocks, squaredNorms } from './distance';
-export type { DistanceMetric, DistanceBlock, DistanceBlockOptions } from './distance';
+export type { DistanceMetric, DistanceBlock, DistanceBlockOptions, DistanceOptions, Gemm } from './distance';
 export { createDistancePool } from './parallel-distance';
 export type { DistancePool, DistancePoolOptions } from './parallel-distance';
 

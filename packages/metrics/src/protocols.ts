@@ -7,7 +7,7 @@
 import { Rng } from '@clip-senet/core/base';
 import { alphaQueryExpansion } from './aqe';
 import { computeDistances, computeSelfDistances, distanceBlocks } from './distance';
-import type { DistanceBlock, DistanceMetric } from './distance';
+import type { DistanceBlock, DistanceMetric, Gemm } from './distance';
 import type { DistancePool } from './parallel-distance';
 import type { ApMode } from './query-score';
 import { evaluateRanking } from './ranking';
@@ -63,6 +63,8 @@ function rowsOf(features: Float32Array, dim: number, what: string): number {
 
 /** Options of {@link veri776}. */
 export interface Veri776Options {
+  /** Inner-product provider for the distances (default: the TS kernel); see {@link Gemm}. */
+  readonly gemm?: Gemm;
   readonly metric?: DistanceMetric;
   readonly ap?: ApMode;
   readonly maxRank?: number;
@@ -120,10 +122,11 @@ export function veri776(options: Veri776Options = {}): QueryGalleryProtocol {
       let q = query.features;
       let g = gallery.features;
       if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe }));
-      let distmat = computeDistances(q, g, dim, metric);
+      const gemmOption = { gemm: options.gemm };
+      let distmat = computeDistances(q, g, dim, metric, gemmOption);
       if (options.rerank) {
-        const qq = computeSelfDistances(q, dim, metric);
-        const gg = computeSelfDistances(g, dim, metric);
+        const qq = computeSelfDistances(q, dim, metric, gemmOption);
+        const gg = computeSelfDistances(g, dim, metric, gemmOption);
         distmat = kReciprocalRerank({ qg: distmat, qq, gg, numQuery: nq, numGallery: ng, ...options.rerank });
       }
       const result = evaluateRanking({
@@ -153,6 +156,9 @@ export const VERI_WILD_COUNTS = {
 /** Options of {@link veriWild}. */
 export interface VeriWildOptions {
   readonly testSize: 3000 | 5000 | 10000;
+  /** Inner-product provider for the distances (default: the TS kernel); see {@link Gemm}. */
+  readonly gemm?: Gemm;
+
   readonly metric?: DistanceMetric;
   readonly ap?: ApMode;
   readonly maxRank?: number;
@@ -205,7 +211,7 @@ export function veriWild(options: VeriWildOptions): VeriWildProtocol {
       protocolId: id,
       countsMatchPublished: nq === published.query && ng === published.gallery,
     });
-    return { q, g, dim, evaluator, finish, blockOptions: { blockSize: options.blockSize ?? 64 } };
+    return { q, g, dim, evaluator, finish, blockOptions: { blockSize: options.blockSize ?? 64, gemm: options.gemm } };
   };
   return {
     id,
@@ -215,6 +221,7 @@ export function veriWild(options: VeriWildOptions): VeriWildProtocol {
       return finish();
     },
     async evaluateParallel(input, pool) {
+      if (options.gemm) throw new Error('veriWild.evaluateParallel: the worker pool computes distances with the TS kernel; use evaluate() with a gemm provider instead');
       const { q, g, dim, evaluator, finish, blockOptions } = prepare(input);
       const blocks: AsyncIterable<DistanceBlock> = pool.distanceBlocks(q, g, dim, metric, blockOptions);
       for await (const block of blocks) evaluator.addQueryBlock(block);
@@ -272,6 +279,9 @@ export interface VehicleIdResult {
 /** Options of {@link vehicleId}. */
 export interface VehicleIdOptions {
   readonly testSize: 800 | 1600 | 2400;
+  /** Inner-product provider for the distances (default: the TS kernel); see {@link Gemm}. */
+  readonly gemm?: Gemm;
+
   /** Number of draws (default 10); draw r uses seed `seed + r`. */
   readonly repeats?: number;
   readonly seed?: number;
@@ -323,7 +333,7 @@ export function vehicleId(options: VehicleIdOptions): VehicleIdProtocol {
           excludeSameCamera: false,
           maxRank: options.maxRank,
         });
-        for (const block of distanceBlocks(pick(draw.query), pick(draw.gallery), dim, metric, { blockSize: 256 })) {
+        for (const block of distanceBlocks(pick(draw.query), pick(draw.gallery), dim, metric, { blockSize: 256, gemm: options.gemm })) {
           evaluator.addQueryBlock(block);
         }
         draws.push({ ...evaluator.result(), seed: seed + r });

@@ -445,3 +445,25 @@ describe('MaxPoolGrad', () => {
     }
   });
 });
+
+describe('tfGemm', () => {
+  it('computes a·bᵀ like plain loops and rejects bad sizes', async () => {
+    const { tfGemm } = await import('../gemm');
+    await initBackend('wasm', { log: null });
+    const rng = new Rng(4);
+    const a = randArray(rng, 5 * 7);
+    const b = randArray(rng, 3 * 7);
+    const before = tf.memory().numTensors;
+    const got = tfGemm(a, 5, b, 3, 7);
+    expect(tf.memory().numTensors).toBe(before);
+    const want: number[] = [];
+    for (let i = 0; i < 5; i++)
+      for (let j = 0; j < 3; j++) {
+        let s = 0;
+        for (let k = 0; k < 7; k++) s += a[i * 7 + k]! * b[j * 7 + k]!;
+        want.push(s);
+      }
+    expect(maxRelErr(got, want)).toBeLessThan(1e-6);
+    expect(() => tfGemm(a, 5, b, 4, 7)).toThrow(/tfGemm: expected/);
+  });
+});

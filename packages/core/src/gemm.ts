@@ -1,0 +1,17 @@
+/**
+ * `tfGemm`: a · bᵀ for row-major Float32Arrays on the active tf backend (XNNPACK on wasm, multi-threaded;
+ * libtensorflow when native). Matches the `Gemm` provider type of `@clip-senet/metrics` (which stays
+ * tf-free), e.g. `computeDistances(q, g, dim, 'cosine', { gemm: tfGemm })`.
+ */
+import { tf } from './tf';
+
+/** Row-major [aRows × bRows] = a [aRows × dim] · b [bRows × dim]ᵀ in float32. */
+export function tfGemm(a: Float32Array, aRows: number, b: Float32Array, bRows: number, dim: number): Float32Array {
+  if (a.length !== aRows * dim || b.length !== bRows * dim) {
+    throw new Error(`tfGemm: expected a ${aRows}×${dim} and b ${bRows}×${dim}, got ${a.length} and ${b.length} values`);
+  }
+  return tf.tidy(() => {
+    const out = tf.matMul(tf.tensor2d(a, [aRows, dim]), tf.tensor2d(b, [bRows, dim]), false, true);
+    return out.dataSync() as Float32Array;
+  });
+}
