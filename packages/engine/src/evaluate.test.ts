@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { initBackend, readSafetensors, Rng, tf } from '@clip-senet/core';
 import { createBatchLoader, generateSyntheticWorld } from '@clip-senet/datasets';
-import { extractFeatures, folderSamples, gitCommit } from './evaluate';
+import { extractFeatures, folderSamples, gitCommit, writeFeatures } from './evaluate';
 import { buildModel } from './model';
 
 let dir: string;
@@ -44,6 +44,12 @@ describe('feature extraction', () => {
     expect(plain.features.every(Number.isFinite)).toBe(true);
     expect(Array.from(tta.features)).not.toEqual(Array.from(plain.features));
     expect(Array.from(ttaMirrored.features)).toEqual(Array.from(tta.features));
+    const file = join(dir, 'features.safetensors');
+    writeFeatures(file, tta, samples, { protocol: 'none' });
+    const saved = readSafetensors(file);
+    expect(Array.from(saved.tensors.get('features')!.data as Float32Array)).toEqual(Array.from(tta.features));
+    expect(saved.tensors.get('features')!.shape).toEqual([3, 16]);
+    expect(JSON.parse(saved.metadata.paths!)).toEqual(samples.map((s) => s.path));
     model.dispose();
   });
 

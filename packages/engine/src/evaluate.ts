@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { backendInfo, createProgress, tf, writeJsonAtomic } from '@clip-senet/core';
+import { backendInfo, createProgress, tf, writeJsonAtomic, writeSafetensors } from '@clip-senet/core';
 import type { ProgressStream, Tensor2D, Tensor4D } from '@clip-senet/core';
 import type { BatchLoader, LoadedBatch, Sample } from '@clip-senet/datasets';
 import { disposeBatch } from '@clip-senet/datasets';
@@ -81,6 +81,24 @@ export function folderSamples(dir: string): Sample[] {
   const files = readdirSync(dir).filter((f) => exts.has(extname(f).toLowerCase())).sort();
   if (files.length === 0) throw new Error(`folderSamples: no .jpg/.jpeg/.png images in ${dir}`);
   return files.map((f) => ({ path: resolve(join(dir, f)), vehicleId: -1, cameraId: -1 }));
+}
+
+/**
+ * Save extracted features as safetensors: `features` F32 [n, dim], `ids` / `cams` I32 [n]; the image paths (in
+ * row order) and any `metadata` go to `__metadata__` (`paths` is a JSON array).
+ */
+export function writeFeatures(path: string, extracted: ExtractedFeatures, samples: readonly Sample[], metadata: Record<string, string> = {}): void {
+  const n = extracted.ids.length;
+  if (samples.length !== n) throw new Error(`writeFeatures: ${samples.length} samples for ${n} feature rows`);
+  writeSafetensors(
+    path,
+    {
+      features: { dtype: 'F32', shape: [n, extracted.dim], data: extracted.features },
+      ids: { dtype: 'I32', shape: [n], data: extracted.ids },
+      cams: { dtype: 'I32', shape: [n], data: extracted.cams },
+    },
+    { ...metadata, paths: JSON.stringify(samples.map((s) => s.path)) },
+  );
 }
 
 /** Short hash of the checked-out commit, or `'unknown'` outside a git work tree. */

@@ -49,7 +49,7 @@ export { samplerSource } from './data-source';
 export type { ClosableBatchSource } from './data-source';
 
 // evaluation + extraction
-export { extractFeatures, evaluateModel, toEvalResults, folderSamples, gitCommit } from './evaluate';
+export { extractFeatures, evaluateModel, toEvalResults, folderSamples, writeFeatures, gitCommit } from './evaluate';
 export type { ExtractOptions, ExtractedFeatures, EvalResults, EvaluateModelOptions } from './evaluate';
 
 // run wiring (configs → model, losses, optimiser, data, hooks → train → final evaluation)
