@@ -5,13 +5,13 @@
  * - loader img/s: decode + resize + augment (flip, pad/crop, colour jitter, normalise, erasing) of P×K batches
  *   into NHWC float32 tensors, steady state after a warm-up batch (worker start-up reported separately), in-process
  *   and with the default worker count; plus the two-branch setup (CNN branch + CLIP branch at 224²);
- * - the ratio to training speed: 8.3 img/s per process at 128² (BACKENDS.md, wasm + fixes); at 256² we assume ¼ of
- *   that (4× the pixels), 2.1 img/s.
+ * - the ratio to training speed, measured in the same run: the core runtime benchmark's training step (half-width
+ *   ResNet-18, batch 32, Adam; packages/core/bench/resnet-step.ts) at 128² and 256² on the default backend.
  * Also refreshes reports/synthetic-contact-sheet.png. Writes reports/bench/datasets.md atomically.
  *
  * Run: `npx nx run datasets:bench` (or `npx tsx bench/datasets-bench.ts` in packages/datasets).
  */
-import { execSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,7 +23,14 @@ import { type TransformOptions, trainTransforms } from '../src/transforms';
 import { loadVeRi776 } from '../src/veri776';
 import { makeContactSheet } from './contact-sheet';
 
-const TRAIN_IMG_S_128 = 8.3;
+const RESNET_STEP = resolve(import.meta.dirname, '../../core/bench/resnet-step.ts');
+
+/** Training img/s of the core benchmark step at `size`² (child process, default backend). */
+function measureTraining(size: number): number {
+  const tsx = resolve(import.meta.dirname, '../../../node_modules/.bin/tsx');
+  const out = execFileSync(tsx, [RESNET_STEP, '--size', String(size), '--batch', '32', '--steps', '2', '--warmup', '1'], { encoding: 'utf8' });
+  return (JSON.parse(out.trim().split('\n').pop()!) as { imgPerSec: number }).imgPerSec;
+}
 const BATCHES = 24;
 const P = 8;
 const K = 4;
@@ -88,8 +95,8 @@ function report(gen: GenRow[], load: LoadRow[], sheetBytes: number, loadBefore: 
     '',
     `## Loader (decode + resize + flip/pad-crop/jitter/normalise/erasing → NHWC float32), P×K = ${P}×${K}, ${BATCHES} batches after a warm-up batch`,
     '',
-    `Training speed assumed: ${TRAIN_IMG_S_128} img/s per process at 128² (BACKENDS.md, wasm + kernel fixes, batch 32); ` +
-      `${f(TRAIN_IMG_S_128 / 4, 1)} img/s at 256² (4× the pixels). Target: loader ≥ 5× training.`,
+    'Training speed measured in the same run: the core benchmark step (half-width ResNet-18, batch 32, Adam, CE; ' +
+      '`packages/core/bench/resnet-step.ts`) at the same resolution on the default backend. Target: loader ≥ 5× training.',
     '',
     '| setup | workers | worker start-up s | loader img/s | training img/s | loader / training |',
     '|---|---|---|---|---|---|',
@@ -114,11 +121,13 @@ async function main(): Promise<void> {
     const t256 = trainTransforms([256, 256]);
     const clip = trainTransforms([224, 224], 'clip');
     const jit = { brightness: 0.2, contrast: 0.2, saturation: 0.2 };
+    const train128 = measureTraining(128);
+    const train256 = measureTraining(256);
     const load: LoadRow[] = [];
     for (const workers of [0, defaultWorkers]) {
-      load.push(await loaderRow(w128.root, '128² JPEG → 128²', [{ ...t128, colorJitter: jit }], workers, TRAIN_IMG_S_128));
-      load.push(await loaderRow(w256.root, '256² JPEG → 256²', [{ ...t256, colorJitter: jit }], workers, TRAIN_IMG_S_128 / 4));
-      load.push(await loaderRow(w256.root, '256² JPEG → 256² CNN + 224² CLIP', [{ ...t256, colorJitter: jit }, clip], workers, TRAIN_IMG_S_128 / 4));
+      load.push(await loaderRow(w128.root, '128² JPEG → 128²', [{ ...t128, colorJitter: jit }], workers, train128));
+      load.push(await loaderRow(w256.root, '256² JPEG → 256²', [{ ...t256, colorJitter: jit }], workers, train256));
+      load.push(await loaderRow(w256.root, '256² JPEG → 256² CNN + 224² CLIP', [{ ...t256, colorJitter: jit }, clip], workers, train256));
       console.log(load.slice(-3));
     }
     const sheetBytes = makeContactSheet(resolve(import.meta.dirname, '../../../reports/synthetic-contact-sheet.png'));
