@@ -7,7 +7,7 @@ import { initBackend, Rng, tf } from '@clip-senet/core';
 import { Afem } from './afem';
 import { AfemConfigSchema, defaultAfemConfig } from './config';
 import { afemPresets, buildAfem } from './registry';
-import { gradCheck, values } from './testing';
+import { gradCheck, values } from '@clip-senet/core/testing';
 
 beforeAll(async () => {
   await initBackend('wasm', { log: null });

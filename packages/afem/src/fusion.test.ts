@@ -10,7 +10,7 @@ import { CameraViewEmbedding } from './camera-view';
 import { defaultFusionConfig, FusionConfigSchema, type FusionConfigInput, type FusionName } from './config';
 import type { Fusion } from './fusion';
 import { buildFusion, fusions } from './registry';
-import { gradCheck, values } from './testing';
+import { gradCheck, values } from '@clip-senet/core/testing';
 
 beforeAll(async () => {
   await initBackend('wasm', { log: null });

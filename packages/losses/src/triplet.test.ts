@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, Rng, tf } from '@clip-senet/core';
 import { batchHardTripletLoss, type TripletOptions } from './triplet';
-import { gradCheck } from './testing';
+import { gradCheck } from '@clip-senet/core/testing';
 
 beforeAll(async () => {
   await initBackend('wasm', { log: null });

@@ -1,8 +1,10 @@
 /**
- * Test helpers (used by this package's tests): a directional finite-difference gradient check.
+ * Test helpers shared by the packages' tests (`@clip-senet/core/testing`): a directional finite-difference
+ * gradient check.
  * Independent of tfjs autodiff: the numeric side only evaluates the scalar function.
  */
-import { tf, type Rng } from '@clip-senet/core';
+import type { Rng } from './rng';
+import { tf } from './tf';
 
 /** One variable's check: analytic directional derivative vs central finite difference. */
 export interface GradCheckResult {
