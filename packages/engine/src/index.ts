@@ -26,9 +26,10 @@ export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, latestCheckpoint, ha
 export type { CheckpointState, CheckpointContent, LoadedCheckpoint, RestoreTargets, SaveCheckpointOptions } from './checkpoint';
 
 // train loop + hooks
-export { train } from './train';
+export { train, localGradients } from './train';
 export type {
   TrainOptions, TrainContext, TrainHook, TrainResult, StepInfo, UpdateInfo, BatchSource, SourceBatch, LossFn, LossOutput, SignalTarget,
+  ComputedGradients, GradientFn,
 } from './train';
 export { jsonlLog, nonFiniteGuard, leakGuard, progressHook, evalHook, NonFiniteError, TensorLeakError } from './hooks';
 export type { JsonlLogHook, LeakGuardOptions, ProgressHookOptions, EvalHookOptions } from './hooks';
@@ -63,3 +64,7 @@ export { pretrainSem, PretrainSemConfigSchema, readCaptions, splitByIdentity } f
 export type { PretrainSemConfig, PretrainSemConfigInput, PretrainSemOptions, PretrainSemResult } from './pretrain-sem';
 export { zeroShotAccuracy, embedImages, ZERO_SHOT_ATTRIBUTES } from './zero-shot';
 export type { ZeroShotReport, ZeroShotAttribute, AttributeAccuracy } from './zero-shot';
+
+// data-parallel training over worker processes
+export { createDataParallel } from './data-parallel';
+export type { DataParallel, DataParallelOptions, ReplicaRecipe, Replica, Shard } from './data-parallel';

@@ -4,6 +4,7 @@
  */
 import { Rng, tf } from '@clip-senet/core';
 import type { RngState, Scalar, Tensor2D, Tensor4D, Variable } from '@clip-senet/core';
+import type { Replica, Shard } from './data-parallel';
 import type { BatchSource, LossOutput, SourceBatch } from './train';
 
 /** The tiny model's tensors and forward pass. */
@@ -99,4 +100,37 @@ export function tinyLoss(model: TinyModel, batch: TinyBatch, classes = 3): LossO
   const ce = tf.losses.softmaxCrossEntropy(onehot, logits) as Scalar;
   const reg = tf.mul(tf.mean(tf.sum(tf.square(features), 1)), 1e-3) as Scalar;
   return { total: tf.add(ce, reg) as Scalar, terms: { ce, feature_l2: reg } };
+}
+
+/** A shard of a {@link TinyBatch} as sent to a data-parallel worker. */
+export interface TinyPayload {
+  readonly images: Float32Array;
+  readonly shape: [number, number, number, number];
+  readonly labels: Int32Array;
+}
+
+/** Data-parallel replica factory of the tiny model (recipe export). */
+export function tinyReplica(args: { seed: number }): Replica {
+  const model = tinyConvModel(args.seed);
+  return {
+    params: model.params,
+    lossFn: (p) => {
+      const { images, shape, labels } = p as TinyPayload;
+      return tinyLoss(model, { images: tf.tensor4d(images, shape), labels });
+    },
+  };
+}
+
+/** Cut a tiny batch into `n` contiguous shards. */
+export function splitTinyBatch(batch: TinyBatch, n: number): Shard[] {
+  const [size, h, w, c] = batch.images.shape;
+  const data = batch.images.dataSync() as Float32Array;
+  const per = Math.ceil(size / n);
+  const shards: Shard[] = [];
+  for (let start = 0; start < size; start += per) {
+    const rows = Math.min(per, size - start);
+    const payload: TinyPayload = { images: data.slice(start * h * w * c, (start + rows) * h * w * c), shape: [rows, h, w, c], labels: batch.labels.slice(start, start + rows) };
+    shards.push({ payload, size: rows });
+  }
+  return shards;
 }

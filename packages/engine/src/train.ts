@@ -119,6 +119,8 @@ export interface TrainOptions<B> {
   readonly schedule: Schedule;
   readonly data: BatchSource<B>;
   readonly lossFn: LossFn<B>;
+  /** Compute gradients elsewhere (data-parallel); default: `lossFn` in this process. */
+  readonly gradients?: GradientFn<B>;
   /** Stop when this many steps are completed (counting resumed ones). */
   readonly steps?: number;
   /** Stop when this many epochs are completed. */
@@ -143,29 +145,50 @@ function totalSteps<B>(opts: TrainOptions<B>): number | undefined {
   return byEpochs === undefined ? opts.steps : Math.min(opts.steps, byEpochs);
 }
 
-/** Run one forward/backward/update; returns the update numbers. */
-function runStep<B>(opts: TrainOptions<B>, ctx: TrainContext, batch: B, hooks: readonly TrainHook[]): UpdateInfo {
-  const params = opts.optimizer.params;
+/** Gradients and loss values of one batch (tensors owned by the receiver). */
+export interface ComputedGradients {
+  /** Gradient per trainable parameter name (parameters without one are not updated). */
+  readonly grads: Map<string, Tensor>;
+  /** Named loss terms plus `total`. */
+  readonly losses: Record<string, number>;
+}
+
+/** Computes the gradients of a batch somewhere else (e.g. data-parallel worker processes). */
+export type GradientFn<B> = (batch: B, ctx: TrainContext) => Promise<ComputedGradients>;
+
+/** Gradients of `lossFn` in this process (`tf.variableGrads` over the optimiser's variables). */
+export function localGradients<B>(lossFn: LossFn<B>, params: ReadonlyMap<string, Variable>, batch: B, ctx: TrainContext): ComputedGradients {
   const vars: Variable[] = [...params.values()];
   let terms: Record<string, Scalar> = {};
   const { value, grads } = tf.variableGrads(() => {
-    const out = opts.lossFn(batch, ctx);
+    const out = lossFn(batch, ctx);
     terms = Object.fromEntries(Object.entries(out.terms).map(([k, t]) => [k, tf.keep(t)]));
     return out.total;
   }, vars);
-  const named = new Map<string, Tensor>();
-  for (const [name, v] of params) if (grads[v.name]) named.set(name, grads[v.name]!);
   try {
-    const gradNorm = tf.tidy(() => tf.sqrt(tf.addN([...named.values()].map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+    const named = new Map<string, Tensor>();
+    for (const [name, v] of params) if (grads[v.name]) named.set(name, grads[v.name]!);
     const losses: Record<string, number> = {};
     for (const [k, t] of Object.entries(terms)) losses[k] = t.dataSync()[0]!;
     losses.total = value.dataSync()[0]!;
+    return { grads: named, losses };
+  } finally {
+    tf.dispose([value, ...Object.values(terms)]);
+  }
+}
+
+/** Run one forward/backward/update; returns the update numbers. */
+async function runStep<B>(opts: TrainOptions<B>, ctx: TrainContext, batch: B, hooks: readonly TrainHook[]): Promise<UpdateInfo> {
+  const { grads, losses } = opts.gradients ? await opts.gradients(batch, ctx) : localGradients(opts.lossFn, opts.optimizer.params, batch, ctx);
+  try {
+    if (grads.size === 0) throw new Error('train: no gradient reached any trainable parameter');
+    const gradNorm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
     const info: UpdateInfo = { step: ctx.step, epoch: ctx.epoch, lr: opts.schedule(ctx.step), losses, gradNorm };
     for (const h of hooks) h.beforeUpdate?.(ctx, info);
-    opts.optimizer.step(named, info.lr);
+    opts.optimizer.step(grads, info.lr);
     return info;
   } finally {
-    tf.dispose([value, ...Object.values(terms), ...Object.values(grads)]);
+    tf.dispose([...grads.values()]);
   }
 }
 
@@ -201,7 +224,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       const sb = await opts.data.next();
       let info: UpdateInfo;
       try {
-        info = runStep(opts, ctx, sb.batch, hooks);
+        info = await runStep(opts, ctx, sb.batch, hooks);
       } finally {
         opts.data.release?.(sb.batch);
       }

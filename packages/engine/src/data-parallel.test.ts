@@ -1,0 +1,57 @@
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '@clip-senet/core';
+import { createDataParallel, type DataParallel } from './data-parallel';
+import { buildOptimizer } from './optimizer-config';
+import { buildSchedule } from './schedule';
+import { splitTinyBatch, tinyConvModel, tinyLoss, tinySource, type TinyBatch } from './testing';
+import { train } from './train';
+
+let dp: DataParallel<TinyBatch>;
+beforeAll(async () => {
+  await initBackend('wasm', { log: null, threads: 1 });
+  dp = await createDataParallel<TinyBatch>({
+    recipe: { module: fileURLToPath(new URL('./testing.ts', import.meta.url)), exportName: 'tinyReplica', args: { seed: 123 } },
+    workers: 2,
+    split: splitTinyBatch,
+  });
+});
+afterAll(async () => {
+  await dp?.close();
+});
+
+const schedule = buildSchedule({ name: 'constant', unit: 'step' }, { lr: 0.05, totalSteps: 8 });
+
+async function run(parallel: boolean): Promise<{ weights: Map<string, Float32Array>; losses: number[] }> {
+  const model = tinyConvModel(1);
+  const optimizer = buildOptimizer({ name: 'adam', lr: 0.05, weightDecay: 0 }, model.params);
+  const losses: number[] = [];
+  await train({
+    optimizer, schedule, data: tinySource(7, { batchSize: 8 }), steps: 8, signals: [],
+    lossFn: (b) => tinyLoss(model, b),
+    ...(parallel ? { gradients: dp.gradients(optimizer.params) } : {}),
+    hooks: [{ name: 'record', onStepEnd: (_c, s) => void losses.push(s.losses.total!) }],
+  });
+  const weights = new Map([...model.params].map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
+  model.dispose();
+  optimizer.dispose();
+  return { weights, losses };
+}
+
+describe('data-parallel training', () => {
+  it('2 worker processes give the same training as one process with the same global batch (float tolerance)', async () => {
+    const single = await run(false);
+    const parallel = await run(true);
+    parallel.losses.forEach((l, i) => expect(l).toBeCloseTo(single.losses[i]!, 5));
+    for (const [k, w] of single.weights) {
+      const p = parallel.weights.get(k)!;
+      const maxDiff = w.reduce((m, x, i) => Math.max(m, Math.abs(x - p[i]!)), 0);
+      expect(maxDiff, k).toBeLessThan(1e-4);
+    }
+  });
+
+  it('reports a worker failure as an error', async () => {
+    const bad = createDataParallel<TinyBatch>({ recipe: { module: fileURLToPath(new URL('./testing.ts', import.meta.url)), exportName: 'noSuchFactory' }, workers: 1, split: splitTinyBatch });
+    await expect(bad).rejects.toThrow(/no export 'noSuchFactory'/);
+  });
+});
