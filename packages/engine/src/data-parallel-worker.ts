@@ -16,8 +16,8 @@ let replica: Replica | undefined;
 function step(id: number, weights: Record<string, Float32Array>, payload: unknown): void {
   const r = replica!;
   for (const [k, data] of Object.entries(weights)) {
-    const v = r.params.get(k);
-    if (!v) throw new Error(`unknown parameter '${k}'`);
+    const v = r.params.get(k) ?? r.buffers?.get(k);
+    if (!v) throw new Error(`unknown parameter or buffer '${k}'`);
     tf.tidy(() => v.assign(tf.tensor(data, v.shape, 'float32')));
   }
   const vars = [...r.params.values()];
@@ -32,7 +32,9 @@ function step(id: number, weights: Record<string, Float32Array>, payload: unknow
   const losses: Record<string, number> = { total: value.dataSync()[0]! };
   for (const [k, t] of Object.entries(terms)) losses[k] = t.dataSync()[0]!;
   tf.dispose([value, ...Object.values(terms), ...Object.values(grads)]);
-  process.send!({ type: 'grads', id, grads: named, losses });
+  const buffers: Record<string, Float32Array> = {};
+  for (const [k, v] of r.buffers ?? []) buffers[k] = v.dataSync() as Float32Array;
+  process.send!({ type: 'grads', id, grads: named, buffers, losses });
 }
 
 process.on('message', (m: Message) => {

@@ -29,10 +29,10 @@ async function run(parallel: boolean): Promise<{ weights: Map<string, Float32Arr
   await train({
     optimizer, schedule, data: tinySource(7, { batchSize: 8 }), steps: 8, signals: [],
     lossFn: (b) => tinyLoss(model, b),
-    ...(parallel ? { gradients: dp.gradients(optimizer.params) } : {}),
+    ...(parallel ? { gradients: dp.gradients(optimizer.params, model.buffers) } : {}),
     hooks: [{ name: 'record', onStepEnd: (_c, s) => void losses.push(s.losses.total!) }],
   });
-  const weights = new Map([...model.params].map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
+  const weights = new Map([...model.params, ...model.buffers].map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
   model.dispose();
   optimizer.dispose();
   return { weights, losses };
@@ -43,7 +43,10 @@ describe('data-parallel training', () => {
     const single = await run(false);
     const parallel = await run(true);
     parallel.losses.forEach((l, i) => expect(l).toBeCloseTo(single.losses[i]!, 5));
+    // BN running stats follow DDP broadcast_buffers (shard 0's statistics): synced back, but not equal
+    expect(Array.from(parallel.weights.get('bn.running_mean')!).some((x) => x !== 0)).toBe(true);
     for (const [k, w] of single.weights) {
+      if (k === 'bn.running_mean') continue;
       const p = parallel.weights.get(k)!;
       const maxDiff = w.reduce((m, x, i) => Math.max(m, Math.abs(x - p[i]!)), 0);
       expect(maxDiff, k).toBeLessThan(1e-4);

@@ -7,8 +7,9 @@
  *
  * Equivalence: for losses that are per-sample means (CE) this equals one process with the global batch within
  * float tolerance. Batch-coupled terms (SupCon, triplet) and BatchNorm statistics are computed per shard, as
- * in PyTorch DDP without SyncBN; BatchNorm running statistics stay those of the parent's model (not updated by
- * workers). Worker processes use the wasm backend single-threaded (tfjs disables threaded wasm under Node).
+ * in PyTorch DDP without SyncBN. Buffers (BatchNorm running statistics) follow DDP's `broadcast_buffers`: the
+ * parent's buffers are sent with the weights, and the buffers updated by the first shard's forward come back
+ * into the parent's model. Worker processes use the wasm backend single-threaded (tfjs disables threaded wasm under Node).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -29,6 +30,8 @@ export interface ReplicaRecipe {
 /** A model replica in a worker: its trainable variables (same names as the parent's) and a loss over a shard. */
 export interface Replica {
   readonly params: ReadonlyMap<string, Variable>;
+  /** Non-trainable state kept in sync with the parent (same names as the parent's buffers). */
+  readonly buffers?: ReadonlyMap<string, Variable>;
   lossFn(payload: unknown): LossOutput;
 }
 
@@ -52,14 +55,14 @@ export interface DataParallelOptions<B> {
 /** A running worker pool. */
 export interface DataParallel<B> {
   readonly size: number;
-  /** The `train({ gradients })` function for the parent's trainable `params`. */
-  gradients(params: ReadonlyMap<string, Variable>): GradientFn<B>;
+  /** The `train({ gradients })` function for the parent's trainable `params` (and `buffers`, synced as in DDP). */
+  gradients(params: ReadonlyMap<string, Variable>, buffers?: ReadonlyMap<string, Variable>): GradientFn<B>;
   close(): Promise<void>;
 }
 
 type Reply =
   | { type: 'ready' }
-  | { type: 'grads'; id: number; grads: Record<string, Float32Array>; losses: Record<string, number> }
+  | { type: 'grads'; id: number; grads: Record<string, Float32Array>; buffers: Record<string, Float32Array>; losses: Record<string, number> }
   | { type: 'error'; id?: number; message: string };
 
 class WorkerProcess {
@@ -145,13 +148,18 @@ export async function createDataParallel<B>(options: DataParallelOptions<B>): Pr
   }
   return {
     size: n,
-    gradients(params) {
+    gradients(params, buffers = new Map()) {
       return async (batch) => {
         const shards = options.split(batch, n);
         if (shards.length < 1 || shards.length > n) throw new Error(`data-parallel: split gave ${shards.length} shards for ${n} workers`);
         const weights: Record<string, Float32Array> = {};
-        for (const [k, v] of params) weights[k] = v.dataSync() as Float32Array;
+        for (const [k, v] of [...params, ...buffers]) weights[k] = v.dataSync() as Float32Array;
         const replies = await Promise.all(shards.map((s, i) => workers[i]!.step(weights, s.payload)));
+        for (const [k, v] of buffers) {
+          const b = replies[0]!.buffers[k];
+          if (!b) throw new Error(`data-parallel: the replica has no buffer '${k}'`);
+          tf.tidy(() => v.assign(tf.tensor(b, v.shape, 'float32')));
+        }
         return average(params, replies, shards.map((s) => s.size));
       };
     },

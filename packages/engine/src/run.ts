@@ -8,6 +8,7 @@
  * (final evaluation, tagged with protocol, seed, backend, commit).
  */
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Rng } from '@clip-senet/core';
 import { createBatchLoader, createPKSampler, type BatchLoader, type PKSamplerState, type Sample, type TransformOptions } from '@clip-senet/datasets';
 import { buildLosses, type LossesConfigInput, type LossSet } from '@clip-senet/losses';
@@ -24,7 +25,10 @@ import { buildOptimizer } from './optimizer-config';
 import type { Optimizer } from './optimizer';
 import { buildSchedule } from './schedule';
 import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './train-config';
-import { train, type TrainHook, type TrainResult } from './train';
+import { train, type GradientFn, type TrainHook, type TrainResult } from './train';
+import { createDataParallel, type DataParallel } from './data-parallel';
+import { splitLoadedBatch, type ClipSenetReplicaArgs } from './model-replica';
+import type { LoadedBatch } from '@clip-senet/datasets';
 
 /** Evaluation data of a run. */
 export interface RunEvaluation {
@@ -100,7 +104,15 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunTraining
   const params = checkpointParams(b.model, b.losses);
   const buffers = b.model.buffers();
   const loaders: BatchLoader[] = [];
+  let dp: DataParallel<LoadedBatch> | undefined;
   try {
+    let gradients: GradientFn<LoadedBatch> | undefined;
+    if (cfg.dataParallel.workers > 0) {
+      const args: ClipSenetReplicaArgs = { model: opts.model, losses: opts.losses, numClasses: opts.numClasses, seed: cfg.seed };
+      const module = fileURLToPath(new URL('./model-replica.ts', import.meta.url));
+      dp = await createDataParallel<LoadedBatch>({ recipe: { module, exportName: 'clipSenetReplica', args }, workers: cfg.dataParallel.workers, split: splitLoadedBatch });
+      gradients = dp.gradients(b.optimizer.params, buffers);
+    }
     const resumed = resumeState(ckptDir, { params, buffers, optimizer: b.optimizer, configHash });
     const sampler = createPKSampler(opts.train, { P: cfg.sampler.P, K: cfg.sampler.K, rng: rng.derive('sampler'), ...(resumed ? { state: resumed.data as PKSamplerState } : {}) });
     const stepsPerEpoch = sampler.epochPlan(0).length;
@@ -132,6 +144,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunTraining
     const schedule = buildSchedule(cfg.schedule, { lr: cfg.optimizer.lr, totalSteps, stepsPerEpoch });
     const result = await train({
       optimizer: b.optimizer, schedule, data, lossFn: modelLossFn(b.model, b.losses), steps, epochs: cfg.epochs, stepsPerEpoch, hooks,
+      ...(gradients ? { gradients } : {}),
       ...(resumed ? { start: { step: resumed.step, epoch: resumed.epoch } } : {}),
     });
     await data.close();
@@ -139,6 +152,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunTraining
     const evaluation = finished && opts.evaluation ? await evaluate(join(opts.runDir, 'results.json')) : undefined;
     return { result, configHash, ...(evaluation ? { evaluation } : {}), ...(opts.keepModel ? { model: b.model } : {}) };
   } finally {
+    await dp?.close();
     for (const l of loaders) await l.close();
     if (opts.keepModel) {
       b.optimizer.dispose();

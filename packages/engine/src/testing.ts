@@ -114,6 +114,7 @@ export function tinyReplica(args: { seed: number }): Replica {
   const model = tinyConvModel(args.seed);
   return {
     params: model.params,
+    buffers: model.buffers,
     lossFn: (p) => {
       const { images, shape, labels } = p as TinyPayload;
       return tinyLoss(model, { images: tf.tensor4d(images, shape), labels });

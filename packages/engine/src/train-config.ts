@@ -31,6 +31,8 @@ export const TrainConfigSchema = z.strictObject({
       prefetch: z.number().int().positive().default(2),
     })
     .prefault({}),
+  /** Data-parallel worker processes computing the gradients (0 = off, train in this process). */
+  dataParallel: z.strictObject({ workers: z.number().int().min(0).default(0) }).prefault({}),
   checkpoint: z
     .strictObject({
       everyEpochs: z.number().int().min(0).default(1),

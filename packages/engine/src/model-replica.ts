@@ -1,0 +1,72 @@
+/**
+ * Data-parallel support for the assembled model: a replica factory (`clipSenetReplica`, the recipe export a
+ * worker calls) and `splitLoadedBatch`, which cuts a loaded P×K batch into contiguous shards (whole identities
+ * per shard when the worker count divides P) with structured-cloneable payloads.
+ */
+import { Rng, tf } from '@clip-senet/core';
+import type { LoadedBatch } from '@clip-senet/datasets';
+import { buildLosses, type LossesConfigInput } from '@clip-senet/losses';
+import type { Replica, Shard } from './data-parallel';
+import { buildModel } from './model';
+import type { ModelConfigInput } from './model-config';
+import { trainableVariables } from './model-loss';
+
+/** Arguments of {@link clipSenetReplica} (JSON). */
+export interface ClipSenetReplicaArgs {
+  readonly model: ModelConfigInput;
+  readonly losses: LossesConfigInput;
+  readonly numClasses: number;
+  readonly seed: number;
+}
+
+/** A shard of a loaded batch. */
+export interface LoadedShardPayload {
+  readonly branches: { readonly data: Float32Array; readonly shape: [number, number, number, number] }[];
+  readonly labels: Int32Array;
+  readonly cameraIds: Int32Array;
+  readonly viewIds: Int32Array;
+}
+
+/** Build the model + losses replica in a worker (same construction as `runTraining`, so names match). */
+export function clipSenetReplica(args: ClipSenetReplicaArgs): Replica {
+  const rng = new Rng(args.seed);
+  const model = buildModel(args.model, { numClasses: args.numClasses, rng: rng.derive('model'), log: null });
+  const losses = buildLosses(args.losses, { numClasses: args.numClasses, featureDim: model.featureDim, rng: rng.derive('losses') });
+  const cv = model.config.fusion.cameraView;
+  return {
+    params: trainableVariables(model, losses),
+    buffers: model.buffers(),
+    lossFn(p) {
+      const s = p as LoadedShardPayload;
+      model.train(true);
+      const [appearance, semantic] = s.branches.map((b) => tf.tensor4d(b.data, b.shape));
+      const out = model.forward({
+        appearance: appearance!,
+        ...(model.sem ? { semantic: semantic! } : {}),
+        ...(cv && cv.numCameras > 0 ? { cameraIds: tf.tensor1d(s.cameraIds, 'int32') } : {}),
+        ...(cv && cv.numViews > 0 ? { viewIds: tf.tensor1d(s.viewIds, 'int32') } : {}),
+      });
+      return losses.compute({ labels: tf.tensor1d(s.labels, 'int32'), features: out.metricFeatures, ...(out.logits ? { logits: out.logits } : {}) });
+    },
+  };
+}
+
+/** Cut a loaded batch into at most `n` contiguous shards. */
+export function splitLoadedBatch(batch: LoadedBatch, n: number): Shard[] {
+  const size = batch.samples.length;
+  const per = Math.ceil(size / n);
+  const data = batch.branches.map((b) => ({ data: b.dataSync() as Float32Array, shape: b.shape }));
+  const views = Int32Array.from(batch.samples, (s) => s.viewId ?? 0);
+  const shards: Shard[] = [];
+  for (let start = 0; start < size; start += per) {
+    const rows = Math.min(per, size - start);
+    const payload: LoadedShardPayload = {
+      branches: data.map(({ data: d, shape: [, h, w, c] }) => ({ data: d.slice(start * h * w * c, (start + rows) * h * w * c), shape: [rows, h, w, c] })),
+      labels: batch.labels.slice(start, start + rows),
+      cameraIds: batch.cameraIds.slice(start, start + rows),
+      viewIds: views.slice(start, start + rows),
+    };
+    shards.push({ payload, size: rows });
+  }
+  return shards;
+}
