@@ -122,4 +122,23 @@ describe('end to end on a tiny synthetic world', () => {
     full.model!.dispose();
     rest.model!.dispose();
   });
+
+  it('runTraining with dataParallel.workers = 2 trains through worker processes and evaluates', async () => {
+    const world = generateSyntheticWorld({
+      outDir: join(dir, 'world'), numTrainIds: 6, numTestIds: 4, numCameras: 4, camerasPerId: [2, 4], imagesPerIdPerCamera: [1, 2],
+      queriesPerId: 1, imageSize: 32, numPretrainIds: 0,
+    });
+    const ds = loadVeRi776(world.root, { ...world.manifest.readerOptions, strict: true });
+    const runDir = join(dir, 'run-dp');
+    const out = await runTraining({
+      runDir, train: ds.train, numClasses: ds.numTrainIds, model: MODEL, losses: [{ name: 'cross-entropy' }, { name: 'supcon' }],
+      config: { epochs: 2, sampler: { P: 4, K: 2 }, optimizer: { name: 'adam', lr: 3e-3 }, loader: { workers: 0 }, dataParallel: { workers: 2 } },
+      evaluation: { query: ds.query, gallery: ds.gallery, protocol: veri776() }, progress: false,
+    });
+    expect(out.result.reason).toBe('completed');
+    const log = readFileSync(join(runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss: Record<string, number> });
+    expect(log.length).toBe(out.result.step);
+    expect(log.every((l) => Number.isFinite(l.loss.total!) && Number.isFinite(l.loss.supcon!))).toBe(true);
+    expect(out.evaluation!.mAP).toBeGreaterThan(0);
+  });
 });
