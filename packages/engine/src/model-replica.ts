@@ -53,10 +53,10 @@ export function clipSenetReplica(args: ClipSenetReplicaArgs): Replica {
 
 /** Cut a loaded batch into at most `n` contiguous shards. */
 export function splitLoadedBatch(batch: LoadedBatch, n: number): Shard[] {
-  const size = batch.samples.length;
+  const size = batch.labels.length;
   const per = Math.ceil(size / n);
   const data = batch.branches.map((b) => ({ data: b.dataSync() as Float32Array, shape: b.shape }));
-  const views = Int32Array.from(batch.samples, (s) => s.viewId ?? 0);
+  const views = Int32Array.from({ length: size }, (_, i) => batch.samples[i]?.viewId ?? 0);
   const shards: Shard[] = [];
   for (let start = 0; start < size; start += per) {
     const rows = Math.min(per, size - start);
