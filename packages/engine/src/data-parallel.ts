@@ -1,5 +1,6 @@
 /**
- * Data-parallel training over worker processes (issue 6): every worker holds a replica of the model built from
+ * Data-parallel training over worker processes (issue 6; entry `data-parallel-worker-entry.mjs` registers tsx, so
+ * workers start from any current directory): every worker holds a replica of the model built from
  * a {@link ReplicaRecipe} (a module + export + JSON args, so it can be rebuilt in another process), receives the
  * current weights and one shard of the batch, and returns its gradients; the parent averages them (weighted by
  * shard size, fixed order → deterministic) and applies the optimiser step as usual. Plug it into `train` via
@@ -72,8 +73,8 @@ class WorkerProcess {
   readonly ready: Promise<void>;
 
   constructor(recipe: ReplicaRecipe, backend: BackendPreference) {
-    const entry = fileURLToPath(new URL('./data-parallel-worker.ts', import.meta.url));
-    this.child = fork(entry, [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const entry = fileURLToPath(new URL('./data-parallel-worker-entry.mjs', import.meta.url));
+    this.child = fork(entry, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.ready = new Promise((resolve, reject) => {
       this.pending.set(0, { resolve: () => resolve(), reject });
     });
