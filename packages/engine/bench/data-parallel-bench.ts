@@ -1,7 +1,7 @@
 /**
- * Data-parallel throughput: train steps/s of the CLIP-SENet model in one process vs through W worker processes
+ * Data-parallel throughput: train steps/s of the CLIP-SENet model in one process vs W ranks (this process + W−1 workers)
  * (same global batch), on random inputs (decoding is not the bottleneck, BACKENDS.md). Prints img/s and the
- * speed-up. Knobs via env: DP_WORKERS (2), DP_BATCH (32), DP_SIZE (128), DP_STEPS (4), DP_WIDTH (32).
+ * speed-up. Knobs via env: DP_WORKERS (2), DP_BATCH (32), DP_SIZE (128), DP_STEPS (4), DP_WIDTH (32), DP_LOCAL (0).
  *
  *   npx nx run engine:bench
  */
@@ -13,7 +13,7 @@ import { createDataParallel } from '../src/data-parallel';
 import { buildModel } from '../src/model';
 import type { ModelConfigInput } from '../src/model-config';
 import { modelLossFn, trainableVariables } from '../src/model-loss';
-import { splitLoadedBatch } from '../src/model-replica';
+import { replicaOf, splitLoadedBatch } from '../src/model-replica';
 import { buildOptimizer } from '../src/optimizer-config';
 import { buildSchedule } from '../src/schedule';
 import { train, type BatchSource } from '../src/train';
@@ -24,6 +24,8 @@ const BATCH = env('DP_BATCH', 32);
 const SIZE = env('DP_SIZE', 128);
 const STEPS = env('DP_STEPS', 4);
 const WIDTH = env('DP_WIDTH', 32);
+/** 1: this process computes one shard (W − 1 workers); 0: W workers, this process only averages. */
+const LOCAL = env('DP_LOCAL', 0) === 1;
 const CLASSES = 16;
 
 const model: ModelConfigInput = {
@@ -56,7 +58,7 @@ async function measure(workers: number): Promise<number> {
   const dp = workers > 0
     ? await createDataParallel<LoadedBatch>({
       recipe: { module: fileURLToPath(new URL('../src/model-replica.ts', import.meta.url)), exportName: 'clipSenetReplica', args: { model, losses, numClasses: CLASSES, seed: 3407 } },
-      workers, split: splitLoadedBatch,
+      ...(LOCAL ? { workers: workers - 1, local: replicaOf(m, l) } : { workers }), split: splitLoadedBatch,
     })
     : undefined;
   const times: number[] = [];
@@ -79,4 +81,5 @@ console.log(`data-parallel bench: ResNet-18 layout width ${WIDTH} at ${SIZE}², 
 const single = await measure(0);
 console.log(`1 process:            ${single.toFixed(2)} img/s`);
 const parallel = await measure(WORKERS);
-console.log(`${WORKERS} worker processes:   ${parallel.toFixed(2)} img/s  (speed-up ${(parallel / single).toFixed(2)}×)`);
+const ranks = LOCAL ? `this process + ${WORKERS - 1} workers` : `${WORKERS} workers`;
+console.log(`${ranks}: ${parallel.toFixed(2)} img/s  (speed-up ${(parallel / single).toFixed(2)}×)`);

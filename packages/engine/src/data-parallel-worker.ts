@@ -4,8 +4,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import { initBackend, tf } from '@clip-senet/core';
-import type { BackendPreference, Scalar } from '@clip-senet/core';
-import type { Replica, ReplicaRecipe } from './data-parallel';
+import type { BackendPreference } from '@clip-senet/core';
+import { replicaGradients, type Replica, type ReplicaRecipe } from './data-parallel';
 
 type Message =
   | { type: 'init'; recipe: ReplicaRecipe; backend: BackendPreference }
@@ -20,21 +20,10 @@ function step(id: number, weights: Record<string, Float32Array>, payload: unknow
     if (!v) throw new Error(`unknown parameter or buffer '${k}'`);
     tf.tidy(() => v.assign(tf.tensor(data, v.shape, 'float32')));
   }
-  const vars = [...r.params.values()];
-  let terms: Record<string, Scalar> = {};
-  const { value, grads } = tf.variableGrads(() => {
-    const out = r.lossFn(payload);
-    terms = Object.fromEntries(Object.entries(out.terms).map(([k, t]) => [k, tf.keep(t)]));
-    return out.total;
-  }, vars);
-  const named: Record<string, Float32Array> = {};
-  for (const [name, v] of r.params) if (grads[v.name]) named[name] = grads[v.name]!.dataSync() as Float32Array;
-  const losses: Record<string, number> = { total: value.dataSync()[0]! };
-  for (const [k, t] of Object.entries(terms)) losses[k] = t.dataSync()[0]!;
-  tf.dispose([value, ...Object.values(terms), ...Object.values(grads)]);
+  const { grads, losses } = replicaGradients(r, payload);
   const buffers: Record<string, Float32Array> = {};
   for (const [k, v] of r.buffers ?? []) buffers[k] = v.dataSync() as Float32Array;
-  process.send!({ type: 'grads', id, grads: named, buffers, losses });
+  process.send!({ type: 'grads', id, grads, buffers, losses });
 }
 
 process.on('message', (m: Message) => {

@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@clip-senet/core';
+import { initBackend, tf } from '@clip-senet/core';
 import { createDataParallel, type DataParallel } from './data-parallel';
 import { buildOptimizer } from './optimizer-config';
 import { buildSchedule } from './schedule';
-import { splitTinyBatch, tinyConvModel, tinyLoss, tinySource, type TinyBatch } from './testing';
+import { splitTinyBatch, tinyConvModel, tinyLoss, tinySource, type TinyBatch, type TinyPayload } from './testing';
 import { train } from './train';
 
 let dp: DataParallel<TinyBatch>;
@@ -22,26 +22,38 @@ afterAll(async () => {
 
 const schedule = buildSchedule({ name: 'constant', unit: 'step' }, { lr: 0.05, totalSteps: 8 });
 
-async function run(parallel: boolean): Promise<{ weights: Map<string, Float32Array>; losses: number[] }> {
+async function run(parallel: boolean | 'local'): Promise<{ weights: Map<string, Float32Array>; losses: number[] }> {
   const model = tinyConvModel(1);
+  const withLocal = parallel === 'local'
+    ? await createDataParallel<TinyBatch>({
+      recipe: { module: fileURLToPath(new URL('./testing.ts', import.meta.url)), exportName: 'tinyReplica', args: { seed: 5 } },
+      workers: 1,
+      local: { params: model.params, buffers: model.buffers, lossFn: (p) => tinyLoss(model, { images: tf.tensor4d((p as TinyPayload).images, (p as TinyPayload).shape), labels: (p as TinyPayload).labels }) },
+      split: splitTinyBatch,
+    })
+    : undefined;
   const optimizer = buildOptimizer({ name: 'adam', lr: 0.05, weightDecay: 0 }, model.params);
   const losses: number[] = [];
   await train({
     optimizer, schedule, data: tinySource(7, { batchSize: 8 }), steps: 8, signals: [],
     lossFn: (b) => tinyLoss(model, b),
-    ...(parallel ? { gradients: dp.gradients(optimizer.params, model.buffers) } : {}),
+    ...(parallel ? { gradients: (withLocal ?? dp).gradients(optimizer.params, model.buffers) } : {}),
     hooks: [{ name: 'record', onStepEnd: (_c, s) => void losses.push(s.losses.total!) }],
   });
   const weights = new Map([...model.params, ...model.buffers].map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
+  await withLocal?.close();
   model.dispose();
   optimizer.dispose();
   return { weights, losses };
 }
 
 describe('data-parallel training', () => {
-  it('2 worker processes give the same training as one process with the same global batch (float tolerance)', async () => {
+  it.each([
+    ['2 worker processes', true],
+    ['this process + 1 worker', 'local'],
+  ] as const)('%s give the same training as one process with the same global batch (float tolerance)', async (_l, mode) => {
     const single = await run(false);
-    const parallel = await run(true);
+    const parallel = await run(mode);
     parallel.losses.forEach((l, i) => expect(l).toBeCloseTo(single.losses[i]!, 5));
     // BN running stats follow DDP broadcast_buffers (shard 0's statistics): synced back, but not equal
     expect(Array.from(parallel.weights.get('bn.running_mean')!).some((x) => x !== 0)).toBe(true);

@@ -45,8 +45,13 @@ export interface Shard {
 /** Options of {@link createDataParallel}. */
 export interface DataParallelOptions<B> {
   readonly recipe: ReplicaRecipe;
-  /** Worker processes (default: one per core). */
+  /** Worker processes (default: one per core, minus one when `local` is given). */
   readonly workers?: number;
+  /**
+   * The parent's own replica (its model's variables): computes shard 0 in this process while the workers run
+   * the others — one weight transfer less per step, and the parent's buffers update in place (DDP rank 0).
+   */
+  readonly local?: Replica;
   /** Backend of the workers (default wasm). */
   readonly backend?: BackendPreference;
   /** Cut a batch into at most `n` shards. */
@@ -97,12 +102,15 @@ class WorkerProcess {
     this.pending.clear();
   }
 
-  step(weights: Record<string, Float32Array>, payload: unknown): Promise<Extract<Reply, { type: 'grads' }>> {
+  /** Send one shard; `sent` settles once the message is written (so the caller can then block on local work). */
+  step(weights: Record<string, Float32Array>, payload: unknown): { sent: Promise<void>; reply: Promise<Extract<Reply, { type: 'grads' }>> } {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    let sent!: Promise<void>;
+    const reply = new Promise<Extract<Reply, { type: 'grads' }>>((resolve, reject) => {
       this.pending.set(id, { resolve: (r) => resolve(r as Extract<Reply, { type: 'grads' }>), reject });
-      this.child.send({ type: 'step', id, weights, payload });
+      sent = new Promise((ok, fail) => this.child.send({ type: 'step', id, weights, payload }, (err) => (err ? fail(err) : ok())));
     });
+    return { sent, reply };
   }
 
   close(): Promise<void> {
@@ -114,8 +122,25 @@ class WorkerProcess {
   }
 }
 
+/** Gradients (copied to arrays) and loss values of `replica` on one shard. */
+export function replicaGradients(replica: Replica, payload: unknown): { grads: Record<string, Float32Array>; losses: Record<string, number> } {
+  const vars = [...replica.params.values()];
+  let terms: Record<string, tf.Scalar> = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const out = replica.lossFn(payload);
+    terms = Object.fromEntries(Object.entries(out.terms).map(([k, t]) => [k, tf.keep(t)]));
+    return out.total;
+  }, vars);
+  const named: Record<string, Float32Array> = {};
+  for (const [name, v] of replica.params) if (grads[v.name]) named[name] = grads[v.name]!.dataSync() as Float32Array;
+  const losses: Record<string, number> = { total: value.dataSync()[0]! };
+  for (const [k, t] of Object.entries(terms)) losses[k] = t.dataSync()[0]!;
+  tf.dispose([value, ...Object.values(terms), ...Object.values(grads)]);
+  return { grads: named, losses };
+}
+
 /** Weighted mean (float64 accumulation, fixed shard order) of the shards' gradients and losses. */
-function average(params: ReadonlyMap<string, Variable>, replies: readonly Extract<Reply, { type: 'grads' }>[], sizes: readonly number[]): ComputedGradients {
+function average(params: ReadonlyMap<string, Variable>, replies: readonly Pick<Extract<Reply, { type: 'grads' }>, 'grads' | 'losses'>[], sizes: readonly number[]): ComputedGradients {
   const total = sizes.reduce((a, b) => a + b, 0);
   const grads = new Map<string, Tensor>();
   for (const [name, v] of params) {
@@ -138,9 +163,11 @@ function average(params: ReadonlyMap<string, Variable>, replies: readonly Extrac
 
 /** Start the workers (resolves once every replica is built). */
 export async function createDataParallel<B>(options: DataParallelOptions<B>): Promise<DataParallel<B>> {
-  const n = options.workers ?? availableParallelism();
-  if (!Number.isInteger(n) || n < 1) throw new Error(`data-parallel: workers must be ≥ 1, got ${n}`);
-  const workers = Array.from({ length: n }, () => new WorkerProcess(options.recipe, options.backend ?? 'wasm'));
+  const local = options.local;
+  const w = options.workers ?? Math.max(1, availableParallelism() - (local ? 1 : 0));
+  if (!Number.isInteger(w) || w < (local ? 0 : 1)) throw new Error(`data-parallel: workers must be ≥ ${local ? 0 : 1}, got ${w}`);
+  const n = w + (local ? 1 : 0);
+  const workers = Array.from({ length: w }, () => new WorkerProcess(options.recipe, options.backend ?? 'wasm'));
   try {
     await Promise.all(workers.map((w) => w.ready));
   } catch (err) {
@@ -155,11 +182,19 @@ export async function createDataParallel<B>(options: DataParallelOptions<B>): Pr
         if (shards.length < 1 || shards.length > n) throw new Error(`data-parallel: split gave ${shards.length} shards for ${n} workers`);
         const weights: Record<string, Float32Array> = {};
         for (const [k, v] of [...params, ...buffers]) weights[k] = v.dataSync() as Float32Array;
-        const replies = await Promise.all(shards.map((s, i) => workers[i]!.step(weights, s.payload)));
-        for (const [k, v] of buffers) {
-          const b = replies[0]!.buffers[k];
-          if (!b) throw new Error(`data-parallel: the replica has no buffer '${k}'`);
-          tf.tidy(() => v.assign(tf.tensor(b, v.shape, 'float32')));
+        const offset = local ? 1 : 0;
+        const calls = shards.slice(offset).map((s, i) => workers[i]!.step(weights, s.payload));
+        const remote = Promise.all(calls.map((c) => c.reply));
+        remote.catch(() => undefined); // awaited below; avoids an unhandled rejection while the local shard runs
+        await Promise.all(calls.map((c) => c.sent)); // flush the IPC writes before blocking on the local shard
+        const own = local ? [replicaGradients(local, shards[0]!.payload)] : [];
+        const replies = [...own, ...(await remote)];
+        if (!local) {
+          for (const [k, v] of buffers) {
+            const b = (replies[0] as Extract<Reply, { type: 'grads' }>).buffers[k];
+            if (!b) throw new Error(`data-parallel: the replica has no buffer '${k}'`);
+            tf.tidy(() => v.assign(tf.tensor(b, v.shape, 'float32')));
+          }
         }
         return average(params, replies, shards.map((s) => s.size));
       };

@@ -123,7 +123,7 @@ describe('end to end on a tiny synthetic world', () => {
     rest.model!.dispose();
   });
 
-  it('runTraining with dataParallel.workers = 2 trains through worker processes and evaluates', async () => {
+  it('runTraining with dataParallel (this process + 1 worker) trains through a worker process and evaluates', async () => {
     const world = generateSyntheticWorld({
       outDir: join(dir, 'world'), numTrainIds: 6, numTestIds: 4, numCameras: 4, camerasPerId: [2, 4], imagesPerIdPerCamera: [1, 2],
       queriesPerId: 1, imageSize: 32, numPretrainIds: 0,
@@ -132,7 +132,7 @@ describe('end to end on a tiny synthetic world', () => {
     const runDir = join(dir, 'run-dp');
     const out = await runTraining({
       runDir, train: ds.train, numClasses: ds.numTrainIds, model: MODEL, losses: [{ name: 'cross-entropy' }, { name: 'supcon' }],
-      config: { epochs: 2, sampler: { P: 4, K: 2 }, optimizer: { name: 'adam', lr: 3e-3 }, loader: { workers: 0 }, dataParallel: { workers: 2 } },
+      config: { epochs: 2, sampler: { P: 4, K: 2 }, optimizer: { name: 'adam', lr: 3e-3 }, loader: { workers: 0 }, dataParallel: { workers: 1, local: true } },
       evaluation: { query: ds.query, gallery: ds.gallery, protocol: veri776() }, progress: false,
     });
     expect(out.result.reason).toBe('completed');

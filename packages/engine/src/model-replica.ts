@@ -5,9 +5,9 @@
  */
 import { Rng, tf } from '@clip-senet/core';
 import type { LoadedBatch } from '@clip-senet/datasets';
-import { buildLosses, type LossesConfigInput } from '@clip-senet/losses';
+import { buildLosses, type LossesConfigInput, type LossSet } from '@clip-senet/losses';
 import type { Replica, Shard } from './data-parallel';
-import { buildModel } from './model';
+import { buildModel, type ClipSenetModel } from './model';
 import type { ModelConfigInput } from './model-config';
 import { trainableVariables } from './model-loss';
 
@@ -27,11 +27,8 @@ export interface LoadedShardPayload {
   readonly viewIds: Int32Array;
 }
 
-/** Build the model + losses replica in a worker (same construction as `runTraining`, so names match). */
-export function clipSenetReplica(args: ClipSenetReplicaArgs): Replica {
-  const rng = new Rng(args.seed);
-  const model = buildModel(args.model, { numClasses: args.numClasses, rng: rng.derive('model'), log: null });
-  const losses = buildLosses(args.losses, { numClasses: args.numClasses, featureDim: model.featureDim, rng: rng.derive('losses') });
+/** The replica view of a built model + losses: trainable variables, buffers, and a loss over a shard payload. */
+export function replicaOf(model: ClipSenetModel, losses: LossSet): Replica {
   const cv = model.config.fusion.cameraView;
   return {
     params: trainableVariables(model, losses),
@@ -49,6 +46,14 @@ export function clipSenetReplica(args: ClipSenetReplicaArgs): Replica {
       return losses.compute({ labels: tf.tensor1d(s.labels, 'int32'), features: out.metricFeatures, ...(out.logits ? { logits: out.logits } : {}) });
     },
   };
+}
+
+/** Build the model + losses replica in a worker (same construction as `runTraining`, so names match). */
+export function clipSenetReplica(args: ClipSenetReplicaArgs): Replica {
+  const rng = new Rng(args.seed);
+  const model = buildModel(args.model, { numClasses: args.numClasses, rng: rng.derive('model'), log: null });
+  const losses = buildLosses(args.losses, { numClasses: args.numClasses, featureDim: model.featureDim, rng: rng.derive('losses') });
+  return replicaOf(model, losses);
 }
 
 /** Cut a loaded batch into at most `n` contiguous shards. */

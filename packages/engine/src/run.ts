@@ -27,7 +27,7 @@ import { buildSchedule } from './schedule';
 import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './train-config';
 import { train, type GradientFn, type TrainHook, type TrainResult } from './train';
 import { createDataParallel, type DataParallel } from './data-parallel';
-import { splitLoadedBatch, type ClipSenetReplicaArgs } from './model-replica';
+import { replicaOf, splitLoadedBatch, type ClipSenetReplicaArgs } from './model-replica';
 import type { LoadedBatch } from '@clip-senet/datasets';
 
 /** Evaluation data of a run. */
@@ -110,7 +110,10 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunTraining
     if (cfg.dataParallel.workers > 0) {
       const args: ClipSenetReplicaArgs = { model: opts.model, losses: opts.losses, numClasses: opts.numClasses, seed: cfg.seed };
       const module = fileURLToPath(new URL('./model-replica.ts', import.meta.url));
-      dp = await createDataParallel<LoadedBatch>({ recipe: { module, exportName: 'clipSenetReplica', args }, workers: cfg.dataParallel.workers, split: splitLoadedBatch });
+      dp = await createDataParallel<LoadedBatch>({
+        recipe: { module, exportName: 'clipSenetReplica', args }, workers: cfg.dataParallel.workers, split: splitLoadedBatch,
+        ...(cfg.dataParallel.local ? { local: replicaOf(b.model, b.losses) } : {}),
+      });
       gradients = dp.gradients(b.optimizer.params, buffers);
     }
     const resumed = resumeState(ckptDir, { params, buffers, optimizer: b.optimizer, configHash });

@@ -31,8 +31,14 @@ export const TrainConfigSchema = z.strictObject({
       prefetch: z.number().int().positive().default(2),
     })
     .prefault({}),
-  /** Data-parallel worker processes computing the gradients (0 = off, train in this process). */
-  dataParallel: z.strictObject({ workers: z.number().int().min(0).default(0) }).prefault({}),
+  dataParallel: z
+    .strictObject({
+      /** Child processes computing gradients on shards of each batch (0 = off, train in this process). */
+      workers: z.number().int().min(0).default(0),
+      /** This process also computes one shard (DDP rank 0) instead of only averaging. */
+      local: z.boolean().default(false),
+    })
+    .prefault({}),
   checkpoint: z
     .strictObject({
       everyEpochs: z.number().int().min(0).default(1),
