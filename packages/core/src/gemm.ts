@@ -10,8 +10,11 @@ export function tfGemm(a: Float32Array, aRows: number, b: Float32Array, bRows: n
   if (a.length !== aRows * dim || b.length !== bRows * dim) {
     throw new Error(`tfGemm: expected a ${aRows}×${dim} and b ${bRows}×${dim}, got ${a.length} and ${b.length} values`);
   }
-  return tf.tidy(() => {
-    const out = tf.matMul(tf.tensor2d(a, [aRows, dim]), tf.tensor2d(b, [bRows, dim]), false, true);
+  // Read the result outside tidy: tidy walks whatever it returns, and a large typed array is not a tensor.
+  const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [aRows, dim]), tf.tensor2d(b, [bRows, dim]), false, true));
+  try {
     return out.dataSync() as Float32Array;
-  });
+  } finally {
+    out.dispose();
+  }
 }

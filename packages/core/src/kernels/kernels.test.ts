@@ -466,4 +466,11 @@ describe('tfGemm', () => {
     expect(maxRelErr(got, want)).toBeLessThan(1e-6);
     expect(() => tfGemm(a, 5, b, 4, 7)).toThrow(/tfGemm: expected/);
   });
+
+  it('returns outputs larger than 2^24 values (VeRi-776 query × gallery)', async () => {
+    const { tfGemm } = await import('../gemm');
+    const out = tfGemm(new Float32Array(1678 * 4).fill(0.5), 1678, new Float32Array(11579 * 4).fill(0.25), 11579, 4);
+    expect(out.length).toBe(1678 * 11579);
+    expect(out[out.length - 1]).toBe(0.5);
+  });
 });
