@@ -3,7 +3,7 @@
  *
  * Algorithm: xoshiro128** (Blackman & Vigna) on four uint32 words, seeded through SplitMix32 so that
  * nearby integer seeds give unrelated streams. All randomness in the toolkit flows through an `Rng`
- * passed in explicitly; library code never calls `Math.random()`.
+ * passed in explicitly; library code never uses the global `Math.random` (lint-enforced).
  *
  * - `split()` draws a child generator (advances the parent), for handing independent streams to
  *   components in a fixed order.
