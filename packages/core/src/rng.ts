@@ -5,10 +5,10 @@
  * nearby integer seeds give unrelated streams. All randomness in the toolkit flows through an `Rng`
  * passed in explicitly; library code never uses the global `Math.random` (lint-enforced).
  *
- * - `split()` draws a child generator (advances the parent), for handing independent streams to
- *   components in a fixed order.
- * - `derive(label)` returns a child keyed by a string without advancing the parent, so adding a new
- *   consumer does not perturb the streams of existing ones.
+ * - `split()` draws a child generator from the next 128 bits (advances the parent), for handing
+ *   independent streams to components in a fixed order.
+ * - `derive(label)` returns a child keyed by a 128-bit hash of a string, mixed with the full state,
+ *   without advancing the parent, so adding a new consumer does not perturb the streams of existing ones.
  * - `state()` / `Rng.fromState()` round-trip exactly (checkpoints store it).
  */
 
@@ -40,6 +40,27 @@ export function hashString32(text: string): number {
 }
 
 const rotl = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
+
+/** MurmurHash3's 32-bit finaliser (full avalanche). */
+function fmix32(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Four independently seeded FNV-1a passes, each finalised: a 128-bit label hash for `derive`. */
+function hashString128(text: string): [number, number, number, number] {
+  const bases = [0x811c9dc5, 0x050c5d1f, 0x6a09e667, 0xbb67ae85];
+  return bases.map((b, k) => {
+    let h = b;
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return fmix32(h ^ Math.imul(text.length + k, 0x9e3779b9));
+  }) as [number, number, number, number];
+}
 
 export class Rng {
   private s0: number;
@@ -166,31 +187,24 @@ export class Rng {
     return pool.slice(0, k);
   }
 
-  /** Child generator seeded from this one's next output (advances this generator). */
+  /** Child generator seeded from the next 128 bits of this one (advances this generator by 4 draws). */
   split(): Rng {
-    const r = new Rng(0);
-    const next = splitmix32(this.uint32() ^ rotl(this.uint32(), 16));
-    r.s0 = next();
-    r.s1 = next();
-    r.s2 = next();
-    r.s3 = next();
-    if ((r.s0 | r.s1 | r.s2 | r.s3) === 0) r.s0 = 1;
-    return r;
+    return Rng.fromWords([fmix32(this.uint32() ^ 0x243f6a88), fmix32(this.uint32() ^ 0x85a308d3), fmix32(this.uint32() ^ 0x13198a2e), fmix32(this.uint32() ^ 0x03707344)]);
   }
 
-  /** Child generator keyed by `label`, without advancing this generator. */
+  /**
+   * Child generator keyed by `label` (128-bit label hash mixed with the full 128-bit state), without
+   * advancing this generator.
+   */
   derive(label: string): Rng {
-    const h = hashString32(label);
-    const next = splitmix32((this.s0 ^ h ^ rotl(this.s1, 7) ^ rotl(this.s2, 13) ^ rotl(this.s3, 21)) >>> 0);
+    const h = hashString128(label);
+    const w = [this.s0, this.s1, this.s2, this.s3];
+    return Rng.fromWords(w.map((x, i) => fmix32((x ^ h[i]!) + Math.imul(rotl(w[(i + 1) % 4]!, 13), 0x9e3779b1))) as [number, number, number, number]);
+  }
+
+  private static fromWords(words: [number, number, number, number]): Rng {
     const r = new Rng(0);
-    r.s0 = next() ^ this.s0;
-    r.s1 = next() ^ this.s1;
-    r.s2 = next() ^ this.s2;
-    r.s3 = next() ^ this.s3;
-    r.s0 >>>= 0;
-    r.s1 >>>= 0;
-    r.s2 >>>= 0;
-    r.s3 >>>= 0;
+    [r.s0, r.s1, r.s2, r.s3] = words.map((x) => x >>> 0) as [number, number, number, number];
     if ((r.s0 | r.s1 | r.s2 | r.s3) === 0) r.s0 = 1;
     return r;
   }
