@@ -1,0 +1,128 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSafetensors } from '@clip-senet/core';
+import { syntheticWorldDir } from './data';
+import { parseConfigText } from './testing';
+import { commands, main } from './cli';
+import type { ExperimentConfig } from './config';
+
+const run = promisify(execFile);
+const projectDir = fileURLToPath(new URL('..', import.meta.url));
+const tiny = join(projectDir, 'configs', 'synthetic', 'tiny.yaml');
+
+function capture(): { io: { out: (t: string) => void; err: (t: string) => void }; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return { io: { out: (t) => (out += t), err: (t) => (err += t) }, out: () => out, err: () => err };
+}
+
+/** Run the CLI in a child process (wasm, one thread), as a user would. */
+function cli(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, ['--import', 'tsx', join(projectDir, 'src', 'cli.ts'), ...args], {
+    cwd: projectDir,
+    env: { ...process.env, CLIP_SENET_BACKEND: 'wasm', CLIP_SENET_WASM_THREADS: '1' },
+    maxBuffer: 16 << 20,
+  });
+}
+
+const worldOf = (c: ExperimentConfig): string => syntheticWorldDir(c.data.world);
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'clip-senet-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('clip-senet --help', () => {
+  it.each(['train', 'eval', 'extract', 'pretrain-sem'])('%s --help prints its usage and exits 0', async (name) => {
+    const c = capture();
+    expect(await main([name, '--help'], c.io)).toBe(0);
+    expect(c.out()).toContain(`Usage: clip-senet ${name}`);
+    expect(c.err()).toBe('');
+  });
+
+  it('lists every command; an unknown command exits 2', async () => {
+    const c = capture();
+    expect(await main(['--help'], c.io)).toBe(0);
+    for (const cmd of commands) expect(c.out()).toContain(cmd.name);
+    expect(await main(['bogus'], c.io)).toBe(2);
+    expect(c.err()).toContain("unknown command 'bogus'");
+  });
+});
+
+describe('clip-senet train: config errors', () => {
+  it('a bad --set key fails naming the key, before anything is written', async () => {
+    const c = capture();
+    const runDir = join(dir, 'bad');
+    expect(await main(['train', '--config', tiny, '--set', 'train.maxStepz=3', '--run-dir', runDir], c.io)).toBe(1);
+    expect(c.err()).toContain('train.maxStepz: unknown key');
+    expect(existsSync(runDir)).toBe(false);
+  });
+
+  it('a missing --config is a usage error (exit 2)', async () => {
+    const c = capture();
+    expect(await main(['train'], c.io)).toBe(2);
+    expect(c.err()).toContain('--config is required');
+  });
+});
+
+describe('clip-senet train + eval on the tiny synthetic config', () => {
+  it('train writes the resolved config, log, checkpoint and results; eval writes protocol-tagged results', async () => {
+    const runDir = join(dir, 'run');
+    const t = await cli('train', '--config', tiny, '--set', 'train.maxSteps=3', '--run-dir', runDir, '--no-progress');
+    expect(t.stdout).toContain('finished at step 3');
+    const resolved = parseConfigText(readFileSync(join(runDir, 'resolved-config.yaml'), 'utf8'));
+    expect(resolved.train.maxSteps).toBe(3);
+    expect(resolved.model.appearance.backbone.name).toBe('resnet-tiny');
+    const steps = readFileSync(join(runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step?: number });
+    expect(steps.filter((s) => s.step !== undefined).length).toBeGreaterThanOrEqual(3);
+    expect(readdirSync(join(runDir, 'checkpoints')).some((f) => f.endsWith('.safetensors'))).toBe(true);
+    const results = JSON.parse(readFileSync(join(runDir, 'results.json'), 'utf8')) as { protocolId: string; mAP: number };
+    expect(results.protocolId).toBe('veri776/no-rr/cosine/non-interp');
+    expect(results.mAP).toBeGreaterThan(0);
+
+    await expect(cli('train', '--config', tiny, '--set', 'train.maxSteps=3', '--run-dir', runDir)).rejects.toThrow(/pass --resume/);
+
+    const out = join(dir, 'eval.json');
+    const e = await cli('eval', '--run', runDir, '--out', out);
+    expect(e.stdout).toContain('veri776/no-rr/cosine/non-interp');
+    const evaluated = JSON.parse(readFileSync(out, 'utf8')) as { protocolId: string; mAP: number; backend: string; seed: number };
+    expect(evaluated.protocolId).toBe('veri776/no-rr/cosine/non-interp');
+    expect(evaluated.backend).toBe('wasm');
+    expect(evaluated.seed).toBe(3407);
+    expect(evaluated.mAP).toBeCloseTo(results.mAP, 6);
+
+    const features = join(dir, 'features.safetensors');
+    const x = await cli('extract', '--run', runDir, '--images', join(resolved.data.root ?? worldOf(resolved), 'image_query'), '--out', features);
+    expect(x.stdout).toMatch(/4 images × 32/);
+    expect(readSafetensors(features).tensors.get('features')!.shape).toEqual([4, 32]);
+  });
+
+  it('train --stop-after 2 then --resume finishes at the same metrics as an uninterrupted run', async () => {
+    const runDir = join(dir, 'resumed');
+    const first = await cli('train', '--config', tiny, '--set', 'train.maxSteps=3', '--run-dir', runDir, '--stop-after', '2', '--no-progress');
+    expect(first.stdout).toContain('stopped at step 2');
+    expect(existsSync(join(runDir, 'results.json'))).toBe(false);
+    await expect(cli('train', '--config', tiny, '--set', 'train.maxSteps=4', '--run-dir', runDir, '--resume')).rejects.toThrow(/same config/);
+    const second = await cli('train', '--config', tiny, '--set', 'train.maxSteps=3', '--run-dir', runDir, '--resume', '--no-progress');
+    expect(second.stdout).toContain('finished at step 3');
+    const resumed = JSON.parse(readFileSync(join(runDir, 'results.json'), 'utf8')) as { mAP: number; rank1: number };
+    const straight = JSON.parse(readFileSync(join(dir, 'run', 'results.json'), 'utf8')) as { mAP: number; rank1: number };
+    expect(resumed.mAP).toBe(straight.mAP);
+    expect(resumed.rank1).toBe(straight.rank1);
+  });
+
+  it('pretrain-sem writes the image tower and a zero-shot report', async () => {
+    const out = join(dir, 'sem');
+    const p = await cli('pretrain-sem', '--config', tiny, '--out', out, '--no-progress');
+    expect(p.stdout).toContain('completed');
+    for (const f of ['sem-visual.safetensors', 'sem-text.safetensors', 'tokenizer.json', 'zero-shot.json', 'resolved-config.yaml']) {
+      expect(existsSync(join(out, f))).toBe(true);
+    }
+  });
+});

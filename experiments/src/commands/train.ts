@@ -1,0 +1,78 @@
+/** `clip-senet train`: resolve the config, write it into the run folder, and run (or resume) `runTraining`. */
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { LATEST_FILE, runTraining } from '@clip-senet/engine';
+import { veri776 } from '@clip-senet/metrics';
+import { loadExperimentConfig, readResolvedConfig, resolvedConfigText, writeResolvedConfig, type ExperimentConfig } from '../config';
+import { loadData } from '../data';
+import { prepareBackend } from '../backend';
+import { parseCommandArgs, positiveInt, required, UsageError, type Command } from '../command';
+
+const usage = `Usage: clip-senet train --config <file.yaml> [--set key.path=value ...] [--run-dir <dir>] [--resume] [--stop-after <n>] [--no-progress]
+
+Train CLIP-SENet as the config says and evaluate at the end.
+
+  --config <file>    experiment YAML (may use 'extends')
+  --set k=v          override a config value, e.g. --set train.maxSteps=3 (repeatable)
+  --run-dir <dir>    run folder (default: the config's runDir, else runs/<config name>)
+  --resume           continue the run folder's latest checkpoint (its resolved config must match)
+  --stop-after <n>   stop with a checkpoint after n steps (time-boxed runs; continue with --resume)
+  --no-progress      no progress bar
+  -h, --help         this text
+
+Writes <run-dir>/resolved-config.yaml, log.jsonl, checkpoints/ and, when finished, results.json.`;
+
+/** The run folder of a train invocation. */
+export function runDirOf(configPath: string, config: ExperimentConfig, flag?: string): string {
+  return resolve(flag ?? config.runDir ?? join('runs', basename(configPath, extname(configPath))));
+}
+
+function prepareRunDir(runDir: string, config: ExperimentConfig, resume: boolean): void {
+  const hasCheckpoint = existsSync(join(runDir, 'checkpoints', LATEST_FILE));
+  if (hasCheckpoint && !resume) throw new UsageError(`clip-senet train: ${runDir} already holds a run; pass --resume to continue it or choose another --run-dir`);
+  const previous = readResolvedConfig(runDir);
+  if (resume && previous !== undefined && previous !== resolvedConfigText(config)) {
+    throw new UsageError(`clip-senet train: the resolved config differs from ${join(runDir, 'resolved-config.yaml')}; a run resumes only with the same config`);
+  }
+  mkdirSync(runDir, { recursive: true });
+  writeResolvedConfig(runDir, config);
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train (or resume) a run from a config',
+  usage,
+  async run(args, io) {
+    const opts = parseCommandArgs('train', args, {
+      config: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      'run-dir': { type: 'string' },
+      resume: { type: 'boolean' },
+      'stop-after': { type: 'string' },
+      'no-progress': { type: 'boolean' },
+    });
+    const stopAfter = positiveInt('train', '--stop-after', opts['stop-after']);
+    const configPath = required('train', opts.config, '--config');
+    const config = loadExperimentConfig(configPath, opts.set ?? []);
+    const runDir = runDirOf(configPath, config, opts['run-dir']);
+    prepareRunDir(runDir, config, opts.resume === true);
+    await prepareBackend();
+    const data = loadData(config.data);
+    const run = await runTraining({
+      runDir,
+      train: data.train,
+      numClasses: data.numClasses,
+      model: config.model,
+      losses: config.losses,
+      config: config.train,
+      evaluation: { query: data.query, gallery: data.gallery, protocol: veri776({ metric: config.eval.metric }) },
+      progress: opts['no-progress'] !== true,
+      ...(stopAfter !== undefined ? { stopAfterSteps: stopAfter } : {}),
+    });
+    const ev = run.evaluation;
+    const state = ev ? 'finished' : run.result.reason === 'interrupted' ? 'interrupted' : 'stopped';
+    io.out(`${state} at step ${run.result.step} (epoch ${run.result.epoch}); run folder ${runDir}\n`);
+    if (!ev) io.out('continue with --resume\n');
+    if (ev) io.out(`${ev.protocolId}: mAP ${(ev.mAP * 100).toFixed(2)}  R1 ${(ev.rank1 * 100).toFixed(2)}  mINP ${(ev.mINP * 100).toFixed(2)}\n`);
+  },
+};

@@ -1,0 +1,30 @@
+/**
+ * Rebuild a trained model from a run folder: `resolved-config.yaml` → `buildModel`, then the latest (or a given)
+ * checkpoint's model parameters and buffers (loss parameters and optimiser state are not needed to evaluate).
+ */
+import { join } from 'node:path';
+import { Rng } from '@clip-senet/core';
+import { buildModel, loadCheckpoint, restoreCheckpoint, type ClipSenetModel } from '@clip-senet/engine';
+import { createBatchLoader, type BatchLoader } from '@clip-senet/datasets';
+import type { ExperimentConfig } from './config';
+
+/** Build the run's model and load its checkpoint (`checkpoint`: a file, or default `runDir/checkpoints`). */
+export function loadRunModel(runDir: string, config: ExperimentConfig, numClasses: number, checkpoint?: string): ClipSenetModel {
+  const model = buildModel(config.model, { numClasses, rng: new Rng(config.train.seed).derive('model') });
+  try {
+    const ckpt = loadCheckpoint(checkpoint ?? join(runDir, 'checkpoints'));
+    const params = new Map([...ckpt.params].filter(([name]) => !name.startsWith('loss.')));
+    restoreCheckpoint({ ...ckpt, params, optimizer: new Map() }, { params: model.params(), buffers: model.buffers() });
+    return model;
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+/** An evaluation loader (no augmentation) whose branches match the model. */
+export function evalLoader(model: ClipSenetModel, config: ExperimentConfig): BatchLoader {
+  const branches = model.branchInputs().map((b) => ({ size: b.size, normalization: b.normalization }));
+  const workers = config.train.loader.workers;
+  return createBatchLoader({ branches, seed: 0, ...(workers !== null ? { workers } : {}) });
+}
