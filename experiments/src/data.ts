@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashString32 } from '@clip-senet/core';
-import { generateSyntheticWorld, loadVeRi776, type Sample, type SyntheticWorldManifest } from '@clip-senet/datasets';
+import { generateSyntheticWorld, loadVeRi776, SYNTHETIC_WORLD_VERSION, type Sample, type SyntheticWorldManifest } from '@clip-senet/datasets';
 import type { DataConfig, WorldConfig } from './config';
 
 /** Repository root (experiments/src/ → ../../). */
@@ -21,9 +21,12 @@ export interface LoadedData {
   readonly numClasses: number;
 }
 
-/** Folder of the synthetic world with these parameters: `<repo>/datasets/synthetic/<seed>-<hash>`. */
+/**
+ * Folder of the synthetic world with these parameters: `<repo>/datasets/synthetic/<seed>-<hash>`, the hash over
+ * the parameters and the generator version (a new generator version gets a new folder instead of a refusal).
+ */
 export function syntheticWorldDir(world: Readonly<WorldConfig>): string {
-  const hash = hashString32(JSON.stringify(world)).toString(16).padStart(8, '0');
+  const hash = hashString32(JSON.stringify({ version: SYNTHETIC_WORLD_VERSION, world })).toString(16).padStart(8, '0');
   return join(REPO_ROOT, 'datasets', 'synthetic', `${world.seed ?? 'default'}-${hash}`);
 }
 
