@@ -8,11 +8,19 @@ import { buildModel, loadCheckpoint, restoreCheckpoint, type ClipSenetModel } fr
 import { createBatchLoader, type BatchLoader } from '@clip-senet/datasets';
 import type { ExperimentConfig } from './config';
 
-/** Build the run's model and load its checkpoint (`checkpoint`: a file, or default `runDir/checkpoints`). */
-export function loadRunModel(runDir: string, config: ExperimentConfig, numClasses: number, checkpoint?: string): ClipSenetModel {
-  const model = buildModel(config.model, { numClasses, rng: new Rng(config.train.seed).derive('model') });
+/**
+ * Build the run's model and load its checkpoint (`checkpoint`: a file, or default `runDir/checkpoints`). The
+ * classifier width (number of training identities) is read from the checkpoint's `classifier.weight`
+ * [dim, numClasses], so callers never load the training set just to count identities.
+ */
+export function loadRunModel(runDir: string, config: ExperimentConfig, checkpoint?: string): ClipSenetModel {
+  const ckpt = loadCheckpoint(checkpoint ?? join(runDir, 'checkpoints'));
+  const classifier = ckpt.params.get('classifier.weight');
+  if (!classifier || classifier.shape.length !== 2) {
+    throw new Error(`${ckpt.path}: no 2-D 'classifier.weight' parameter; is this a clip-senet training checkpoint?`);
+  }
+  const model = buildModel(config.model, { numClasses: classifier.shape[1]!, rng: new Rng(config.train.seed).derive('model') });
   try {
-    const ckpt = loadCheckpoint(checkpoint ?? join(runDir, 'checkpoints'));
     const params = new Map([...ckpt.params].filter(([name]) => !name.startsWith('loss.')));
     restoreCheckpoint({ ...ckpt, params, optimizer: new Map() }, { params: model.params(), buffers: model.buffers() });
     return model;

@@ -37,7 +37,7 @@ export const evalCommand: Command = {
     const config = loadRunConfig(runDir, opts.set ?? []);
     await prepareBackend();
     const data = loadData(config.data);
-    const model = loadRunModel(runDir, config, data.numClasses, opts.checkpoint);
+    const model = loadRunModel(runDir, config, opts.checkpoint);
     const loader = evalLoader(model, config);
     const outFile = resolve(opts.out ?? join(runDir, 'eval.json'));
     try {

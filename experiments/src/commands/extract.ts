@@ -2,7 +2,6 @@
 import { resolve } from 'node:path';
 import { extractFeatures, folderSamples, writeFeatures } from '@clip-senet/engine';
 import { loadRunConfig } from '../config';
-import { loadData } from '../data';
 import { prepareBackend } from '../backend';
 import { evalLoader, loadRunModel } from '../run-model';
 import { parseCommandArgs, required, type Command } from '../command';
@@ -36,7 +35,7 @@ export const extractCommand: Command = {
     const config = loadRunConfig(runDir);
     await prepareBackend();
     const samples = folderSamples(images);
-    const model = loadRunModel(runDir, config, loadData(config.data).numClasses, opts.checkpoint);
+    const model = loadRunModel(runDir, config, opts.checkpoint);
     const loader = evalLoader(model, config);
     try {
       const extracted = await extractFeatures(model, samples, { loader, flip: opts.flip === true, batchSize: config.train.eval.batchSize });
