@@ -4,7 +4,7 @@
  * nearest gallery features (cosine), each weighted by max(0, cos)^α. Optionally the gallery is expanded the
  * same way against itself (database-side augmentation; each gallery image is then its own first neighbour).
  */
-import { distanceBlocks } from './distance';
+import { distanceBlocks, type Gemm } from './distance';
 import { selectTopK } from './topk';
 
 /** Input of {@link alphaQueryExpansion}. */
@@ -20,6 +20,8 @@ export interface AqeInput {
   readonly alpha?: number;
   /** Also expand the gallery against itself (default false). */
   readonly expandGallery?: boolean;
+  /** Inner-product provider for the neighbour search (default: the TS kernel); see {@link Gemm}. */
+  readonly gemm?: Gemm;
 }
 
 /** Expanded features: the query always L2-normalised; the gallery too when expanded, else a copy of the input. */
@@ -35,12 +37,12 @@ function normalisedRow(x: Float32Array, r: number, dim: number, out: Float64Arra
   for (let d = 0; d < dim; d++) out[d] += x[r * dim + d] * inv;
 }
 
-function expand(x: Float32Array, gallery: Float32Array, dim: number, k: number, alpha: number): Float32Array {
+function expand(x: Float32Array, gallery: Float32Array, dim: number, k: number, alpha: number, gemm?: Gemm): Float32Array {
   const ng = gallery.length / dim;
   const out = new Float32Array(x.length);
   const nn = new Int32Array(k);
   const acc = new Float64Array(dim);
-  for (const block of distanceBlocks(x, gallery, dim, 'cosine')) {
+  for (const block of distanceBlocks(x, gallery, dim, 'cosine', { gemm })) {
     for (let b = 0; b < block.count; b++) {
       const r = block.start + b;
       acc.fill(0);
@@ -71,7 +73,7 @@ export function alphaQueryExpansion(input: AqeInput): AqeResult {
   if (!Number.isInteger(k) || k < 0) throw new Error(`alphaQueryExpansion: k must be a non-negative integer, got ${input.k}`);
   if (!Number.isFinite(alpha)) throw new Error(`alphaQueryExpansion: alpha must be finite, got ${alpha}`);
   return {
-    query: expand(query, gallery, dim, k, alpha),
-    gallery: input.expandGallery ? expand(gallery, gallery, dim, k, alpha) : gallery.slice(),
+    query: expand(query, gallery, dim, k, alpha, input.gemm),
+    gallery: input.expandGallery ? expand(gallery, gallery, dim, k, alpha, input.gemm) : gallery.slice(),
   };
 }

@@ -58,6 +58,10 @@ describe('injected gemm provider', () => {
     const plain = veri776().evaluate(input);
     expect(provider.calls()).toBeGreaterThan(0);
     expect(withGemm.mAP).toBeCloseTo(plain.mAP, 6);
+    const calls = provider.calls();
+    const withAqe = veri776({ gemm: provider.gemm, aqe: { k: 2, alpha: 3 } }).evaluate(input);
+    expect(provider.calls()).toBe(calls + 2); // AQE neighbour search + query–gallery distances
+    expect(withAqe.mAP).toBeCloseTo(veri776({ aqe: { k: 2, alpha: 3 } }).evaluate(input).mAP, 6);
     const bad: Gemm = () => new Float32Array(3);
     expect(() => computeDistances(q, g, dim, 'cosine', { gemm: bad })).toThrow(/gemm returned 3 values, expected 4 × 9/);
   });

@@ -121,7 +121,7 @@ export function veri776(options: Veri776Options = {}): QueryGalleryProtocol {
       const ng = rowsOf(gallery.features, dim, 'veri776 gallery');
       let q = query.features;
       let g = gallery.features;
-      if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe }));
+      if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe, gemm: options.gemm }));
       const gemmOption = { gemm: options.gemm };
       let distmat = computeDistances(q, g, dim, metric, gemmOption);
       if (options.rerank) {
@@ -195,7 +195,7 @@ export function veriWild(options: VeriWildOptions): VeriWildProtocol {
     const ng = rowsOf(gallery.features, dim, 'veriWild gallery');
     let q = query.features;
     let g = gallery.features;
-    if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe }));
+    if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe, gemm: options.gemm }));
     const evaluator = createRankingEvaluator({
       numQuery: nq,
       numGallery: ng,
