@@ -12,53 +12,6 @@ export { registerTrainingKernels } from './kernels/index';
 export { tfGemm } from './gemm';
 export type { KernelPatchReport } from './kernels/index';
 
-// tf-free utilities (also available without tfjs as '@clip-senet/core/base')
-export {
-  Rng,
-  hashString32,
-  writeFileAtomic,
-  writeJsonAtomic,
-  createRegistry,
-  assertRegistryName,
-  loadConfigFile,
-  resolveConfigFile,
-  parseOverrides,
-  applyOverrides,
-  deepMerge,
-  deepFreeze,
-  isPlainObject,
-  stringifyConfig,
-  formatConfigPath,
-  MAX_EXTENDS_DEPTH,
-  readSafetensors,
-  writeSafetensors,
-  encodeSafetensors,
-  toFloat32,
-  dtypeSize,
-  f16BitsToNumber,
-  numberToF16Bits,
-  numberToBf16Bits,
-  SAFE_DTYPES,
-  MAX_HEADER_BYTES,
-  createProgress,
-  formatDuration,
-  formatRate,
-} from './base';
-export type {
-  RngState,
-  Registry,
-  DeepReadonly,
-  ConfigOverride,
-  LoadConfigOptions,
-  ResolvedConfig,
-  ConfigOrigin,
-  SafeTensor,
-  SafeTensorData,
-  SafeTensorInput,
-  SafeDtype,
-  SafetensorsFile,
-  Progress,
-  ProgressOptions,
-  ProgressInfo,
-  ProgressStream,
-} from './base';
+// tf-free utilities (also importable without tfjs as '@clip-senet/core/base'). base.ts is itself the curated
+// list of named exports, so it is re-exported whole here rather than listed twice.
+export * from './base';
