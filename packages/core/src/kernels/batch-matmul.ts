@@ -1,5 +1,5 @@
 /**
- * Flag-free BatchMatMul: the wasm backend's matmul is 10–14× slower when `transposeA`/`transposeB`
+ * Flag-free BatchMatMul: the wasm backend's matmul is an order of magnitude slower (reports/bench/kernels.md) when `transposeA`/`transposeB`
  * are set (every matMul gradient sets one). Materialising the transpose with the (fast) Transpose
  * kernel and calling the original kernel without flags is far cheaper.
  */

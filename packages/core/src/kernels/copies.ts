@@ -4,9 +4,9 @@
  * - Identity: tensors are immutable in tfjs (variables swap their data id on assign), so an identity
  *   can share the input's buffer by reference count — the cpu backend already does exactly this;
  *   wasm memcpy'd every `clone`/same-dtype `cast` (BatchNorm statistics, ReLU and Cast gradients).
- * - Tile (and BroadcastTo, which lowers to it): wasm's Tile is a generic element loop (~0.45 s for a
- *   2 M-element activation). Tiling is a broadcast: out = zeros(tiled shape) + x viewed with a
- *   length-1 axis before every repeated axis, which XNNPACK's broadcasting Add does at memory speed.
+ * - Tile (and BroadcastTo, which lowers to it): wasm's Tile is a generic element loop (timings in
+ *   reports/bench/kernels.md). Tiling is a broadcast: out = zeros(tiled shape) + x viewed with a length-1
+ *   axis before every repeated axis, which XNNPACK's broadcasting Add does at memory speed.
  */
 import type { tf } from '../tf';
 import { type KernelBackend, type TensorInfo, withKernelScope } from './compose';
