@@ -4,13 +4,18 @@
  */
 import { pathToFileURL } from 'node:url';
 import { UsageError, type Command, type CommandIo } from './command';
+import { ablationCommand } from './commands/ablation';
 import { evalCommand } from './commands/eval';
 import { extractCommand } from './commands/extract';
+import { paperTablesCommand } from './commands/paper-tables';
 import { pretrainSemCommand } from './commands/pretrain-sem';
+import { reportCommand } from './commands/report';
+import { synthCommand } from './commands/synth';
 import { trainCommand } from './commands/train';
+import { watchParent } from './parent-watch';
 
 /** Every subcommand, in help order. */
-export const commands: readonly Command[] = [trainCommand, evalCommand, extractCommand, pretrainSemCommand];
+export const commands: readonly Command[] = [ablationCommand, synthCommand, trainCommand, evalCommand, extractCommand, pretrainSemCommand, reportCommand, paperTablesCommand];
 
 function topUsage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -50,5 +55,6 @@ export async function main(argv: readonly string[], io: CommandIo = stdio): Prom
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  watchParent();
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -102,6 +102,6 @@ export interface AblationRecord {
   readonly seeds: readonly number[];
   /** Variant-major, seed-minor, complete grid (unfinished runs have `summary: null`). */
   readonly runs: readonly AblationRunRecord[];
-  /** Wall time of the runner invocation(s) that produced the grid. */
+  /** Sum of the wall times of the grid's distinct finished runs (training + evaluation, over all resumptions). */
   readonly wallSeconds: number;
 }

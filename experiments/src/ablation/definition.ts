@@ -1,0 +1,118 @@
+/**
+ * Ablation definitions (`configs/ablations/<name>.yaml`): a base experiment config plus named variants given as
+ * config diffs, a list of seeds, per-profile adjustments, and the paper table cells each variant maps to. An
+ * ablation is data — a new one never needs code (STYLE.md "An ablation is a config diff, not code").
+ *
+ * Resolution of one (variant, seed) run, later layers winning:
+ *   base file (with its `extends`) → ablation `set` → profile `set` → variant `set` → variant profile `set`
+ *   → `train.seed = seed` → command-line `--set` overrides,
+ * then validation with the composed experiment schema. Lists are replaced, maps merged, `null` replaces, and a map
+ * written with `$replace: true` replaces the map below it (e.g. a fusion variant with different keys).
+ */
+import { readFileSync } from 'node:fs';
+import { basename, dirname, extname, resolve } from 'node:path';
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+
+/** The run sizes an ablation can be run at. */
+export const PROFILES = ['smoke', 'default', 'full'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+const diff = z.record(z.string(), z.unknown());
+
+/** Per-profile adjustments of the whole ablation. */
+const ProfileSchema = z.strictObject({
+  /** Replace the base experiment config (path relative to the ablation file). */
+  base: z.string().optional(),
+  /** Config diff applied to every variant. */
+  set: diff.optional(),
+  /** Replace the ablation's seed list. */
+  seeds: z.array(z.number().int()).min(1).optional(),
+  /** Only these variants (default: all). */
+  variants: z.array(z.string()).min(1).optional(),
+});
+export type ProfileDef = z.output<typeof ProfileSchema>;
+
+const VariantSchema = z.strictObject({
+  /** Row name in the tables; unique within the ablation. */
+  name: z.string().regex(/^[A-Za-z0-9+=._-]+$/, 'letters, digits and + = . _ - only'),
+  /** One line: what this variant changes and why. */
+  description: z.string().min(1),
+  /** Paper cells this variant corresponds to (keys of the paper-values table, e.g. `IV/+SEM+AFEM`). */
+  paper: z.array(z.string()).default([]),
+  /** Config diff of this variant. */
+  set: diff.default({}),
+  /** Per-profile config diffs of this variant (e.g. the paper-size backbone under `full`). */
+  profiles: z.partialRecord(z.enum(PROFILES), z.strictObject({ set: diff })).default({}),
+});
+export type VariantDef = z.output<typeof VariantSchema>;
+
+/** Schema of an ablation file. */
+export const AblationSchema = z
+  .strictObject({
+    /** Must equal the file name without `.yaml`. */
+    name: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and - only'),
+    title: z.string().min(1),
+    /** Base experiment config, relative to the ablation file. */
+    base: z.string().min(1),
+    /** Variant the Δ columns are computed against. */
+    baseline: z.string(),
+    seeds: z.array(z.number().int()).min(1),
+    set: diff.default({}),
+    profiles: z.partialRecord(z.enum(PROFILES), ProfileSchema).default({}),
+    variants: z.array(VariantSchema).min(1),
+  })
+  .superRefine((a, ctx) => {
+    const names = a.variants.map((v) => v.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup !== undefined) ctx.addIssue({ code: 'custom', path: ['variants'], message: `duplicate variant name '${dup}'` });
+    if (!names.includes(a.baseline)) ctx.addIssue({ code: 'custom', path: ['baseline'], message: `'${a.baseline}' is not a variant (variants: ${names.join(', ')})` });
+    for (const [p, def] of Object.entries(a.profiles)) {
+      for (const v of def?.variants ?? []) {
+        if (!names.includes(v)) ctx.addIssue({ code: 'custom', path: ['profiles', p, 'variants'], message: `'${v}' is not a variant (variants: ${names.join(', ')})` });
+      }
+      if (def?.variants && !def.variants.includes(a.baseline)) {
+        ctx.addIssue({ code: 'custom', path: ['profiles', p, 'variants'], message: `must include the baseline '${a.baseline}'` });
+      }
+    }
+    for (const s of [a.seeds, ...Object.values(a.profiles).map((p) => p?.seeds ?? [])]) {
+      if (new Set(s).size !== s.length) ctx.addIssue({ code: 'custom', path: ['seeds'], message: `duplicate seed in [${s.join(', ')}]` });
+    }
+  });
+export type AblationDef = z.output<typeof AblationSchema>;
+
+/** One line per zod issue, `key.path: message`; unknown keys are named one by one. */
+export function issueLines(issues: readonly z.core.$ZodIssue[]): string[] {
+  const at = (path: readonly PropertyKey[]): string => (path.length > 0 ? path.map(String).join('.') : '(root)');
+  return issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => `${at([...i.path, k])}: unknown key`) : [`${at(i.path)}: ${i.message}`]));
+}
+
+/** A loaded ablation file. */
+export interface LoadedAblation {
+  readonly file: string;
+  readonly def: AblationDef;
+}
+
+/** Read and validate an ablation file; errors name the file and the offending key. */
+export function loadAblation(path: string): LoadedAblation {
+  const file = resolve(path);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`ablation ${file}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const r = AblationSchema.safeParse(raw);
+  if (!r.success) {
+    const lines = issueLines(r.error.issues);
+    throw new Error(`Invalid ablation ${file} (${lines.length} issue${lines.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`);
+  }
+  const stem = basename(file, extname(file));
+  if (r.data.name !== stem) throw new Error(`Invalid ablation ${file}: name '${r.data.name}' must equal the file name '${stem}'`);
+  return { file, def: r.data };
+}
+
+/** Path of a file referenced by an ablation (relative to the ablation file). */
+export function ablationPath(ablation: LoadedAblation, ref: string): string {
+  return resolve(dirname(ablation.file), ref);
+}

@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadAblation } from './definition';
+import { applyDiff, parseShard, planAblation, runKeyOf, shardKeys } from './plan';
+
+const tiny = fileURLToPath(new URL('../../configs/synthetic/tiny.yaml', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'clip-senet-plan-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function ablationFile(name: string, body: string): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, `name: ${name}\ntitle: test\nbase: ${tiny}\n${body}`);
+  return file;
+}
+
+const twoVariants = `baseline: base
+seeds: [1, 2]
+variants:
+  - name: base
+    description: appearance only
+    set: { model: { sem: null, fusion: { $replace: true, name: appearance-only, outDim: 32 } } }
+  - name: full
+    description: the paper's fusion
+    paper: [IV/+SEM+AFEM]
+  - name: full-copy
+    description: the same config as full
+    set: { train: { seed: 99 } }
+`;
+
+describe('applyDiff', () => {
+  it('merges maps, replaces lists/scalars/null, and $replace replaces a whole map', () => {
+    const a = { model: { fusion: { name: 'clip-senet', outDim: 8, afem: { groups: 4 } }, sem: { freeze: true } }, losses: [1, 2] };
+    expect(applyDiff(a, { model: { fusion: { outDim: 16 } } })).toEqual({ model: { fusion: { name: 'clip-senet', outDim: 16, afem: { groups: 4 } }, sem: { freeze: true } }, losses: [1, 2] });
+    expect(applyDiff(a, { model: { fusion: { $replace: true, name: 'sum', outDim: 8 } } })).toEqual({ model: { fusion: { name: 'sum', outDim: 8 }, sem: { freeze: true } }, losses: [1, 2] });
+    expect(applyDiff(a, { model: { sem: null }, losses: [3] })).toEqual({ model: { fusion: a.model.fusion, sem: null }, losses: [3] });
+    expect(a.model.fusion.outDim).toBe(8); // inputs are not mutated
+  });
+});
+
+describe('planAblation', () => {
+  it('expands variants × seeds into validated configs keyed by the resolved-config hash', () => {
+    const plan = planAblation(loadAblation(ablationFile('grid', twoVariants)), { profile: 'default' });
+    expect(plan.runs.map((r) => `${r.variant}/${r.seed}`)).toEqual(['base/1', 'base/2', 'full/1', 'full/2', 'full-copy/1', 'full-copy/2']);
+    for (const r of plan.runs) {
+      expect(r.runKey).toBe(runKeyOf(r.configText));
+      expect(r.config.train.seed).toBe(r.seed); // the seed layer comes after the variant's diff
+    }
+    expect(plan.runs[0]!.config.model.sem).toBeNull();
+    expect(plan.runs[0]!.config.model.fusion).toEqual({ name: 'appearance-only', outDim: 32, cameraView: null });
+    // identical resolved configs share a key (trained once); different seeds do not
+    expect(plan.runs[4]!.runKey).toBe(plan.runs[2]!.runKey);
+    expect(new Set(plan.runs.map((r) => r.runKey)).size).toBe(4);
+    // stable: planning again gives the same keys
+    expect(planAblation(loadAblation(ablationFile('grid', twoVariants)), { profile: 'default' }).runs.map((r) => r.runKey)).toEqual(plan.runs.map((r) => r.runKey));
+  });
+
+  it('profiles replace seeds, pick variants and add diffs; --set overrides change the keys', () => {
+    const file = ablationFile('profiles', `${twoVariants}profiles:
+  smoke: { seeds: [7], variants: [base, full], set: { train: { maxSteps: 1 } } }
+`);
+    const a = loadAblation(file);
+    const smoke = planAblation(a, { profile: 'smoke' });
+    expect(smoke.runs.map((r) => `${r.variant}/${r.seed}/${r.config.train.maxSteps}`)).toEqual(['base/7/1', 'full/7/1']);
+    const over = planAblation(a, { profile: 'smoke', overrides: ['train.maxSteps=2'] });
+    expect(over.runs[0]!.config.train.maxSteps).toBe(2);
+    expect(over.runs[0]!.runKey).not.toBe(smoke.runs[0]!.runKey);
+    expect(planAblation(a, { profile: 'smoke', seeds: [5, 6] }).runs.map((r) => r.seed)).toEqual([5, 6, 5, 6]);
+  });
+
+  it('bad definitions fail with one message naming the file and the key', () => {
+    expect(() => loadAblation(ablationFile('dup', twoVariants.replace('name: full-copy', 'name: full')))).toThrow(/dup\.yaml[\s\S]*duplicate variant name 'full'/);
+    expect(() => loadAblation(ablationFile('nobase', twoVariants.replace('baseline: base', 'baseline: nope')))).toThrow(/baseline: 'nope' is not a variant/);
+    expect(() => loadAblation(ablationFile('typo', `${twoVariants}sedes: [1]\n`))).toThrow(/typo\.yaml[\s\S]*sedes/);
+    const wrongName = join(dir, 'other.yaml');
+    writeFileSync(wrongName, `name: grid\ntitle: t\nbase: ${tiny}\n${twoVariants}`);
+    expect(() => loadAblation(wrongName)).toThrow(/name 'grid' must equal the file name 'other'/);
+    const badVariant = loadAblation(ablationFile('badvariant', twoVariants.replace('{ train: { seed: 99 } }', '{ train: { epochz: 3 } }')));
+    expect(() => planAblation(badVariant, { profile: 'default' })).toThrow(/variant 'full-copy' \(seed 1, profile default[\s\S]*train\.epochz/);
+  });
+});
+
+describe('shards', () => {
+  it('are disjoint and cover every distinct run key; --shard is validated', () => {
+    const plan = planAblation(loadAblation(ablationFile('shards', twoVariants)), { profile: 'default' });
+    const all = shardKeys(plan.runs, undefined);
+    const parts = [1, 2, 3].map((index) => shardKeys(plan.runs, { index, count: 3 }));
+    expect(parts.reduce((n, p) => n + p.size, 0)).toBe(all.size);
+    expect(new Set(parts.flatMap((p) => [...p]))).toEqual(all);
+    expect(parseShard('2/4')).toEqual({ index: 2, count: 4 });
+    for (const bad of ['0/2', '3/2', 'x', '1/0']) expect(() => parseShard(bad)).toThrow(/--shard must be i\/n/);
+  });
+});

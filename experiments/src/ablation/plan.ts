@@ -1,0 +1,124 @@
+/**
+ * Expanding an ablation into runs: variants × seeds, each resolved to a validated experiment config and keyed by
+ * a hash of its resolved YAML text. Runs with the same resolved config (the same baseline in two ablations, say)
+ * get the same key and are trained once. `--shard i/n` takes every n-th run of the sorted key list, so shards are
+ * disjoint, cover the grid, and agree across machines without coordination.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { applyOverrides, isPlainObject, parseOverrides, resolveConfigFile } from '@clip-senet/core/base';
+import { ExperimentConfigSchema, resolvedConfigText, type ExperimentConfig } from '../config';
+import { ablationPath, issueLines, type LoadedAblation, type Profile } from './definition';
+
+/** One run of the grid. */
+export interface PlannedRun {
+  readonly variant: string;
+  readonly seed: number;
+  readonly config: ExperimentConfig;
+  /** The resolved YAML text (what `resolved-config.yaml` holds). */
+  readonly configText: string;
+  /** First 12 hex digits of SHA-256 of `configText`. */
+  readonly runKey: string;
+}
+
+/** The expanded grid of one ablation at one profile. */
+export interface AblationPlan {
+  readonly ablation: LoadedAblation;
+  readonly profile: Profile;
+  readonly baseFile: string;
+  readonly seeds: readonly number[];
+  readonly variants: readonly string[];
+  /** Variant-major, seed-minor. */
+  readonly runs: readonly PlannedRun[];
+}
+
+/** Options of {@link planAblation}. */
+export interface PlanOptions {
+  readonly profile: Profile;
+  /** `key.path=value` overrides applied to every run (after the ablation's own layers). */
+  readonly overrides?: readonly string[];
+  /** Replace the seed list. */
+  readonly seeds?: readonly number[];
+}
+
+/** Marker of a diff map that replaces the map below it instead of merging into it. */
+export const REPLACE_KEY = '$replace';
+
+/**
+ * Layer a config diff over a config: maps merge recursively, lists / scalars / null replace, and a map written
+ * with `$replace: true` replaces the whole map (e.g. switching `model.fusion` to a variant with other keys).
+ */
+export function applyDiff(a: unknown, b: unknown): unknown {
+  if (isPlainObject(b) && b[REPLACE_KEY] === true) {
+    const { [REPLACE_KEY]: _drop, ...rest } = b;
+    return Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, applyDiff(undefined, v)]));
+  }
+  if (!isPlainObject(a) || !isPlainObject(b)) return b === undefined ? a : b;
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = applyDiff(out[k], v);
+  return out;
+}
+
+const layer = (a: Record<string, unknown>, b: Record<string, unknown> | undefined): Record<string, unknown> =>
+  applyDiff(a, b ?? {}) as Record<string, unknown>;
+
+/** The run key of a resolved config text. */
+export function runKeyOf(configText: string): string {
+  return createHash('sha256').update(configText).digest('hex').slice(0, 12);
+}
+
+/** Expand an ablation into its validated runs. Errors name the ablation file, variant and seed. */
+export function planAblation(ablation: LoadedAblation, options: PlanOptions): AblationPlan {
+  const { def } = ablation;
+  const profile = def.profiles[options.profile] ?? {};
+  const baseFile = ablationPath(ablation, profile.base ?? def.base);
+  const base = resolveConfigFile(baseFile).value;
+  const overrides = parseOverrides(options.overrides ?? []);
+  const seeds = options.seeds ?? profile.seeds ?? def.seeds;
+  const variants = def.variants.filter((v) => profile.variants?.includes(v.name) ?? true);
+  const runs: PlannedRun[] = [];
+  for (const v of variants) {
+    const layered = layer(layer(layer(layer(base, def.set), profile.set), v.set), v.profiles[options.profile]?.set);
+    for (const seed of seeds) {
+      const raw = applyOverrides(applyOverrides(layered, [{ path: ['train', 'seed'], value: seed, text: `train.seed=${seed}` }]), overrides);
+      const parsed = ExperimentConfigSchema.safeParse(raw);
+      if (!parsed.success) {
+        const lines = issueLines(parsed.error.issues);
+        throw new Error(`ablation ${ablation.file}: variant '${v.name}' (seed ${seed}, profile ${options.profile}, base ${baseFile}) is not a valid experiment:\n  ${lines.join('\n  ')}`);
+      }
+      const config = parsed.data;
+      const configText = resolvedConfigText(config);
+      runs.push({ variant: v.name, seed, config, configText, runKey: runKeyOf(configText) });
+    }
+  }
+  return { ablation, profile: options.profile, baseFile, seeds, variants: variants.map((v) => v.name), runs };
+}
+
+/** A `--shard i/n` selection (1-based i). */
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+/** Parse `i/n` (1 ≤ i ≤ n). */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) throw new Error(`--shard must be i/n with 1 ≤ i ≤ n (e.g. 2/4), got '${text}'`);
+  return { index, count };
+}
+
+/**
+ * The distinct run keys this shard trains: the grid's distinct keys sorted, every `count`-th from `index − 1`.
+ * (Sorting by key, not by position, keeps shards stable when variants are reordered.)
+ */
+export function shardKeys(runs: readonly PlannedRun[], shard: Shard | undefined): Set<string> {
+  const keys = [...new Set(runs.map((r) => r.runKey))].sort();
+  return new Set(shard ? keys.filter((_, i) => i % shard.count === shard.index - 1) : keys);
+}
+
+/** Folder of a run. */
+export function runDirFor(runsDir: string, runKey: string): string {
+  return join(runsDir, runKey);
+}

@@ -1,0 +1,278 @@
+/**
+ * The ablation runner: trains the planned runs that are not finished yet in a pool of child processes (each a
+ * `clip-senet train` of one run folder), resumes interrupted ones from their last checkpoint, summarises finished
+ * ones, and writes the grid's {@link AblationRecord}. Finished runs are never redone: a run is finished when its
+ * folder holds `summary.json` (or `results.json`, which is then summarised).
+ *
+ * Crash safety: every file is written atomically; a run folder being trained holds `runner.lock` with the
+ * trainer's pid; trainers watch their parent and checkpoint + exit when the runner dies (even by SIGKILL), so a
+ * rerun continues cleanly. SIGINT/SIGTERM to the runner are forwarded: trainers checkpoint and stop.
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic, writeJsonAtomic } from '@clip-senet/core/base';
+import { RESOLVED_CONFIG, type ExperimentConfig } from '../config';
+import { REPO_ROOT, syntheticWorldDir } from '../data';
+import { PARENT_PID_ENV } from '../parent-watch';
+import type { AblationPlan, PlannedRun, Shard } from './plan';
+import { runDirFor, shardKeys } from './plan';
+import { readSummary, RUN_FILES, summarizeRun, writeSummary } from './summarize';
+import type { AblationRecord, RankedList, RunSummary } from './summary';
+
+/** Where the runner writes. */
+export interface RunnerIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+/** Options of {@link runAblation}. */
+export interface RunnerOptions {
+  /** Folder of run folders (default `<repo>/runs`). */
+  readonly runsDir?: string;
+  /** Folder of ablation records (default `<repo>/reports/ablations`). */
+  readonly reportsDir?: string;
+  /** Runs trained at once (default: the number of cores / `threadsPerRun`, at least 1). */
+  readonly jobs: number;
+  /** Compute threads per trainer (`CLIP_SENET_WASM_THREADS`; default 1). */
+  readonly threadsPerRun?: number;
+  readonly shard?: Shard;
+  /** Print the plan, train nothing, write nothing. */
+  readonly dryRun?: boolean;
+  /** Extra environment of the trainers. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly io: RunnerIo;
+}
+
+/** What a runner invocation did. */
+export interface RunnerResult {
+  readonly record?: AblationRecord;
+  readonly recordFile?: string;
+  /** Distinct run keys of the grid in this shard, and how they were handled. */
+  readonly trained: readonly string[];
+  readonly skipped: readonly string[];
+  readonly failed: readonly { runKey: string; message: string }[];
+  /** Grid cells (variant × seed) with a summary, out of all. */
+  readonly finished: number;
+  readonly total: number;
+  readonly wallSeconds: number;
+}
+
+const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Default folder of run folders. */
+export const DEFAULT_RUNS_DIR = join(REPO_ROOT, 'runs');
+/** Default folder of ablation records and reports. */
+export const DEFAULT_REPORTS_DIR = join(REPO_ROOT, 'reports', 'ablations');
+
+/** Record file of an ablation at a profile. */
+export function recordFileFor(reportsDir: string, ablation: string, profile: string): string {
+  return join(reportsDir, ablation, profile, 'runs.json');
+}
+
+/** The dataset root a run reads (absolute). */
+export function datasetRootOf(config: ExperimentConfig): string {
+  const root = (config.data as { root?: string }).root;
+  if (root !== undefined) return isAbsolute(root) ? root : resolve(REPO_ROOT, root);
+  return syntheticWorldDir(config.data.world);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Wait for a live lock holder (an orphaned trainer checkpointing after its runner died) or clear a stale lock. */
+async function acquireLock(runDir: string, timeoutMs = 120_000): Promise<void> {
+  const file = join(runDir, RUN_FILES.lock);
+  const t0 = Date.now();
+  while (existsSync(file)) {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    if (!Number.isInteger(pid) || !pidAlive(pid)) {
+      rmSync(file, { force: true });
+      break;
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${file}: run is being trained by live process ${pid} (another runner?); stop it first`);
+    await sleep(500);
+  }
+}
+
+/** Relative paths for the summary (so committed records hold no machine-specific absolute paths). */
+function portable(summary: RunSummary, datasetRoot: string): RunSummary {
+  const rel = (p: string): string => (isAbsolute(p) ? relative(datasetRoot, p) : p);
+  const ranked: RankedList[] = summary.ranked.map((q) => ({ query: rel(q.query), gallery: q.gallery.map((g) => ({ path: rel(g.path), match: g.match })) }));
+  const root = relative(REPO_ROOT, datasetRoot);
+  return { ...summary, ranked, datasetRoot: root.startsWith('..') ? datasetRoot : root };
+}
+
+interface Trainer {
+  readonly child: ReturnType<typeof spawn>;
+  readonly done: Promise<number>;
+}
+
+function startTrainer(run: PlannedRun, runDir: string, options: RunnerOptions): Trainer {
+  const logFd = openSync(join(runDir, 'train.log'), 'a');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'train', '--config', join(runDir, RESOLVED_CONFIG), '--run-dir', runDir, '--resume', '--no-progress'],
+    {
+      cwd: PROJECT_DIR,
+      stdio: ['ignore', logFd, logFd],
+      env: { ...process.env, CLIP_SENET_WASM_THREADS: String(options.threadsPerRun ?? 1), ...options.env, [PARENT_PID_ENV]: String(process.pid) },
+    },
+  );
+  closeSync(logFd);
+  writeFileAtomic(join(runDir, RUN_FILES.lock), `${child.pid}\n`);
+  const done = new Promise<number>((res) => {
+    child.on('exit', (code, signal) => res(code ?? (signal ? 128 : 1)));
+    child.on('error', () => res(1));
+  });
+  return { child, done };
+}
+
+function tail(file: string, lines = 15): string {
+  if (!existsSync(file)) return '';
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+function describeRun(plan: AblationPlan, key: string): string {
+  const cells = plan.runs.filter((r) => r.runKey === key).map((r) => `${r.variant}/seed ${r.seed}`);
+  return `${plan.ablation.def.name}: ${cells.join(', ')} (${key})`;
+}
+
+const pct = (x: number): string => (x * 100).toFixed(1);
+
+/** Run (the shard of) an ablation's grid, then write its record. */
+export async function runAblation(plan: AblationPlan, options: RunnerOptions): Promise<RunnerResult> {
+  const t0 = Date.now();
+  const { io } = options;
+  const runsDir = options.runsDir ?? DEFAULT_RUNS_DIR;
+  const reportsDir = options.reportsDir ?? DEFAULT_REPORTS_DIR;
+  const mine = shardKeys(plan.runs, options.shard);
+  const byKey = new Map<string, PlannedRun>();
+  for (const r of plan.runs) if (mine.has(r.runKey) && !byKey.has(r.runKey)) byKey.set(r.runKey, r);
+  const finished = (key: string): boolean => existsSync(join(runDirFor(runsDir, key), RUN_FILES.summary));
+  const todo = [...byKey.keys()].filter((k) => !finished(k));
+  const skipped = [...byKey.keys()].filter((k) => finished(k));
+  const name = plan.ablation.def.name;
+  const shardText = options.shard ? ` shard ${options.shard.index}/${options.shard.count}` : '';
+  io.out(`ablation ${name} (profile ${plan.profile}${shardText}): ${plan.variants.length} variants × ${plan.seeds.length} seeds = ${plan.runs.length} runs, ` +
+    `${new Set(plan.runs.map((r) => r.runKey)).size} distinct; this invocation: ${todo.length} to train, ${skipped.length} already finished\n`);
+  if (options.dryRun) {
+    for (const r of plan.runs) {
+      const state = !mine.has(r.runKey) ? 'other shard' : finished(r.runKey) ? 'finished' : existsSync(join(runDirFor(runsDir, r.runKey), 'checkpoints')) ? 'resume' : 'train';
+      io.out(`  ${r.variant.padEnd(22)} seed ${String(r.seed).padEnd(6)} ${r.runKey}  ${state}\n`);
+    }
+    return { trained: [], skipped, failed: [], finished: 0, total: plan.runs.length, wallSeconds: (Date.now() - t0) / 1000 };
+  }
+
+  const trained: string[] = [];
+  const failed: { runKey: string; message: string }[] = [];
+  const active = new Set<Trainer>();
+  let stopping: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = sig;
+    io.err(`\n${sig}: asking ${active.size} trainer(s) to checkpoint and stop; rerun the same command to continue\n`);
+    for (const t of active) t.child.kill('SIGTERM');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const trainOne = async (key: string, index: number): Promise<void> => {
+    const run = byKey.get(key)!;
+    const runDir = runDirFor(runsDir, key);
+    mkdirSync(runDir, { recursive: true });
+    await acquireLock(runDir);
+    const datasetRoot = datasetRootOf(run.config);
+    const configFile = join(runDir, RESOLVED_CONFIG);
+    if (existsSync(configFile) && readFileSync(configFile, 'utf8') !== run.configText) {
+      throw new Error(`${configFile} differs from the planned config of run ${key} (edited by hand?); move the folder away to retrain`);
+    }
+    if (!existsSync(configFile)) writeFileAtomic(configFile, run.configText);
+    if (!existsSync(join(runDir, RUN_FILES.results))) {
+      const resuming = existsSync(join(runDir, 'checkpoints'));
+      io.out(`[${index}/${todo.length}] ${resuming ? 'resume' : 'train '} ${describeRun(plan, key)}\n`);
+      const start = Date.now();
+      const trainer = startTrainer(run, runDir, options);
+      active.add(trainer);
+      const code = await trainer.done;
+      active.delete(trainer);
+      rmSync(join(runDir, RUN_FILES.lock), { force: true });
+      const seconds = (Date.now() - start) / 1000;
+      appendFileSync(join(runDir, RUN_FILES.attempts), `${JSON.stringify({ start: new Date(start).toISOString(), seconds, exit: code })}\n`);
+      if (code !== 0 || !existsSync(join(runDir, RUN_FILES.results))) {
+        if (stopping) return;
+        throw new Error(`trainer exited with code ${code}; log ${join(runDir, 'train.log')}:\n${tail(join(runDir, 'train.log'))}`);
+      }
+    }
+    const summary = portable(summarizeRun(runDir, key, run.config, datasetRoot), datasetRoot);
+    writeSummary(runDir, summary);
+    trained.push(key);
+    const m = summary.metrics;
+    io.out(`[${index}/${todo.length}] done   ${describeRun(plan, key)} in ${summary.wallSeconds.toFixed(0)} s: mAP ${pct(m.mAP)} R1 ${pct(m.rank1)} mINP ${pct(m.mINP)}\n`);
+  };
+
+  try {
+    const jobs = Math.max(1, options.jobs);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (!stopping && next < todo.length) {
+        const i = next++;
+        const key = todo[i]!;
+        try {
+          await trainOne(key, i + 1);
+        } catch (err) {
+          failed.push({ runKey: key, message: (err as Error).message });
+          io.err(`run ${describeRun(plan, key)} failed: ${(err as Error).message}\n`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, todo.length)) }, worker));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  const record = buildRecord(plan, runsDir);
+  const recordFile = recordFileFor(reportsDir, name, plan.profile);
+  writeJsonAtomic(recordFile, record);
+  const done = record.runs.filter((r) => r.summary !== null).length;
+  const wallSeconds = (Date.now() - t0) / 1000;
+  io.out(`ablation ${name}: ${done}/${record.runs.length} grid cells finished; record ${relative(process.cwd(), recordFile)} (${wallSeconds.toFixed(0)} s)\n`);
+  if (stopping) io.out('stopped early; rerun the same command to continue\n');
+  return { record, recordFile, trained, skipped, failed, finished: done, total: record.runs.length, wallSeconds };
+}
+
+/** The grid's record from whatever summaries exist (runs of other shards included). */
+export function buildRecord(plan: AblationPlan, runsDir: string): AblationRecord {
+  const { def } = plan.ablation;
+  const runs = plan.runs.map((r) => ({ variant: r.variant, seed: r.seed, runKey: r.runKey, summary: readSummary(runDirFor(runsDir, r.runKey)) ?? null }));
+  const seen = new Set<string>();
+  let wall = 0;
+  for (const r of runs) {
+    if (r.summary && !seen.has(r.runKey)) {
+      seen.add(r.runKey);
+      wall += r.summary.wallSeconds;
+    }
+  }
+  return {
+    format: 'clip-senet/ablation-runs@1',
+    ablation: def.name,
+    title: def.title,
+    profile: plan.profile,
+    baseline: def.baseline,
+    variants: def.variants.filter((v) => plan.variants.includes(v.name)).map((v) => ({ name: v.name, description: v.description, paper: v.paper })),
+    seeds: plan.seeds,
+    runs,
+    wallSeconds: Math.round(wall * 10) / 10,
+  };
+}

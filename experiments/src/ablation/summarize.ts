@@ -1,0 +1,124 @@
+/**
+ * Turning a finished run folder into its {@link RunSummary}: final metrics from `results.json`, the evaluation and
+ * (downsampled) training curves from `log.jsonl`, wall time from the runner's attempt log `attempts.jsonl`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '@clip-senet/core/base';
+import type { ExperimentConfig } from '../config';
+import type { EvalPoint, RankedList, RunSummary, TrainPoint } from './summary';
+
+/** Files of a run folder the runner reads or writes. */
+export const RUN_FILES = {
+  results: 'results.json',
+  log: 'log.jsonl',
+  summary: 'summary.json',
+  attempts: 'attempts.jsonl',
+  lock: 'runner.lock',
+} as const;
+
+/** At most this many training-curve points are kept (first and last always). */
+export const MAX_TRAIN_POINTS = 200;
+
+/** The dataset tag of a config: `synthetic`, `veri776`, `vehicleid-800`, `veriwild-3000`, … */
+export function datasetTag(config: ExperimentConfig): string {
+  const data = config.data as { dataset: string; testSize?: number };
+  return data.testSize !== undefined ? `${data.dataset}-${data.testSize}` : data.dataset;
+}
+
+interface ResultsJson {
+  protocolId: string;
+  mAP: number;
+  rank1: number;
+  rank5: number;
+  rank10: number;
+  mINP: number;
+  numValidQueries: number;
+  numSkippedQueries: number;
+  flip: boolean;
+  seed: number;
+  backend: string;
+  commit: string;
+  time: string;
+  ranked?: readonly RankedList[];
+}
+
+function readJsonLines(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        throw new Error(`${file}:${i + 1}: not a JSON line`);
+      }
+    });
+}
+
+/** Keep at most `max` points, evenly spaced, always the first and the last. */
+export function downsample<T>(points: readonly T[], max: number): T[] {
+  if (points.length <= max) return [...points];
+  const out: T[] = [];
+  for (let i = 0; i < max; i++) out.push(points[Math.round((i * (points.length - 1)) / (max - 1))]!);
+  return out;
+}
+
+/** Total wall seconds of the runner's attempts at a run. */
+export function attemptSeconds(runDir: string): number {
+  return readJsonLines(join(runDir, RUN_FILES.attempts)).reduce((s, a) => s + (typeof a.seconds === 'number' ? a.seconds : 0), 0);
+}
+
+/** Build the summary of a finished run (its `results.json` must exist). */
+export function summarizeRun(runDir: string, runKey: string, config: ExperimentConfig, datasetRoot: string): RunSummary {
+  const resultsFile = join(runDir, RUN_FILES.results);
+  if (!existsSync(resultsFile)) throw new Error(`run ${runDir} has no ${RUN_FILES.results} (not finished)`);
+  const r = JSON.parse(readFileSync(resultsFile, 'utf8')) as ResultsJson;
+  for (const k of ['mAP', 'rank1', 'rank5', 'rank10', 'mINP'] as const) {
+    if (typeof r[k] !== 'number') throw new Error(`${resultsFile}: '${k}' is missing or not a number`);
+  }
+  const log = readJsonLines(join(runDir, RUN_FILES.log));
+  const evalCurve: EvalPoint[] = log
+    .filter((l) => l.type === 'eval')
+    .map((l) => {
+      const m = l.metrics as Record<string, number>;
+      return { step: l.step as number, epoch: (l.epoch as number) + 1, mAP: m.mAP!, rank1: m.rank1!, rank5: m.rank5!, mINP: m.mINP! };
+    });
+  const steps: TrainPoint[] = log
+    .filter((l) => l.type === 'step')
+    .map((l) => ({ step: l.step as number, epoch: l.epoch as number, lr: l.lr as number, loss: l.loss as Record<string, number> }));
+  return {
+    format: 'clip-senet/run-summary@1',
+    runKey,
+    dataset: datasetTag(config),
+    protocolId: r.protocolId,
+    seed: config.train.seed,
+    metrics: { mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP },
+    numValidQueries: r.numValidQueries,
+    numSkippedQueries: r.numSkippedQueries,
+    flip: r.flip,
+    evalCurve,
+    trainCurve: downsample(steps, MAX_TRAIN_POINTS),
+    ranked: r.ranked ?? [],
+    datasetRoot,
+    backend: r.backend,
+    commit: r.commit,
+    wallSeconds: Math.round(attemptSeconds(runDir) * 10) / 10,
+    finishedAt: r.time,
+  };
+}
+
+/** Read a run's `summary.json`, or undefined when absent. */
+export function readSummary(runDir: string): RunSummary | undefined {
+  const file = join(runDir, RUN_FILES.summary);
+  if (!existsSync(file)) return undefined;
+  const s = JSON.parse(readFileSync(file, 'utf8')) as RunSummary;
+  if (s.format !== 'clip-senet/run-summary@1') throw new Error(`${file}: unknown format '${String(s.format)}' (expected clip-senet/run-summary@1)`);
+  return s;
+}
+
+/** Write a run's `summary.json` atomically. */
+export function writeSummary(runDir: string, summary: RunSummary): void {
+  writeJsonAtomic(join(runDir, RUN_FILES.summary), summary);
+}

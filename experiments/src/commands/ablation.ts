@@ -1,0 +1,101 @@
+/** `clip-senet ablation`: expand ablation definitions into runs, train what is not finished, write the records. */
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readdirSync } from 'node:fs';
+import { loadAblation, PROFILES, type Profile } from '../ablation/definition';
+import { parseShard, planAblation } from '../ablation/plan';
+import { DEFAULT_REPORTS_DIR, DEFAULT_RUNS_DIR, runAblation } from '../ablation/runner';
+import { UsageError, type Command } from '../command';
+
+/** Folder of the shipped ablation definitions. */
+export const ABLATIONS_DIR = resolve(import.meta.dirname, '..', '..', 'configs', 'ablations');
+/** The ablation run when none is named: baseline vs +SEM vs +SEM+AFEM vs two fusion variants. */
+export const DEFAULT_ABLATION = join(ABLATIONS_DIR, 'main.yaml');
+
+const usage = `Usage: clip-senet ablation [<ablation.yaml> ...] [--all] [--profile smoke|default|full] [--seeds 1,2,...]
+                           [--shard i/n] [--jobs n] [--threads n] [--set key.path=value ...] [--dry-run]
+                           [--runs-dir <dir>] [--reports-dir <dir>]
+
+Run ablations: every variant × seed becomes a run keyed by a hash of its resolved config (runs/<key>/);
+finished runs are skipped, interrupted ones resume from their last checkpoint, identical runs of different
+ablations are trained once. Afterwards the grid's record (reports/ablations/<name>/<profile>/runs.json) and
+its tables/figures are written.
+
+  <ablation.yaml>    ablation definitions (default: configs/ablations/main.yaml)
+  --all              every configs/ablations/*.yaml
+  --profile <p>      smoke (a few steps, for tests) | default (embedded world, minutes) | full (paper scale)
+  --seeds a,b        replace the ablation's seed list
+  --shard i/n        train only the i-th of n disjoint shares of the grid (e.g. one per Slurm array task)
+  --jobs <n>         runs trained at once (default: cores / threads)
+  --threads <n>      compute threads per run (default 1)
+  --set k=v          override a config value in every run (repeatable; changes the run keys)
+  --dry-run          print the plan (run keys, finished/resume/train) and exit
+  --runs-dir <dir>   run folders (default <repo>/runs)
+  --reports-dir <d>  records and reports (default <repo>/reports/ablations)
+  -h, --help         this text`;
+
+function intFlag(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`clip-senet ablation: ${flag} must be a positive integer, got '${value}'`);
+  return n;
+}
+
+function seedList(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const seeds = value.split(',').map((s) => Number(s.trim()));
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s))) throw new UsageError(`clip-senet ablation: --seeds must be integers separated by commas, got '${value}'`);
+  return seeds;
+}
+
+export const ablationCommand: Command = {
+  name: 'ablation',
+  summary: 'run ablation grids (variants × seeds) and write their records',
+  usage,
+  async run(args, io) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...args],
+        allowPositionals: true,
+        strict: true,
+        options: {
+          all: { type: 'boolean' }, profile: { type: 'string' }, seeds: { type: 'string' }, shard: { type: 'string' },
+          jobs: { type: 'string' }, threads: { type: 'string' }, set: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' },
+          'runs-dir': { type: 'string' }, 'reports-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        },
+      });
+    } catch (err) {
+      throw new UsageError(`clip-senet ablation: ${(err as Error).message}`);
+    }
+    const o = parsed.values;
+    const profile = (o.profile ?? 'default') as Profile;
+    if (!PROFILES.includes(profile)) throw new UsageError(`clip-senet ablation: --profile must be one of ${PROFILES.join(', ')}, got '${o.profile}'`);
+    if (o.all && parsed.positionals.length > 0) throw new UsageError('clip-senet ablation: give ablation files or --all, not both');
+    const files = o.all
+      ? readdirSync(ABLATIONS_DIR).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(ABLATIONS_DIR, f))
+      : parsed.positionals.length > 0 ? parsed.positionals.map((p) => resolve(p)) : [DEFAULT_ABLATION];
+    let shard;
+    try {
+      shard = o.shard !== undefined ? parseShard(o.shard) : undefined;
+    } catch (err) {
+      throw new UsageError(`clip-senet ablation: ${(err as Error).message}`);
+    }
+    const threads = intFlag('--threads', o.threads, 1);
+    const jobs = intFlag('--jobs', o.jobs, Math.max(1, Math.floor(availableParallelism() / threads)));
+    const seeds = seedList(o.seeds);
+    // Plan every file first, so a bad definition fails before anything trains.
+    const plans = files.map((f) => planAblation(loadAblation(f), { profile, overrides: o.set ?? [], ...(seeds ? { seeds } : {}) }));
+    let failed = 0;
+    for (const plan of plans) {
+      const r = await runAblation(plan, {
+        jobs, threadsPerRun: threads, io, dryRun: o['dry-run'] === true,
+        runsDir: resolve(o['runs-dir'] ?? DEFAULT_RUNS_DIR), reportsDir: resolve(o['reports-dir'] ?? DEFAULT_REPORTS_DIR),
+        ...(shard ? { shard } : {}),
+      });
+      failed += r.failed.length;
+    }
+    if (failed > 0) throw new Error(`${failed} run(s) failed (see above); finished runs are kept, rerun to retry the rest`);
+  },
+};
