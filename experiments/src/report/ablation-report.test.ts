@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { ABLATION_MD_HEADER, ablationCsv, ablationMarkdown, ablationMarkdownRows } from './ablation-report';
+import { parseCsv, standardRecord } from './testing';
+
+describe('ablation report', () => {
+  const record = standardRecord();
+
+  it('writes mean ± sample std, Δ vs baseline, paper values and paper Δ per variant', () => {
+    const rows = ablationMarkdownRows(record);
+    expect(ABLATION_MD_HEADER).toHaveLength(rows[0].length);
+    // baseline: mAP 80/82 → 81.0 ± 1.414; R1 90/93 → 91.5 ± 2.121; R5 95/95 → ± 0.0; mINP 40/44 → 42.0 ± 2.828
+    expect(rows[0]).toEqual(['`baseline`', 'CNN + CE + SupCon, no \\| SEM', '2/2 seeds', '81.0 ± 1.4', '91.5 ± 2.1', '95.0 ± 0.0', '42.0 ± 2.8', 'baseline', 'baseline', '`IV/baseline`', '86.7', '96.8', 'baseline', 'baseline']);
+    // full: one finished seed of two; Δ = 85 − 81, 94 − 91.5; paper Δ = 91.4 − 86.7, 97.6 − 96.8
+    expect(rows[1]).toEqual(['`full`', 'with SEM, AFEM', '1/2 seeds', '85.0 ± —', '94.0 ± —', '97.0 ± —', '50.0 ± —', '+4.0', '+2.5', '`IV/+SEM+AFEM`', '91.4', '97.6', '+4.7', '+0.8']);
+    // g64: nothing finished; its paper cell is in Table V, the baseline's in Table IV → no paper Δ
+    expect(rows[2]).toEqual(['`g64`', 'variant g64', '0/2 seeds', 'not run', 'not run', 'not run', 'not run', '—', '—', '`V/G=64`', '90.3', '97.9', '—', '—']);
+  });
+
+  it('writes a CSV that parses back to the numbers', () => {
+    const rows = parseCsv(ablationCsv(record));
+    expect(rows).toHaveLength(4);
+    const [header, base, full, g64] = rows;
+    const col = (row: string[], name: string): string => row[header.indexOf(name)];
+    expect(header.every((h) => h.length > 0)).toBe(true);
+    expect(col(full, 'description')).toBe('with SEM, AFEM');
+    expect(col(base, 'description')).toBe('CNN + CE + SupCon, no | SEM');
+    expect(Number(col(base, 'mAP_mean'))).toBeCloseTo(81, 10);
+    expect(Number(col(base, 'mAP_std'))).toBeCloseTo(Math.SQRT2, 10);
+    expect(col(full, 'seeds_finished')).toBe('1');
+    expect(col(full, 'seeds_total')).toBe('2');
+    expect(col(full, 'mAP_std')).toBe('');
+    expect(Number(col(full, 'delta_rank1'))).toBeCloseTo(2.5, 10);
+    expect(Number(col(full, 'paper_delta_mAP'))).toBeCloseTo(4.7, 10);
+    expect(col(g64, 'seeds_finished')).toBe('0');
+    expect(col(g64, 'mAP_mean')).toBe('');
+    expect(col(g64, 'paper_mAP')).toBe('90.3');
+    expect(col(g64, 'paper_delta_mAP')).toBe('');
+  });
+
+  it('has a provenance footer and figure links, and is byte-identical on regeneration', () => {
+    const md = ablationMarkdown(record, { train: 'components-train.png', curves: 'components-curves.png' });
+    expect(md).toContain('- protocol: `veri776/no-rr/cosine/non-interp`');
+    expect(md).toContain('- dataset: `synthetic`');
+    expect(md).toContain('- commit: `abc1234`');
+    expect(md).toContain('- seeds: 1, 2; 3/6 runs finished');
+    expect(md).toContain('- total wall time: 1h 02m 05s');
+    expect(md).toContain('- profile: `smoke`');
+    expect(md).toMatch(/produced by the ablation runner from `runs.json` .*do not edit/);
+    expect(md).toContain('![training curves](components-train.png)');
+    const again = JSON.parse(JSON.stringify(record)) as typeof record;
+    expect(ablationMarkdown(again, { train: 'components-train.png', curves: 'components-curves.png' })).toBe(md);
+    expect(ablationCsv(again)).toBe(ablationCsv(record));
+  });
+});

@@ -1,0 +1,182 @@
+/**
+ * One ablation's table (issue 7 part 4): from its `runs.json` ({@link AblationRecord}) to a CSV (machine-friendly,
+ * full precision) and a Markdown page. Rows are the variants in order; metrics are mean ± sample std over the
+ * finished seeds in %, Δ against the baseline variant's mean, and — where a variant maps to a paper cell — the
+ * paper's value and the paper's own Δ against the cell the baseline maps to in the same table. Unfinished runs are
+ * counted, never filled in. Output depends on the record alone (no clock), so regeneration is byte-identical.
+ */
+import { stringify } from 'csv-stringify/sync';
+import type { AblationRecord, AblationVariantRecord, RunSummary } from '../ablation/summary';
+import { findPaperCell, type PaperCell, type PaperMetric } from './paper-values';
+import { csvNum, distinct, fmt1, fmtDelta, fmtDuration, fmtMeanStd, mdCell, mdTable, metricStats, METRIC_LABEL, REPORT_METRICS, type MeanStd, type ReportMetric } from './stats';
+
+/** The paper side of a variant's row. */
+export interface PaperSide {
+  readonly cell: PaperCell;
+  /** Paper value minus the paper value of the baseline's cell in the same table (when both exist). */
+  readonly delta: Readonly<Partial<Record<PaperMetric, number>>>;
+}
+
+/** One variant's row of the ablation table. */
+export interface VariantRow {
+  readonly variant: AblationVariantRecord;
+  readonly isBaseline: boolean;
+  readonly finished: number;
+  readonly total: number;
+  /** Mean ± std in % (undefined when no seed finished). */
+  readonly stats?: Readonly<Record<ReportMetric, MeanStd>>;
+  /** Mean minus the baseline's mean, in points (undefined when either side has no finished seed). */
+  readonly delta?: Readonly<Record<'mAP' | 'rank1', number>>;
+  readonly paper?: PaperSide;
+}
+
+/** Finished summaries of one variant, in seed order. */
+export function finishedSummaries(record: AblationRecord, variant: string): RunSummary[] {
+  return record.runs.filter((r) => r.variant === variant && r.summary !== null).map((r) => r.summary!);
+}
+
+/** The first paper key of a variant that names a known cell (unknown keys are reported by the runner, not here). */
+function primaryCell(variant: AblationVariantRecord, table?: string): PaperCell | undefined {
+  for (const key of variant.paper) {
+    const c = findPaperCell(key);
+    if (c && (table === undefined || c.table === table)) return c;
+  }
+  return undefined;
+}
+
+function paperSide(variant: AblationVariantRecord, baseline: AblationVariantRecord | undefined): PaperSide | undefined {
+  const cell = primaryCell(variant);
+  if (!cell) return undefined;
+  const base = baseline ? primaryCell(baseline, cell.table) : undefined;
+  const delta: Partial<Record<PaperMetric, number>> = {};
+  if (base) {
+    for (const m of ['mAP', 'rank1', 'rank5'] as const) {
+      const a = cell.values[m];
+      const b = base.values[m];
+      if (a !== undefined && b !== undefined) delta[m] = a - b;
+    }
+  }
+  return { cell, delta };
+}
+
+/** The rows of an ablation table, variants in record order. */
+export function ablationRows(record: AblationRecord): VariantRow[] {
+  const baseVariant = record.variants.find((v) => v.name === record.baseline);
+  const baseStats = metricStats(finishedSummaries(record, record.baseline));
+  return record.variants.map((variant) => {
+    const total = record.runs.filter((r) => r.variant === variant.name).length;
+    const summaries = finishedSummaries(record, variant.name);
+    const stats = metricStats(summaries);
+    const delta = stats && baseStats ? { mAP: stats.mAP.mean - baseStats.mAP.mean, rank1: stats.rank1.mean - baseStats.rank1.mean } : undefined;
+    const paper = paperSide(variant, baseVariant);
+    return { variant, isBaseline: variant.name === record.baseline, finished: summaries.length, total, ...(stats ? { stats } : {}), ...(delta ? { delta } : {}), ...(paper ? { paper } : {}) };
+  });
+}
+
+const CSV_COLUMNS = [
+  'ablation', 'profile', 'variant', 'description', 'is_baseline', 'seeds_finished', 'seeds_total',
+  ...REPORT_METRICS.flatMap((m) => [`${m}_mean`, `${m}_std`]),
+  'delta_mAP', 'delta_rank1', 'paper_key', 'paper_mAP', 'paper_rank1', 'paper_rank5', 'paper_delta_mAP', 'paper_delta_rank1', 'paper_delta_rank5',
+];
+
+/** The ablation table as CSV (values in %, full precision; empty cells for absent values). */
+export function ablationCsv(record: AblationRecord): string {
+  const rows = ablationRows(record).map((r) => [
+    record.ablation, record.profile, r.variant.name, r.variant.description, r.isBaseline ? 'true' : 'false', String(r.finished), String(r.total),
+    ...REPORT_METRICS.flatMap((m) => [csvNum(r.stats?.[m].mean), csvNum(r.stats?.[m].std)]),
+    csvNum(r.delta?.mAP), csvNum(r.delta?.rank1),
+    r.paper?.cell.key ?? '', csvNum(r.paper?.cell.values.mAP), csvNum(r.paper?.cell.values.rank1), csvNum(r.paper?.cell.values.rank5),
+    csvNum(r.paper?.delta.mAP), csvNum(r.paper?.delta.rank1), csvNum(r.paper?.delta.rank5),
+  ]);
+  return stringify([CSV_COLUMNS, ...rows], { eof: true });
+}
+
+function metricCells(r: VariantRow): string[] {
+  if (!r.stats) return REPORT_METRICS.map(() => 'not run');
+  return REPORT_METRICS.map((m) => fmtMeanStd(r.stats![m]));
+}
+
+function deltaCells(r: VariantRow): string[] {
+  if (r.isBaseline) return ['baseline', 'baseline'];
+  if (!r.delta) return ['—', '—'];
+  return [fmtDelta(r.delta.mAP), fmtDelta(r.delta.rank1)];
+}
+
+function paperCells(r: VariantRow): string[] {
+  if (!r.paper) return ['—', '—', '—', '—', '—'];
+  const { cell, delta } = r.paper;
+  const val = (x: number | undefined): string => (x === undefined ? '—' : fmt1(x));
+  const d = (x: number | undefined): string => (r.isBaseline ? 'baseline' : x === undefined ? '—' : fmtDelta(x));
+  return [`\`${cell.key}\``, val(cell.values.mAP), val(cell.values.rank1), d(delta.mAP), d(delta.rank1)];
+}
+
+/** The Markdown table rows (exposed for tests). */
+export function ablationMarkdownRows(record: AblationRecord): string[][] {
+  return ablationRows(record).map((r) => [
+    `\`${r.variant.name}\``, mdCell(r.variant.description), `${r.finished}/${r.total} seeds`, ...metricCells(r), ...deltaCells(r), ...paperCells(r),
+  ]);
+}
+
+/** The Markdown table header. */
+export const ABLATION_MD_HEADER: readonly string[] = [
+  'variant', 'description', 'seeds', ...REPORT_METRICS.map((m) => `${METRIC_LABEL[m]} (%)`), 'Δ mAP', 'Δ R1', 'paper cell', 'paper mAP', 'paper R1', 'paper Δ mAP', 'paper Δ R1',
+];
+
+/** What figures exist next to the tables (decided from the record, so the Markdown is machine-independent). */
+export interface FigureRefs {
+  readonly train?: string;
+  readonly curves?: string;
+  readonly ranked?: string;
+}
+
+function footer(record: AblationRecord): string {
+  const s = record.runs.flatMap((r) => (r.summary ? [r.summary] : []));
+  const list = (xs: readonly string[]): string => (xs.length === 0 ? '— (no finished run)' : xs.map((x) => `\`${x}\``).join(', '));
+  const finished = s.length;
+  return [
+    '## Provenance',
+    '',
+    `- protocol: ${list(distinct(s.map((x) => x.protocolId)))}`,
+    `- dataset: ${list(distinct(s.map((x) => x.dataset)))}`,
+    `- backend: ${list(distinct(s.map((x) => x.backend)))}`,
+    `- commit: ${list(distinct(s.map((x) => x.commit)))}`,
+    `- seeds: ${record.seeds.join(', ')}; ${finished}/${record.runs.length} runs finished`,
+    `- flip TTA: ${list(distinct(s.map((x) => String(x.flip))))}`,
+    `- total wall time: ${fmtDuration(record.wallSeconds)} (as recorded in runs.json)`,
+    `- profile: \`${record.profile}\``,
+    '',
+    'Every number in this file was produced by the ablation runner from `runs.json` (generated by `clip-senet report`; do not edit).',
+  ].join('\n');
+}
+
+function figureSection(record: AblationRecord, figures: FigureRefs): string {
+  const parts = ['## Figures', ''];
+  if (figures.train) parts.push(`Training loss (total) vs step, seed mean per variant (each seed faint): ![training curves](${figures.train})`, '');
+  else parts.push('No training curve recorded (no finished run).', '');
+  if (figures.curves) parts.push(`mAP vs epoch from the periodic evaluations: ![evaluation curves](${figures.curves})`, '');
+  if (figures.ranked) {
+    const roots = distinct(record.runs.flatMap((r) => (r.summary && r.summary.ranked.length > 0 ? [r.summary.datasetRoot] : [])));
+    parts.push(
+      `Ranked lists (query, then top-10 gallery; green = same identity, red = not): \`${figures.ranked}\`. ` +
+        `It is drawn only where the images exist (dataset root ${roots.map((r) => `\`${r}\``).join(', ')}); ` +
+        'when that file is missing next to this page, the images were not on the machine that generated the reports (e.g. CI).',
+      '',
+    );
+  }
+  return parts.join('\n');
+}
+
+/** The ablation page as Markdown. `figures` names the figure files next to it (relative links). */
+export function ablationMarkdown(record: AblationRecord, figures: FigureRefs = {}): string {
+  const head = [
+    `# ${mdCell(record.title)}`,
+    '',
+    `Ablation \`${record.ablation}\`, profile \`${record.profile}\`, baseline \`${record.baseline}\`. ` +
+      'Metrics in %: mean ± sample std (n − 1) over the finished seeds (— for one seed); Δ = variant mean − baseline mean in points. ' +
+      'Paper columns: the first paper cell the variant maps to; paper Δ = that cell − the cell the baseline maps to in the same table. ' +
+      '"k/n seeds" counts finished runs; "not run" means none finished.',
+    '',
+  ].join('\n');
+  const table = mdTable(ABLATION_MD_HEADER, ablationMarkdownRows(record));
+  return `${head}${table}\n\n${figureSection(record, figures)}\n${footer(record)}\n`;
+}
