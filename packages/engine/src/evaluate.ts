@@ -14,6 +14,7 @@ import { disposeBatch } from '@clip-senet/datasets';
 import type { LabelledFeatures, ProtocolResult, QueryGalleryProtocol } from '@clip-senet/metrics';
 import type { ClipSenetModel } from './model';
 import { batchInputs } from './model-loss';
+import { protocolMetric, rankedLists, type RankedQuery } from './ranked-lists';
 
 /** Options of {@link extractFeatures}. */
 export interface ExtractOptions {
@@ -126,6 +127,8 @@ export interface EvalResults {
   readonly commit: string;
   readonly time: string;
   readonly extra?: Readonly<Record<string, unknown>>;
+  /** Top-10 lists of the first valid queries (when `rankedLists` > 0); paths are the samples' paths. */
+  readonly ranked?: readonly RankedQuery[];
 }
 
 /** Options of {@link evaluateModel}. */
@@ -140,6 +143,8 @@ export interface EvaluateModelOptions extends ExtractOptions {
   /** Commit tag (default {@link gitCommit}). */
   readonly commit?: string;
   readonly extra?: Readonly<Record<string, unknown>>;
+  /** Also return the top-10 gallery lists of the first n valid queries (default 0; see {@link rankedLists}). */
+  readonly rankedLists?: number;
 }
 
 /** Tag a protocol result. */
@@ -158,7 +163,12 @@ export async function evaluateModel(model: ClipSenetModel, options: EvaluateMode
   const query = await extractFeatures(model, options.query, { ...options, ...(options.progress ? { progress: `${options.progress} query` } : {}) });
   const gallery = await extractFeatures(model, options.gallery, { ...options, ...(options.progress ? { progress: `${options.progress} gallery` } : {}) });
   const result = options.protocol.evaluate({ query, gallery, dim: query.dim });
-  const tagged = toEvalResults(result, { flip: options.flip ?? false, seed: options.seed, ...(options.commit ? { commit: options.commit } : {}), ...(options.extra ? { extra: options.extra } : {}) });
+  const tags = toEvalResults(result, { flip: options.flip ?? false, seed: options.seed, ...(options.commit ? { commit: options.commit } : {}), ...(options.extra ? { extra: options.extra } : {}) });
+  const n = options.rankedLists ?? 0;
+  const ranked = n > 0
+    ? rankedLists({ query, gallery, dim: query.dim, querySamples: options.query, gallerySamples: options.gallery, metric: protocolMetric(options.protocol.id), count: n })
+    : undefined;
+  const tagged: EvalResults = ranked ? { ...tags, ranked } : tags;
   if (options.outFile) writeJsonAtomic(options.outFile, tagged);
   return tagged;
 }

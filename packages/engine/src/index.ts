@@ -52,6 +52,8 @@ export type { ClosableBatchSource } from './data-source';
 // evaluation + extraction
 export { extractFeatures, evaluateModel, toEvalResults, folderSamples, writeFeatures, gitCommit } from './evaluate';
 export type { ExtractOptions, ExtractedFeatures, EvalResults, EvaluateModelOptions } from './evaluate';
+export { rankedLists, protocolMetric } from './ranked-lists';
+export type { RankedQuery, RankedListsOptions } from './ranked-lists';
 
 // run wiring (configs → model, losses, optimiser, data, hooks → train → final evaluation)
 export { TrainConfigSchema, defaultTrainConfig } from './train-config';

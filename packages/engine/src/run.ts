@@ -127,7 +127,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunTraining
       const ev = opts.evaluation!;
       const loader = loaderFor(b.model, cfg, 0, false);
       try {
-        return await evaluateModel(b.model, { ...ev, loader, flip: cfg.eval.flip, batchSize: cfg.eval.batchSize, seed: cfg.seed, extra: { configHash }, ...(outFile ? { outFile } : {}) });
+        return await evaluateModel(b.model, { ...ev, loader, flip: cfg.eval.flip, batchSize: cfg.eval.batchSize, seed: cfg.seed, extra: { configHash }, ...(outFile ? { outFile, rankedLists: cfg.eval.rankedLists } : {}) });
       } finally {
         await loader.close();
       }

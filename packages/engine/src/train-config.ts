@@ -53,6 +53,8 @@ export const TrainConfigSchema = z.strictObject({
       /** Flip test-time augmentation. */
       flip: z.boolean().default(false),
       batchSize: z.number().int().positive().default(64),
+      /** Ranked top-10 lists of the first N valid queries in the final results (for the report figure; 0 = none). */
+      rankedLists: z.number().int().min(0).default(0),
     })
     .prefault({}),
   guards: z
