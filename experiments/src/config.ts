@@ -2,14 +2,22 @@
  * The composed experiment config (STYLE.md "Config → objects in one place"): data + model + losses + train +
  * eval (+ SEM pretraining), one strict zod schema, so an unknown key anywhere is an error naming it. Loaded with
  * core's `loadConfigFile` (`extends`, `--set a.b=c` overrides), frozen, and written into every run folder as
- * `resolved-config.yaml`.
+ * `resolved-config.yaml` (paths exactly as written, so the file and its hash do not depend on the machine).
+ *
+ * Paths: relative `data.root`, `data.viewLabels`, `model.appearance.weights` and `model.sem.weights` are relative
+ * to the REPOSITORY ROOT ({@link REPO_ROOT}), whatever the working directory; absolute paths stay as they are.
+ * {@link withRepoPaths} is the one place they are resolved.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { loadConfigFile, stringifyConfig, writeFileAtomic } from '@clip-senet/core';
+import { deepFreeze, loadConfigFile, stringifyConfig, writeFileAtomic } from '@clip-senet/core';
 import { ModelConfigSchema, PretrainSemConfigSchema, TrainConfigSchema } from '@clip-senet/engine';
 import { LossesConfigSchema, defaultLossesConfig } from '@clip-senet/losses';
+
+/** Repository root (experiments/src/ → ../../); relative config paths resolve against it. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const positiveInt = z.number().int().positive();
 const intRange = z.tuple([positiveInt, positiveInt]);
@@ -30,34 +38,156 @@ export const WorldConfigSchema = z.strictObject({
 });
 export type WorldConfig = z.output<typeof WorldConfigSchema>;
 
-/** Which dataset a run uses: the generated synthetic world, or VeRi-776 at `root`. */
+/** The datasets a config can target. */
+export const DATASETS = ['synthetic', 'veri776', 'vehicleid', 'veriwild'] as const;
+export type DatasetName = (typeof DATASETS)[number];
+
+/** VehicleID test lists (number of test identities): Small / Medium / Large. */
+export const VEHICLEID_SIZES = [800, 1600, 2400] as const;
+/** VeRi-Wild test sets (number of query identities): Small / Medium / Large. */
+export const VERIWILD_SIZES = [3000, 5000, 10000] as const;
+
+/** Which knob applies to which dataset (set on another dataset, it is an error naming the key). */
+const APPLIES: Record<string, readonly DatasetName[]> = {
+  world: ['synthetic'],
+  testSize: ['vehicleid', 'veriwild'],
+  draws: ['vehicleid'],
+  drawSeed: ['vehicleid'],
+  officialIndices: ['synthetic', 'veri776'],
+  viewLabels: ['veri776'],
+  format: ['veriwild'],
+};
+
+/** Per-dataset defaults filled into the resolved config, so a run folder shows every knob it ran with. */
+const DATASET_DEFAULTS: Record<DatasetName, Record<string, unknown>> = {
+  synthetic: { officialIndices: false },
+  veri776: { officialIndices: false, viewLabels: null },
+  vehicleid: { draws: 10, drawSeed: 0 },
+  veriwild: { format: 'auto' },
+};
+
+/** A dataset-specific knob counts as set unless absent or `null` (`null` lets a file extending another dataset's base clear it). */
+const isSet = (value: unknown): boolean => value !== undefined && value !== null;
+
+/**
+ * Which dataset a run uses and how it is read. Knobs of other datasets are errors (e.g. `draws` on VeRi-776).
+ *
+ * - `synthetic`: the generated world (`world` parameters); `root` overrides where it is generated.
+ * - `veri776`: `root` (required); `officialIndices` evaluates with the official `gt_index.txt` / `jk_index.txt`
+ *   instead of the same-id same-camera rule; `viewLabels`, an optional `<image name> <view 0..7>` file, gives
+ *   each sample a viewpoint (needed by a CV model with `numViews > 0`). Cameras come from the file names.
+ * - `vehicleid`: `root`, `testSize` 800 | 1600 | 2400, `draws` seeded query/gallery draws (default 10, seeds
+ *   `drawSeed`..`drawSeed + draws − 1`, default from 0), reported as mean ± std.
+ * - `veriwild`: `root`, `testSize` 3000 | 5000 | 10000 (Small / Medium / Large), list `format` (default `auto`).
+ *
+ * `root`, `viewLabels`: relative paths are relative to the repository root. `strictCounts` (default true): the
+ * readers throw when on-disk counts differ from the published ones; false turns that into warnings.
+ */
 export const DataConfigSchema = z
   .strictObject({
-    dataset: z.enum(['synthetic', 'veri776']).default('synthetic'),
-    /** VeRi-776 root (required for `veri776`; for `synthetic` it overrides the generated world's folder). */
-    root: z.string().optional(),
+    dataset: z.enum(DATASETS).default('synthetic'),
+    /** Dataset root (required except for `synthetic`, where it overrides the generated world's folder). */
+    root: z.string().min(1).optional(),
     world: WorldConfigSchema.prefault({}),
+    /** VehicleID 800 | 1600 | 2400, VeRi-Wild 3000 | 5000 | 10000. */
+    testSize: z.union([z.literal(800), z.literal(1600), z.literal(2400), z.literal(3000), z.literal(5000), z.literal(10000)]).nullable().optional(),
+    draws: positiveInt.nullable().optional(),
+    drawSeed: z.number().int().min(0).nullable().optional(),
+    officialIndices: z.boolean().nullable().optional(),
+    viewLabels: z.string().min(1).nullable().optional(),
+    format: z.enum(['auto', 'original', 'newer']).nullable().optional(),
+    strictCounts: z.boolean().default(true),
   })
-  .refine((d) => d.dataset !== 'veri776' || d.root !== undefined, { message: "dataset 'veri776' needs data.root", path: ['root'] });
+  .superRefine((d, ctx) => {
+    const issue = (key: string, message: string): void => void ctx.addIssue({ code: 'custom', path: [key], message });
+    for (const [key, datasets] of Object.entries(APPLIES)) {
+      const value = (d as Record<string, unknown>)[key];
+      const set = key === 'world' ? Object.keys(d.world).length > 0 : isSet(value);
+      if (set && !datasets.includes(d.dataset)) issue(key, `only applies to dataset ${datasets.map((x) => `'${x}'`).join(' / ')}, not '${d.dataset}'`);
+    }
+    if (d.dataset !== 'synthetic' && d.root === undefined) issue('root', `dataset '${d.dataset}' needs data.root (relative to the repository root, or absolute)`);
+    const sizes: readonly number[] | undefined = d.dataset === 'vehicleid' ? VEHICLEID_SIZES : d.dataset === 'veriwild' ? VERIWILD_SIZES : undefined;
+    if (sizes && (!isSet(d.testSize) || !sizes.includes(d.testSize!))) {
+      issue('testSize', `dataset '${d.dataset}' needs testSize ${sizes.join(' | ')}${isSet(d.testSize) ? `, got ${d.testSize}` : ''}`);
+    }
+  })
+  .transform((d) => {
+    // knobs of the dataset: value or its default; knobs of other datasets (absent or null): dropped
+    const out: Record<string, unknown> = { ...d };
+    for (const [key, datasets] of Object.entries(APPLIES)) {
+      if (key === 'world') continue;
+      const value = out[key] ?? DATASET_DEFAULTS[d.dataset][key];
+      if (datasets.includes(d.dataset) && value !== undefined) out[key] = value;
+      else delete out[key];
+    }
+    return out as typeof d;
+  });
 export type DataConfig = z.output<typeof DataConfigSchema>;
 
-/** Evaluation protocol settings (VeRi-776 protocol over query/gallery). */
+/**
+ * Evaluation protocol settings (PROTOCOLS.md; turned into a metrics protocol by `protocolFor`). Flip TTA is
+ * `train.eval.flip`. Re-ranking is offered on VeRi-776 / synthetic only (VeRi-Wild is too large, VehicleID has one
+ * gallery image per id); VehicleID takes neither AQE nor the trapezoid AP (its protocol is fixed).
+ */
 export const EvalConfigSchema = z.strictObject({
+  /** Cosine (1 − cos) or squared euclidean distance. */
   metric: z.enum(['cosine', 'euclidean']).default('cosine'),
+  /** AP integration: non-interpolated (Python toolkits, default) or trapezoid (VeRi-776 official MATLAB). */
+  ap: z.enum(['non-interpolated', 'trapezoid']).default('non-interpolated'),
+  /** Length of the reported CMC curve. */
+  maxRank: positiveInt.default(50),
+  /** k-reciprocal re-ranking (Zhong et al. 2017). */
+  rerank: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      k1: positiveInt.default(20),
+      k2: positiveInt.default(6),
+      lambda: z.number().min(0).max(1).default(0.3),
+    })
+    .prefault({}),
+  /** Alpha query expansion. */
+  aqe: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      k: positiveInt.default(5),
+      alpha: z.number().min(0).default(3),
+      /** Also expand the gallery features. */
+      expandGallery: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** Query rows per streamed distance block (VeRi-Wild). */
+  blockSize: positiveInt.default(64),
 });
+export type EvalConfig = z.output<typeof EvalConfigSchema>;
 
 /** The whole experiment. */
-export const ExperimentConfigSchema = z.strictObject({
-  data: DataConfigSchema.prefault({}),
-  model: ModelConfigSchema.prefault({}),
-  losses: LossesConfigSchema.default(() => structuredClone(defaultLossesConfig)),
-  train: TrainConfigSchema.prefault({}),
-  eval: EvalConfigSchema.prefault({}),
-  /** SEM pretraining (`clip-senet pretrain-sem`). */
-  pretrainSem: PretrainSemConfigSchema.prefault({}),
-  /** Default run folder (relative to the working directory); `--run-dir` overrides it. */
-  runDir: z.string().optional(),
-});
+export const ExperimentConfigSchema = z
+  .strictObject({
+    data: DataConfigSchema.prefault({}),
+    model: ModelConfigSchema.prefault({}),
+    losses: LossesConfigSchema.default(() => structuredClone(defaultLossesConfig)),
+    train: TrainConfigSchema.prefault({}),
+    eval: EvalConfigSchema.prefault({}),
+    /** SEM pretraining (`clip-senet pretrain-sem`). */
+    pretrainSem: PretrainSemConfigSchema.prefault({}),
+    /** Default run folder (relative to the working directory); `--run-dir` overrides it. */
+    runDir: z.string().optional(),
+  })
+  .superRefine((c, ctx) => {
+    const issue = (path: (string | number)[], message: string): void => void ctx.addIssue({ code: 'custom', path, message });
+    const ds = c.data.dataset;
+    if (c.eval.rerank.enabled && ds !== 'veri776' && ds !== 'synthetic') issue(['eval', 'rerank', 'enabled'], `re-ranking is offered on veri776 / synthetic only, not '${ds}'`);
+    if (ds === 'vehicleid' && c.eval.aqe.enabled) issue(['eval', 'aqe', 'enabled'], "the VehicleID protocol has no query expansion");
+    if (ds === 'vehicleid' && c.eval.ap !== 'non-interpolated') issue(['eval', 'ap'], 'the VehicleID protocol uses non-interpolated AP only');
+    const cv = c.model.fusion.cameraView;
+    if (cv && cv.numViews > 0 && !(ds === 'veri776' && typeof c.data.viewLabels === 'string')) {
+      issue(['model', 'fusion', 'cameraView', 'numViews'], 'a view embedding needs view labels: dataset veri776 with data.viewLabels');
+    }
+    if (cv && cv.numCameras > 0 && ds === 'vehicleid') issue(['model', 'fusion', 'cameraView', 'numCameras'], 'VehicleID has no camera ids');
+    if (cv && ds === 'veri776' && cv.numCameras > 0 && cv.numCameras < 20) {
+      issue(['model', 'fusion', 'cameraView', 'numCameras'], `VeRi-776 has 20 cameras (c001..c020), got numCameras ${cv.numCameras}`);
+    }
+  });
 /**
  * A validated experiment config. Deep-frozen at runtime by `loadConfigFile`; typed as the schema output (not
  * `DeepReadonly`, which loses tuple types) so its parts pass straight to the engine's typed options.
@@ -70,6 +200,29 @@ export const RESOLVED_CONFIG = 'resolved-config.yaml';
 /** Load and validate an experiment config (with `extends` and `--set` overrides). */
 export function loadExperimentConfig(path: string, overrides: readonly string[] = []): ExperimentConfig {
   return loadConfigFile(path, ExperimentConfigSchema, { overrides: [...overrides] }) as ExperimentConfig;
+}
+
+/** A config path as the process uses it: absolute stays, relative is relative to the repository root. */
+export function resolveRepoPath(path: string): string {
+  return isAbsolute(path) ? path : resolve(REPO_ROOT, path);
+}
+
+/**
+ * The config with every file path made absolute by {@link resolveRepoPath} (`data.root`, `data.viewLabels`,
+ * `model.appearance.weights`, `model.sem.weights`) — what commands hand to loaders and the engine. The config
+ * as written is what goes into `resolved-config.yaml`.
+ */
+export function withRepoPaths(config: ExperimentConfig): ExperimentConfig {
+  const opt = (p: string | null | undefined): string | null | undefined => (typeof p === 'string' ? resolveRepoPath(p) : p);
+  const data = { ...config.data };
+  if (data.root !== undefined) data.root = resolveRepoPath(data.root);
+  if (typeof data.viewLabels === 'string') data.viewLabels = resolveRepoPath(data.viewLabels);
+  const model = {
+    ...config.model,
+    appearance: { ...config.model.appearance, weights: opt(config.model.appearance.weights) ?? null },
+    sem: config.model.sem === null ? null : { ...config.model.sem, weights: opt(config.model.sem.weights) ?? null },
+  };
+  return deepFreeze({ ...config, data, model }) as ExperimentConfig;
 }
 
 /** The YAML text of a resolved config. */

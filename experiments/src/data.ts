@@ -1,24 +1,55 @@
 /**
- * Dataset resolution for the CLI: `synthetic` generates (or reuses) the embedded world under the git-ignored
- * `<repo>/datasets/synthetic/` and reads it as VeRi-776; `veri776` reads `data.root`.
+ * Dataset resolution for the CLI (PROTOCOLS.md): `synthetic` generates (or reuses) the embedded world under the
+ * git-ignored `<repo>/datasets/synthetic/` and reads it as VeRi-776; `veri776`, `vehicleid` and `veriwild` read
+ * `data.root` (relative to the repository root) with the datasets package's readers, strict about counts
+ * unless `data.strictCounts: false`.
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { hashString32 } from '@clip-senet/core';
-import { generateSyntheticWorld, loadVeRi776, SYNTHETIC_WORLD_VERSION, type Sample, type SyntheticWorldManifest } from '@clip-senet/datasets';
-import type { DataConfig, WorldConfig } from './config';
+import {
+  generateSyntheticWorld,
+  loadVeRi776,
+  loadVeRiWild,
+  loadVehicleID,
+  vehicleIdQueryGallery,
+  SYNTHETIC_WORLD_VERSION,
+  type Sample,
+  type SyntheticWorldManifest,
+  type VeRi776GoodJunk,
+  type VeRiWildTestSize,
+  type VehicleIDTestSize,
+} from '@clip-senet/datasets';
+import { REPO_ROOT, resolveRepoPath, type DataConfig, type DatasetName, type WorldConfig } from './config';
 
-/** Repository root (experiments/src/ → ../../). */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { REPO_ROOT };
 
 /** Splits of a re-ID dataset. */
 export interface LoadedData {
+  readonly dataset: DatasetName;
+  /** Absolute dataset root. */
   readonly root: string;
+  /** Training samples with contiguous labels. */
   readonly train: readonly Sample[];
+  /**
+   * Query / gallery. VehicleID has no fixed split: these are draw 0 (`data.drawSeed`); its evaluation uses
+   * every draw of {@link LoadedData.test}.
+   */
   readonly query: readonly Sample[];
   readonly gallery: readonly Sample[];
+  /** VehicleID only: the test list in ascending path order (the order the protocol's draws assume). */
+  readonly test?: readonly Sample[];
+  /** Official VeRi-776 good/junk gallery indices (with `data.officialIndices`). */
+  readonly goodJunk?: VeRi776GoodJunk;
   readonly numClasses: number;
+  /** Count mismatches the reader reported (empty with strict counts: a mismatch throws). */
+  readonly warnings: readonly string[];
+}
+
+/** Options of {@link loadData}. */
+export interface LoadDataOptions {
+  /** Receives count warnings when `data.strictCounts` is false (default `console.warn`). */
+  readonly onWarning?: (message: string) => void;
 }
 
 /**
@@ -32,19 +63,39 @@ export function syntheticWorldDir(world: Readonly<WorldConfig>): string {
 
 /** Generate (or reuse) the configured synthetic world; returns its root. */
 export function ensureSyntheticWorld(data: Readonly<DataConfig>): string {
-  const outDir = data.root !== undefined ? resolve(data.root) : syntheticWorldDir(data.world);
+  const outDir = data.root !== undefined ? resolveRepoPath(data.root) : syntheticWorldDir(data.world);
   return generateSyntheticWorld({ ...data.world, outDir }).root;
 }
 
+const byPath = (a: Sample, b: Sample): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
 /** Load the configured dataset (generating the synthetic world first when needed). */
-export function loadData(data: Readonly<DataConfig>): LoadedData {
-  if (data.dataset === 'veri776') {
-    const root = resolve(data.root!);
-    const ds = loadVeRi776(root);
-    return { root, train: ds.train, query: ds.query, gallery: ds.gallery, numClasses: ds.numTrainIds };
+export function loadData(data: Readonly<DataConfig>, options: LoadDataOptions = {}): LoadedData {
+  const counts = { strict: data.strictCounts, ...(options.onWarning ? { onWarning: options.onWarning } : {}) };
+  switch (data.dataset) {
+    case 'synthetic': {
+      const root = ensureSyntheticWorld(data);
+      const manifest = JSON.parse(readFileSync(join(root, 'world.json'), 'utf8')) as SyntheticWorldManifest;
+      const ds = loadVeRi776(root, { ...manifest.readerOptions, strict: true, withOfficialIndices: data.officialIndices === true });
+      return { dataset: 'synthetic', root, ...ds, numClasses: ds.numTrainIds };
+    }
+    case 'veri776': {
+      const root = resolveRepoPath(data.root!);
+      const viewLabels = typeof data.viewLabels === 'string' ? { viewLabels: resolveRepoPath(data.viewLabels) } : {};
+      const ds = loadVeRi776(root, { ...counts, ...viewLabels, withOfficialIndices: data.officialIndices === true });
+      return { dataset: 'veri776', root, ...ds, numClasses: ds.numTrainIds };
+    }
+    case 'vehicleid': {
+      const root = resolveRepoPath(data.root!);
+      const ds = loadVehicleID(root, { ...counts, testSize: data.testSize as VehicleIDTestSize });
+      const test = [...ds.test].sort(byPath);
+      const first = vehicleIdQueryGallery(test, { seed: data.drawSeed ?? 0 });
+      return { dataset: 'vehicleid', root, train: ds.train, ...first, test, numClasses: ds.numTrainIds, warnings: ds.warnings };
+    }
+    case 'veriwild': {
+      const root = resolveRepoPath(data.root!);
+      const ds = loadVeRiWild(root, { ...counts, testSize: data.testSize as VeRiWildTestSize, format: data.format ?? 'auto' });
+      return { dataset: 'veriwild', root, train: ds.train, query: ds.query, gallery: ds.gallery, numClasses: ds.numTrainIds, warnings: ds.warnings };
+    }
   }
-  const root = ensureSyntheticWorld(data);
-  const manifest = JSON.parse(readFileSync(join(root, 'world.json'), 'utf8')) as SyntheticWorldManifest;
-  const ds = loadVeRi776(root, { ...manifest.readerOptions, strict: true });
-  return { root, train: ds.train, query: ds.query, gallery: ds.gallery, numClasses: ds.numTrainIds };
 }

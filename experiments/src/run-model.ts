@@ -1,6 +1,8 @@
 /**
  * Rebuild a trained model from a run folder: `resolved-config.yaml` → `buildModel`, then the latest (or a given)
  * checkpoint's model parameters and buffers (loss parameters and optimiser state are not needed to evaluate).
+ * The checkpoint holds every model parameter (the frozen SEM's too), so the pretrained `weights` files of the
+ * config are not read: a run evaluates on a machine that has the checkpoint but not the ImageNet/CLIP weights.
  */
 import { join } from 'node:path';
 import { Rng } from '@clip-senet/core';
@@ -19,7 +21,12 @@ export function loadRunModel(runDir: string, config: ExperimentConfig, checkpoin
   if (!classifier || classifier.shape.length !== 2) {
     throw new Error(`${ckpt.path}: no 2-D 'classifier.weight' parameter; is this a clip-senet training checkpoint?`);
   }
-  const model = buildModel(config.model, { numClasses: classifier.shape[1]!, rng: new Rng(config.train.seed).derive('model') });
+  const architecture = {
+    ...config.model,
+    appearance: { ...config.model.appearance, weights: null },
+    sem: config.model.sem === null ? null : { ...config.model.sem, weights: null },
+  };
+  const model = buildModel(architecture, { numClasses: classifier.shape[1]!, rng: new Rng(config.train.seed).derive('model') });
   try {
     const params = new Map([...ckpt.params].filter(([name]) => !name.startsWith('loss.')));
     restoreCheckpoint({ ...ckpt, params, optimizer: new Map() }, { params: model.params(), buffers: model.buffers() });

@@ -1,22 +1,24 @@
 /** `clip-senet eval`: evaluate a run folder's checkpoint on its dataset's query/gallery protocol. */
 import { join, resolve } from 'node:path';
+import { writeJsonAtomic } from '@clip-senet/core';
 import { evaluateModel } from '@clip-senet/engine';
-import { veri776 } from '@clip-senet/metrics';
-import { loadRunConfig } from '../config';
+import { loadRunConfig, withRepoPaths } from '../config';
 import { loadData } from '../data';
+import { evaluationFor, metricsLine } from '../protocol';
 import { prepareBackend } from '../backend';
 import { evalLoader, loadRunModel } from '../run-model';
 import { parseCommandArgs, required, type Command } from '../command';
 
 const usage = `Usage: clip-senet eval --run <run-dir> [--checkpoint <file>] [--out <file.json>] [--flip] [--set key.path=value ...]
 
-Evaluate a trained run (its resolved-config.yaml + latest checkpoint) with the VeRi-776 query/gallery protocol.
+Evaluate a trained run (its resolved-config.yaml + latest checkpoint) with the protocol its data + eval sections
+give (VeRi-776 / VeRi-Wild query/gallery, VehicleID mean ± std over the seeded draws).
 
   --run <dir>          run folder written by 'clip-senet train'
   --checkpoint <file>  a specific checkpoint (default: the latest in <run>/checkpoints)
   --out <file>         results JSON (default: <run>/eval.json)
   --flip               flip test-time augmentation
-  --set k=v            override the resolved config, e.g. --set eval.metric=euclidean
+  --set k=v            override the resolved config, e.g. --set eval.rerank.enabled=true
   -h, --help           this text
 
 The results JSON is tagged with the protocol id, seed, backend and commit.`;
@@ -34,18 +36,21 @@ export const evalCommand: Command = {
       set: { type: 'string', multiple: true },
     });
     const runDir = resolve(required('eval', opts.run, '--run'));
-    const config = loadRunConfig(runDir, opts.set ?? []);
+    const config = withRepoPaths(loadRunConfig(runDir, opts.set ?? []));
     await prepareBackend();
     const data = loadData(config.data);
+    const plan = evaluationFor(config, data);
     const model = loadRunModel(runDir, config, opts.checkpoint);
     const loader = evalLoader(model, config);
     const outFile = resolve(opts.out ?? join(runDir, 'eval.json'));
     try {
       const r = await evaluateModel(model, {
-        query: data.query, gallery: data.gallery, protocol: veri776({ metric: config.eval.metric }), loader,
-        flip: opts.flip === true, batchSize: config.train.eval.batchSize, seed: config.train.seed, outFile,
+        query: plan.query, gallery: plan.gallery, protocol: plan.protocol, loader,
+        flip: opts.flip === true, batchSize: config.train.eval.batchSize, seed: config.train.seed,
       });
-      io.out(`${r.protocolId}: mAP ${(r.mAP * 100).toFixed(2)}  R1 ${(r.rank1 * 100).toFixed(2)}  R5 ${(r.rank5 * 100).toFixed(2)}  mINP ${(r.mINP * 100).toFixed(2)}\n`);
+      const details = plan.details();
+      writeJsonAtomic(outFile, details ? { ...r, vehicleId: details } : r);
+      io.out(`${metricsLine(r, details)}\n`);
       io.out(`wrote ${outFile}\n`);
     } finally {
       await loader.close();

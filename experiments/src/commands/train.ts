@@ -1,16 +1,18 @@
 /** `clip-senet train`: resolve the config, write it into the run folder, and run (or resume) `runTraining`. */
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
+import { writeJsonAtomic } from '@clip-senet/core';
 import { LATEST_FILE, runTraining } from '@clip-senet/engine';
-import { veri776 } from '@clip-senet/metrics';
-import { loadExperimentConfig, readResolvedConfig, resolvedConfigText, writeResolvedConfig, type ExperimentConfig } from '../config';
+import { loadExperimentConfig, readResolvedConfig, resolvedConfigText, withRepoPaths, writeResolvedConfig, type ExperimentConfig } from '../config';
 import { loadData } from '../data';
+import { evaluationFor, metricsLine } from '../protocol';
 import { prepareBackend } from '../backend';
 import { parseCommandArgs, positiveInt, required, UsageError, type Command } from '../command';
 
 const usage = `Usage: clip-senet train --config <file.yaml> [--set key.path=value ...] [--run-dir <dir>] [--resume] [--stop-after <n>] [--no-progress]
 
-Train CLIP-SENet as the config says and evaluate at the end.
+Train CLIP-SENet as the config says and evaluate at the end with the protocol its data + eval sections give
+(VehicleID: mean ± std over the seeded draws). Relative data/weights paths are relative to the repository root.
 
   --config <file>    experiment YAML (may use 'extends')
   --set k=v          override a config value, e.g. --set train.maxSteps=3 (repeatable)
@@ -57,15 +59,17 @@ export const trainCommand: Command = {
     const runDir = runDirOf(configPath, config, opts['run-dir']);
     prepareRunDir(runDir, config, opts.resume === true);
     await prepareBackend();
-    const data = loadData(config.data);
+    const runtime = withRepoPaths(config);
+    const data = loadData(runtime.data);
+    const plan = evaluationFor(runtime, data);
     const run = await runTraining({
       runDir,
       train: data.train,
       numClasses: data.numClasses,
-      model: config.model,
-      losses: config.losses,
-      config: config.train,
-      evaluation: { query: data.query, gallery: data.gallery, protocol: veri776({ metric: config.eval.metric }) },
+      model: runtime.model,
+      losses: runtime.losses,
+      config: runtime.train,
+      evaluation: plan,
       progress: opts['no-progress'] !== true,
       ...(stopAfter !== undefined ? { stopAfterSteps: stopAfter } : {}),
     });
@@ -73,6 +77,8 @@ export const trainCommand: Command = {
     const state = ev ? 'finished' : run.result.reason === 'interrupted' ? 'interrupted' : 'stopped';
     io.out(`${state} at step ${run.result.step} (epoch ${run.result.epoch}); run folder ${runDir}\n`);
     if (!ev) io.out('continue with --resume\n');
-    if (ev) io.out(`${ev.protocolId}: mAP ${(ev.mAP * 100).toFixed(2)}  R1 ${(ev.rank1 * 100).toFixed(2)}  mINP ${(ev.mINP * 100).toFixed(2)}\n`);
+    const details = plan.details();
+    if (ev && details) writeJsonAtomic(join(runDir, 'results.json'), { ...ev, vehicleId: details });
+    if (ev) io.out(`${metricsLine(ev, details)}\n`);
   },
 };
