@@ -1,0 +1,44 @@
+/**
+ * Smoke mode: the same experiment with every backbone swapped for the `tiny` preset of its family, 32² inputs
+ * and no pretrained weights — everything else (fusion, AFEM groups, CV tables, neck, losses, train, eval, data)
+ * as written. Building the full paper architecture (ResNeXt101-IBN-a + TinyCLIP ViT-40M/32) takes ≈ 7 s and
+ * ≈ 360 MB on the tfjs cpu backend, too much for every config in a test run; the tiny presets build in
+ * milliseconds, so every config can be built and run forward. The full architecture names are checked against
+ * the backbone registry separately (configs.test.ts).
+ */
+import type { ModelConfig } from '@clip-senet/engine';
+import type { ExperimentConfig } from './config';
+
+type Backbone = ModelConfig['appearance']['backbone'];
+
+/** Input side length of smoke mode (the tiny ViT's native size). */
+export const SMOKE_INPUT = 32;
+
+/** The tiny CNN preset of a CNN's family (plain ResNet, IBN-a, ResNeXt-IBN-a, SE-ResNet-IBN-a). */
+export function tinyCnnOf(b: Backbone): Backbone {
+  if (b.name === 'clip-vit' || !('lastStride' in b)) throw new Error(`smoke: '${b.name}' is not a CNN`);
+  const knobs = { lastStride: b.lastStride, pooling: b.pooling, gemP: b.gemP };
+  const se = b.name === 'resnet' ? b.se : b.name.startsWith('se-');
+  const grouped = b.name === 'resnet' ? b.groups > 1 : b.name.startsWith('resnext');
+  const ibn = b.name === 'resnet' ? b.ibn : b.name.includes('ibn');
+  const name = se ? 'se-resnet-tiny-ibn-a' : grouped ? 'resnext-tiny-ibn-a' : ibn ? 'resnet-tiny-ibn-a' : 'resnet-tiny';
+  return { name, ...knobs };
+}
+
+/** The tiny CLIP ViT preset (`clip-vit-tiny`), keeping an explicit activation / interpolation knob. */
+export function tinyVitOf(b: Backbone): Backbone {
+  if (!('posInterpAntialias' in b)) throw new Error(`smoke: '${b.name}' is not a CLIP ViT`);
+  return { name: 'clip-vit-tiny', posInterpAntialias: b.posInterpAntialias, ...('activation' in b && b.activation ? { activation: b.activation } : {}) };
+}
+
+/** The smoke-mode version of a config (see the module header). */
+export function smokeConfig(config: ExperimentConfig): ExperimentConfig {
+  const size: [number, number] = [SMOKE_INPUT, SMOKE_INPUT];
+  const m = config.model;
+  const model: ModelConfig = {
+    ...m,
+    appearance: { ...m.appearance, backbone: tinyCnnOf(m.appearance.backbone), weights: null, input: { ...m.appearance.input, size } },
+    sem: m.sem === null ? null : { ...m.sem, backbone: tinyVitOf(m.sem.backbone), weights: null, input: { ...m.sem.input, size } },
+  };
+  return { ...config, model };
+}
