@@ -16,6 +16,13 @@ describe('ablation report', () => {
     expect(rows[2]).toEqual(['`g64`', 'variant g64', '0/2 seeds', 'not run', 'not run', 'not run', 'not run', '—', '—', '`V/G=64`', '90.3', '97.9', '—', '—']);
   });
 
+  it('names the other and the unknown paper keys of a variant', () => {
+    const r = { ...record, variants: record.variants.map((v) => (v.name === 'full' ? { ...v, paper: ['IV/+SEM+AFEM', 'V/G=32', 'IV/typo'] } : v.name === 'g64' ? { ...v, paper: ['V/G=6'] } : v)) };
+    const rows = ablationMarkdownRows(r);
+    expect(rows[1][9]).toBe('`IV/+SEM+AFEM` (also `V/G=32`, `IV/typo` (unknown key))');
+    expect(rows[2].slice(9)).toEqual(['`V/G=6` (unknown key)', '—', '—', '—', '—']);
+  });
+
   it('writes a CSV that parses back to the numbers', () => {
     const rows = parseCsv(ablationCsv(record));
     expect(rows).toHaveLength(4);

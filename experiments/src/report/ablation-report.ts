@@ -102,12 +102,20 @@ function deltaCells(r: VariantRow): string[] {
   return [fmtDelta(r.delta.mAP), fmtDelta(r.delta.rank1)];
 }
 
+/** The paper-cell column: the cell the values come from, then any other keys (unknown ones flagged). */
+function keyText(r: VariantRow): string {
+  const primary = r.paper?.cell.key;
+  const others = r.variant.paper.filter((k) => k !== primary).map((k) => (findPaperCell(k) ? `\`${k}\`` : `\`${k}\` (unknown key)`));
+  if (primary === undefined) return others.length === 0 ? '—' : others.join(', ');
+  return others.length === 0 ? `\`${primary}\`` : `\`${primary}\` (also ${others.join(', ')})`;
+}
+
 function paperCells(r: VariantRow): string[] {
-  if (!r.paper) return ['—', '—', '—', '—', '—'];
+  if (!r.paper) return [keyText(r), '—', '—', '—', '—'];
   const { cell, delta } = r.paper;
   const val = (x: number | undefined): string => (x === undefined ? '—' : fmt1(x));
   const d = (x: number | undefined): string => (r.isBaseline ? 'baseline' : x === undefined ? '—' : fmtDelta(x));
-  return [`\`${cell.key}\``, val(cell.values.mAP), val(cell.values.rank1), d(delta.mAP), d(delta.rank1)];
+  return [keyText(r), val(cell.values.mAP), val(cell.values.rank1), d(delta.mAP), d(delta.rank1)];
 }
 
 /** The Markdown table rows (exposed for tests). */

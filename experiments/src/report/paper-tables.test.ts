@@ -47,6 +47,13 @@ describe('paper tables', () => {
     expect(md).toContain('Commits of the runs: `abc1234`');
   });
 
+  it('lists runs whose dataset is neither the cell dataset nor the synthetic world', () => {
+    const vid: AblationRecord = { ...standardRecord('veri776'), ablation: 'wrong', variants: standardRecord().variants.map((v) => ({ ...v, paper: ['II/small'] })) };
+    const text = paperTableFiles([at(vid)], reports, { repoRoot: dir, figures: false })[0].content as string;
+    expect(text).toContain('- `II/small` ← wrong/smoke variant `baseline` ran on `veri776`');
+    expect(mdRow(text, 'II/small').slice(6)).toEqual(['not run', 'not run']);
+  });
+
   it('writes one CSV per table that parses back', () => {
     const names = files.map((f) => f.path.slice(reports.length + 1));
     expect(names).toEqual(['paper-tables.md', ...['I', 'II', 'III', 'IV', 'V', 'VI', 'fig3'].map((t) => `paper-tables/table-${t}.csv`), 'paper-tables/fig3.png']);
