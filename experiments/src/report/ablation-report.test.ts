@@ -54,6 +54,7 @@ describe('ablation report', () => {
     expect(md).toContain('- profile: `smoke`');
     expect(md).toMatch(/produced by the ablation runner from `runs.json` .*do not edit/);
     expect(md).toContain('![training curves](components-train.png)');
+    expect(md).toContain('none finished.\n\n| variant | description | seeds |');
     const again = JSON.parse(JSON.stringify(record)) as typeof record;
     expect(ablationMarkdown(again, { train: 'components-train.png', curves: 'components-curves.png' })).toBe(md);
     expect(ablationCsv(again)).toBe(ablationCsv(record));

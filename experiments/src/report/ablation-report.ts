@@ -166,7 +166,7 @@ function figureSection(record: AblationRecord, figures: FigureRefs): string {
     const roots = distinct(record.runs.flatMap((r) => (r.summary && r.summary.ranked.length > 0 ? [r.summary.datasetRoot] : [])));
     parts.push(
       `Ranked lists (query, then top-10 gallery; green = same identity, red = not): \`${figures.ranked}\`. ` +
-        `It is drawn only where the images exist (dataset root ${roots.map((r) => `\`${r}\``).join(', ')}); ` +
+        `It is drawn only where the images exist (dataset root ${roots.map((r) => `\`${r}\``).join(', ') || '—'}); ` +
         'when that file is missing next to this page, the images were not on the machine that generated the reports (e.g. CI).',
       '',
     );
@@ -186,5 +186,5 @@ export function ablationMarkdown(record: AblationRecord, figures: FigureRefs = {
     '',
   ].join('\n');
   const table = mdTable(ABLATION_MD_HEADER, ablationMarkdownRows(record));
-  return `${head}${table}\n\n${figureSection(record, figures)}\n${footer(record)}\n`;
+  return `${head}\n${table}\n\n${figureSection(record, figures)}\n${footer(record)}\n`;
 }
