@@ -88,7 +88,8 @@ export const DataConfigSchema = z
     dataset: z.enum(DATASETS).default('synthetic'),
     /** Dataset root (required except for `synthetic`, where it overrides the generated world's folder). */
     root: z.string().min(1).optional(),
-    world: WorldConfigSchema.prefault({}),
+    /** Synthetic world parameters (`null`: none, for a file that extends a synthetic config but reads a real dataset). */
+    world: WorldConfigSchema.nullable().prefault({}),
     /** VehicleID 800 | 1600 | 2400, VeRi-Wild 3000 | 5000 | 10000. */
     testSize: z.union([z.literal(800), z.literal(1600), z.literal(2400), z.literal(3000), z.literal(5000), z.literal(10000)]).nullable().optional(),
     draws: positiveInt.nullable().optional(),
@@ -102,7 +103,7 @@ export const DataConfigSchema = z
     const issue = (key: string, message: string): void => void ctx.addIssue({ code: 'custom', path: [key], message });
     for (const [key, datasets] of Object.entries(APPLIES)) {
       const value = (d as Record<string, unknown>)[key];
-      const set = key === 'world' ? Object.keys(d.world).length > 0 : isSet(value);
+      const set = key === 'world' ? d.world !== null && Object.keys(d.world).length > 0 : isSet(value);
       if (set && !datasets.includes(d.dataset)) issue(key, `only applies to dataset ${datasets.map((x) => `'${x}'`).join(' / ')}, not '${d.dataset}'`);
     }
     if (d.dataset !== 'synthetic' && d.root === undefined) issue('root', `dataset '${d.dataset}' needs data.root (relative to the repository root, or absolute)`);
@@ -113,14 +114,14 @@ export const DataConfigSchema = z
   })
   .transform((d) => {
     // knobs of the dataset: value or its default; knobs of other datasets (absent or null): dropped
-    const out: Record<string, unknown> = { ...d };
+    const out: Record<string, unknown> = { ...d, world: d.world ?? {} };
     for (const [key, datasets] of Object.entries(APPLIES)) {
       if (key === 'world') continue;
       const value = out[key] ?? DATASET_DEFAULTS[d.dataset][key];
       if (datasets.includes(d.dataset) && value !== undefined) out[key] = value;
       else delete out[key];
     }
-    return out as typeof d;
+    return out as Omit<typeof d, 'world'> & { world: WorldConfig };
   });
 export type DataConfig = z.output<typeof DataConfigSchema>;
 

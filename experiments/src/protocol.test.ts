@@ -53,6 +53,7 @@ describe('protocolFor: dataset + eval → metrics protocol id', () => {
     const c = config('data: { dataset: vehicleid, root: r, testSize: 800, officialIndices: null, viewLabels: null }');
     expect(c.data).toEqual({ dataset: 'vehicleid', root: 'r', world: {}, testSize: 800, draws: 10, drawSeed: 0, strictCounts: true });
     expect(config('data: { dataset: veri776, root: r }').data).toEqual({ dataset: 'veri776', root: 'r', world: {}, officialIndices: false, viewLabels: null, strictCounts: true });
+    expect(config('data: { dataset: veriwild, root: r, testSize: 3000, world: null }').data).toEqual({ dataset: 'veriwild', root: 'r', world: {}, testSize: 3000, format: 'auto', strictCounts: true });
   });
 });
 
