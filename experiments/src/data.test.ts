@@ -4,7 +4,7 @@
  * counts by default; relative roots resolve against the repository root. Ends with `train` + `eval` on a VehicleID
  * tree built from the tiny synthetic world's images (mean ± std over the draws in results.json / eval.json).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,10 +18,11 @@ import {
   type Sample,
   type VeRi776LayoutEntry,
 } from '@clip-senet/datasets';
+import { readSafetensors } from '@clip-senet/core';
 import { drawVehicleIdSplit } from '@clip-senet/metrics';
 import { main } from './cli';
 import { REPO_ROOT, resolveRepoPath, resolvedConfigText, withRepoPaths } from './config';
-import { loadData } from './data';
+import { loadData, type LoadedData } from './data';
 import { evaluationFor } from './protocol';
 import { parseConfigText } from './testing';
 
@@ -174,12 +175,41 @@ describe('VeRi-Wild miniature: test sizes', () => {
   });
 });
 
-describe('train + eval on a VehicleID tree (tiny model, synthetic images)', () => {
-  it('results.json and eval.json carry mean ± std over the draws', async () => {
+describe('train (+ eval) on real-format trees of the tiny synthetic world\u2019s images (tiny model)', () => {
+  const tiny = fileURLToPath(new URL('../configs/synthetic/tiny.yaml', import.meta.url));
+  let world: LoadedData;
+  let out = '';
+  const io = { out: (s: string) => void (out += s), err: (s: string) => void (out += s) };
+  beforeAll(() => {
     process.env['CLIP_SENET_BACKEND'] = 'wasm';
     process.env['CLIP_SENET_WASM_THREADS'] = '1';
-    const tiny = fileURLToPath(new URL('../configs/synthetic/tiny.yaml', import.meta.url));
-    const world = loadData(parseConfigText(readFileSync(tiny, 'utf8')).data);
+    world = loadData(parseConfigText(readFileSync(tiny, 'utf8')).data);
+  });
+
+  it('VeRi-776 with camera/view side information: cameras from the names, views from the label file', async () => {
+    const t = tree('veri-cv');
+    const entries = (split: 'train' | 'query' | 'gallery', xs: readonly Sample[]): VeRi776LayoutEntry[] =>
+      xs.map((s, i) => ({ vehicleId: s.vehicleId, cameraId: s.cameraId, split, srcPath: s.path, frame: i + 1 }));
+    const queries = new Set(world.query.map((s) => s.path));
+    const written = writeVeRi776Layout(t.abs, [...entries('train', world.train), ...entries('query', world.query), ...entries('gallery', world.gallery.filter((s) => !queries.has(s.path)))]);
+    const names = [...new Set([...written.train, ...written.query, ...written.gallery])];
+    writeFileSync(join(t.abs, 'views.txt'), names.map((n, i) => `${n} ${i % 8}`).join('\n'));
+    const cfg = join(dir, 'veri-cv.yaml');
+    writeFileSync(cfg, [
+      `extends: ${tiny}`, 'data:', '  dataset: veri776', '  world: null', `  root: ${t.rel}`, `  viewLabels: ${t.rel}/views.txt`, '  strictCounts: false',
+      'model:', '  fusion: { cameraView: { numCameras: 20, numViews: 8 } }', '',
+    ].join('\n'));
+    const runDir = join(dir, 'run-cv');
+    out = '';
+    expect(await main(['train', '--config', cfg, '--set', 'train.maxSteps=2', '--run-dir', runDir, '--no-progress'], io), out).toBe(0);
+    expect(out).toMatch(/finished at step 2.*\nveri776\/no-rr\/cosine\/non-interp: mAP/s);
+    const ckpt = readdirSync(join(runDir, 'checkpoints')).find((f) => f.endsWith('.safetensors'))!;
+    const keys = [...readSafetensors(join(runDir, 'checkpoints', ckpt)).tensors.keys()];
+    expect(keys.some((k) => k.endsWith('fusion.camera_view.camera'))).toBe(true);
+    expect(keys.some((k) => k.endsWith('fusion.camera_view.view'))).toBe(true);
+  });
+
+  it('VehicleID: results.json and eval.json carry mean ± std over the draws', async () => {
     const t = tree('vehicleid-real');
     const test = new Map(world.gallery.map((s) => [s.path, s]));
     writeVehicleIDLayout(t.abs, [
@@ -189,8 +219,7 @@ describe('train + eval on a VehicleID tree (tiny model, synthetic images)', () =
     const cfg = join(dir, 'vehicleid.yaml');
     writeFileSync(cfg, `extends: ${tiny}\ndata:\n  dataset: vehicleid\n  world: null\n  root: ${t.rel}\n  testSize: 800\n  draws: 3\n  strictCounts: false\n`);
     const runDir = join(dir, 'run');
-    let out = '';
-    const io = { out: (s: string) => void (out += s), err: (s: string) => void (out += s) };
+    out = '';
     expect(await main(['train', '--config', cfg, '--set', 'train.maxSteps=2', '--run-dir', runDir, '--no-progress'], io), out).toBe(0);
     expect(out).toMatch(/vehicleid-800\/no-rr\/cosine\/non-interp\/draws=3,seeds=0\.\.2: R1 [\d.]+ ± [\d.]+ {2}R5 .* \(3 draws\)/);
     type R = { protocolId: string; mAP: number; rank1: number; vehicleId: { mAP: { mean: number; std: number }; rank1: { mean: number }; draws: { seed: number }[] } };
