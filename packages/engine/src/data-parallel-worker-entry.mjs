@@ -1,5 +1,5 @@
-// Plain-JS entry of a data-parallel worker process: registers the tsx loader from this package's location (so the
-// worker starts whatever the current directory is) and then runs the TS worker code.
+// Plain-JS entry of a data-parallel worker thread. Node 20 does not apply `--import tsx` hooks to a worker's own
+// entry module, so this file registers the tsx loader inside the worker and then imports the TS worker code.
 import { register } from 'tsx/esm/api';
 
 register();

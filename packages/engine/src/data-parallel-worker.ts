@@ -1,46 +1,92 @@
 /**
- * Entry of a data-parallel worker process (see data-parallel.ts): builds the replica from the recipe, then for
- * every `step` message assigns the weights, computes the gradients of its shard and replies with them.
+ * A data-parallel worker thread (see data-parallel.ts; started from `data-parallel-worker-entry.mjs`): builds the
+ * replica from the recipe on its own single-threaded wasm backend, then for every step copies the shared weights
+ * into the replica, computes its shard's gradients and writes them (and its updated buffers) to its shared `out`
+ * block.
  */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { initBackend, tf } from '@clip-senet/core';
-import type { BackendPreference } from '@clip-senet/core';
-import { replicaGradients, type Replica, type ReplicaRecipe } from './data-parallel';
+import { initBackend } from '@clip-senet/core';
+import type { BackendPreference, Variable } from '@clip-senet/core';
+import { DATA_PARALLEL_WORKER_KIND, readVariables, replicaGradients, type FromWorker, type Layout, type Replica, type ReplicaRecipe, type ToWorker } from './data-parallel-protocol';
 
-type Message =
-  | { type: 'init'; recipe: ReplicaRecipe; backend: BackendPreference }
-  | { type: 'step'; id: number; weights: Record<string, Float32Array>; payload: unknown };
-
-let replica: Replica | undefined;
-
-function step(id: number, weights: Record<string, Float32Array>, payload: unknown): void {
-  const r = replica!;
-  for (const [k, data] of Object.entries(weights)) {
-    const v = r.params.get(k) ?? r.buffers?.get(k);
-    if (!v) throw new Error(`unknown parameter or buffer '${k}'`);
-    tf.tidy(() => v.assign(tf.tensor(data, v.shape, 'float32')));
-  }
-  const { grads, losses } = replicaGradients(r, payload);
-  const buffers: Record<string, Float32Array> = {};
-  for (const [k, v] of r.buffers ?? []) buffers[k] = v.dataSync() as Float32Array;
-  process.send!({ type: 'grads', id, grads, buffers, losses });
+interface Binding {
+  readonly params: Layout;
+  readonly buffers: Layout;
+  readonly weights: Float32Array;
+  readonly grads: Float32Array;
+  readonly bufferOut: Float32Array;
 }
 
-process.on('message', (m: Message) => {
-  void (async () => {
-    try {
-      if (m.type === 'init') {
-        await initBackend(m.backend, { log: null, threads: 1 });
-        const url = m.recipe.module.startsWith('file:') ? m.recipe.module : pathToFileURL(m.recipe.module).href;
-        const mod = (await import(url)) as Record<string, (args: unknown) => Replica | Promise<Replica>>;
-        const factory = mod[m.recipe.exportName];
-        if (typeof factory !== 'function') throw new Error(`${m.recipe.module} has no export '${m.recipe.exportName}'`);
-        replica = await factory(m.recipe.args);
-        process.send!({ type: 'ready' });
-      } else step(m.id, m.weights, m.payload);
-    } catch (err) {
-      process.send!({ type: 'error', ...('id' in m ? { id: m.id } : {}), message: (err as Error).stack ?? String(err) });
-    }
-  })();
-});
-process.on('disconnect', () => process.exit(0));
+function check(layout: Layout, vars: ReadonlyMap<string, Variable>, what: string): void {
+  layout.names.forEach((name, i) => {
+    const v = vars.get(name);
+    if (!v) throw new Error(`the replica has no ${what} '${name}'`);
+    if (v.size !== layout.sizes[i]) throw new Error(`${what} '${name}': replica has ${v.size} values, parent ${layout.sizes[i]}`);
+  });
+}
+
+function bind(replica: Replica, m: Extract<ToWorker, { type: 'bind' }>): Binding {
+  const buffers = replica.buffers ?? new Map<string, Variable>();
+  check(m.params, replica.params, 'parameter');
+  check(m.buffers, buffers, 'buffer');
+  const weights = new Float32Array(m.weights);
+  const out = new Float32Array(m.out);
+  return {
+    params: m.params, buffers: m.buffers,
+    weights,
+    grads: out.subarray(0, m.params.length),
+    bufferOut: out.subarray(m.params.length, m.params.length + m.buffers.length),
+  };
+}
+
+function step(replica: Replica, b: Binding, id: number, payload: unknown): FromWorker {
+  const t0 = performance.now();
+  readVariables(b.params, replica.params, b.weights.subarray(0, b.params.length));
+  const buffers = replica.buffers ?? new Map<string, Variable>();
+  readVariables(b.buffers, buffers, b.weights.subarray(b.params.length));
+  const t1 = performance.now();
+  const { grads, losses } = replicaGradients(replica, payload);
+  const t2 = performance.now();
+  const has = new Uint8Array(b.params.names.length);
+  b.params.names.forEach((name, i) => {
+    const g = grads.get(name);
+    if (!g) return;
+    has[i] = 1;
+    b.grads.set(g, b.params.offsets[i]);
+  });
+  b.buffers.names.forEach((name, i) => b.bufferOut.set(buffers.get(name)!.dataSync() as Float32Array, b.buffers.offsets[i]));
+  const t3 = performance.now();
+  return { type: 'done', id, has, losses, times: { assign: t1 - t0, compute: t2 - t1, pack: t3 - t2 } };
+}
+
+async function build(recipe: ReplicaRecipe, backend: BackendPreference): Promise<Replica> {
+  await initBackend(backend, { log: null, threads: 1 });
+  const url = recipe.module.startsWith('file:') ? recipe.module : pathToFileURL(recipe.module).href;
+  const mod = (await import(url)) as Record<string, (args: unknown) => Replica | Promise<Replica>>;
+  const factory = mod[recipe.exportName];
+  if (typeof factory !== 'function') throw new Error(`${recipe.module} has no export '${recipe.exportName}'`);
+  return factory(recipe.args);
+}
+
+function run(recipe: ReplicaRecipe, backend: BackendPreference): void {
+  const port = parentPort!;
+  let binding: Binding | undefined;
+  const replica = build(recipe, backend);
+  replica.then(() => port.postMessage({ type: 'ready' } satisfies FromWorker), (err: Error) => port.postMessage({ type: 'error', message: err.stack ?? String(err) } satisfies FromWorker));
+  port.on('message', (m: ToWorker) => {
+    void replica.then((r) => {
+      try {
+        if (m.type === 'bind') {
+          binding = bind(r, m);
+          port.postMessage({ type: 'bound', id: m.id } satisfies FromWorker);
+        } else port.postMessage(step(r, binding!, m.id, m.payload));
+      } catch (err) {
+        port.postMessage({ type: 'error', id: m.id, message: (err as Error).stack ?? String(err) } satisfies FromWorker);
+      }
+    }, () => undefined);
+  });
+}
+
+const data = workerData as { kind?: string; recipe: ReplicaRecipe; backend: BackendPreference } | null;
+if (!isMainThread && data?.kind === DATA_PARALLEL_WORKER_KIND) run(data.recipe, data.backend);

@@ -22,26 +22,31 @@ afterAll(async () => {
 
 const schedule = buildSchedule({ name: 'constant', unit: 'step' }, { lr: 0.05, totalSteps: 8 });
 
-async function run(parallel: boolean | 'local'): Promise<{ weights: Map<string, Float32Array>; losses: number[] }> {
+async function run(parallel: boolean | 'local' | 3): Promise<{ weights: Map<string, Float32Array>; losses: number[] }> {
   const model = tinyConvModel(1);
-  const withLocal = parallel === 'local'
+  const ownPool = parallel === 'local'
     ? await createDataParallel<TinyBatch>({
       recipe: { module: fileURLToPath(new URL('./testing.ts', import.meta.url)), exportName: 'tinyReplica', args: { seed: 5 } },
       workers: 1,
       local: { params: model.params, buffers: model.buffers, lossFn: (p) => tinyLoss(model, { images: tf.tensor4d((p as TinyPayload).images, (p as TinyPayload).shape), labels: (p as TinyPayload).labels }) },
       split: splitTinyBatch,
     })
-    : undefined;
+    : parallel === 3
+      ? await createDataParallel<TinyBatch>({ recipe: { module: fileURLToPath(new URL('./testing.ts', import.meta.url)), exportName: 'tinyReplica', args: { seed: 9 } }, workers: 3, split: splitTinyBatch })
+      : undefined;
   const optimizer = buildOptimizer({ name: 'adam', lr: 0.05, weightDecay: 0 }, model.params);
   const losses: number[] = [];
+  const tensorsBefore = tf.memory().numTensors;
   await train({
     optimizer, schedule, data: tinySource(7, { batchSize: 8 }), steps: 8, signals: [],
     lossFn: (b) => tinyLoss(model, b),
-    ...(parallel ? { gradients: (withLocal ?? dp).gradients(optimizer.params, model.buffers) } : {}),
+    ...(parallel ? { gradients: (ownPool ?? dp).gradients(optimizer.params, model.buffers) } : {}),
     hooks: [{ name: 'record', onStepEnd: (_c, s) => void losses.push(s.losses.total!) }],
   });
+  expect(tf.memory().numTensors, 'tensors leaked by training').toBe(tensorsBefore);
   const weights = new Map([...model.params, ...model.buffers].map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
-  await withLocal?.close();
+  if (ownPool) expect(ownPool.profile().steps).toBe(8);
+  await ownPool?.close();
   model.dispose();
   optimizer.dispose();
   return { weights, losses };
@@ -49,8 +54,9 @@ async function run(parallel: boolean | 'local'): Promise<{ weights: Map<string, 
 
 describe('data-parallel training', () => {
   it.each([
-    ['2 worker processes', true],
-    ['this process + 1 worker', 'local'],
+    ['2 worker threads', true],
+    ['this thread + 1 worker', 'local'],
+    ['3 worker threads, uneven shards 3/3/2', 3],
   ] as const)('%s give the same training as one process with the same global batch (float tolerance)', async (_l, mode) => {
     const single = await run(false);
     const parallel = await run(mode);
@@ -63,6 +69,34 @@ describe('data-parallel training', () => {
       const maxDiff = w.reduce((m, x, i) => Math.max(m, Math.abs(x - p[i]!)), 0);
       expect(maxDiff, k).toBeLessThan(1e-4);
     }
+  });
+
+  it('reports the per-phase profile of the steps run', async () => {
+    const model = tinyConvModel(1);
+    const grads = dp.gradients(model.params, model.buffers);
+    const source = tinySource(7, { batchSize: 8 });
+    dp.profile(true);
+    for (let i = 0; i < 2; i++) {
+      const sb = await source.next();
+      const out = await grads(sb.batch, {} as never);
+      tf.dispose([sb.batch.images, ...out.grads.values()]);
+    }
+    const p = dp.profile(true);
+    expect(p.steps).toBe(2);
+    for (const k of ['split', 'publish', 'wait', 'average', 'worker.assign', 'worker.compute', 'worker.pack']) expect(p.phases[k], k).toBeGreaterThanOrEqual(0);
+    expect(dp.profile().steps).toBe(0);
+    model.dispose();
+  });
+
+  it('refuses parameters the replicas do not have', async () => {
+    const model = tinyConvModel(1);
+    const extra = tf.variable(tf.zeros([2]));
+    const params = new Map([...model.params, ['extra', extra]]);
+    const grads = dp.gradients(params, model.buffers);
+    const sb = await tinySource(7, { batchSize: 8 }).next();
+    await expect(grads(sb.batch, {} as never)).rejects.toThrow(/no parameter 'extra'/);
+    tf.dispose([sb.batch.images, extra]);
+    model.dispose();
   });
 
   it('reports a worker failure as an error', async () => {

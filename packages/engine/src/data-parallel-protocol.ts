@@ -1,0 +1,118 @@
+/**
+ * What the data-parallel parent (data-parallel.ts) and its worker threads (data-parallel-worker.ts) share: the
+ * replica contract, the messages, and the flat layout of the shared memory.
+ *
+ * Shared memory (SharedArrayBuffer, allocated by the parent once per parameter set):
+ * - `weights`: every trainable parameter, then every buffer, in the layout's order — written by the parent before
+ *   each step, read by all workers;
+ * - one `out` block per worker: that worker's gradients (same parameter layout), then its updated buffers.
+ * Messages only carry the shard payload, loss values and a has-gradient mask; `postMessage` orders the accesses
+ * (the parent writes `weights` before posting a step and reads `out` after the reply).
+ */
+import { tf } from '@clip-senet/core';
+import type { Variable } from '@clip-senet/core';
+import type { LossOutput } from './train';
+
+/** `workerData.kind` of a data-parallel worker thread. */
+export const DATA_PARALLEL_WORKER_KIND = 'clip-senet-data-parallel';
+
+/** How a worker builds its replica: `(await import(module))[exportName](args)` must return a {@link Replica}. */
+export interface ReplicaRecipe {
+  /** Absolute path (or file URL) of the module. */
+  readonly module: string;
+  readonly exportName: string;
+  /** Structured-cloneable arguments. */
+  readonly args?: unknown;
+}
+
+/** A model replica: its trainable variables (same names as the parent's) and a loss over a shard. */
+export interface Replica {
+  readonly params: ReadonlyMap<string, Variable>;
+  /** Non-trainable state kept in sync with the parent (same names as the parent's buffers). */
+  readonly buffers?: ReadonlyMap<string, Variable>;
+  lossFn(payload: unknown): LossOutput;
+}
+
+/** Named entries at fixed offsets of one flat float32 array. */
+export interface Layout {
+  readonly names: readonly string[];
+  readonly offsets: readonly number[];
+  readonly sizes: readonly number[];
+  /** Total number of floats. */
+  readonly length: number;
+}
+
+/** Lay out `vars` back to back in iteration order. */
+export function layoutOf(vars: ReadonlyMap<string, { readonly size: number }>): Layout {
+  const names: string[] = [];
+  const offsets: number[] = [];
+  const sizes: number[] = [];
+  let length = 0;
+  for (const [name, v] of vars) {
+    names.push(name);
+    offsets.push(length);
+    sizes.push(v.size);
+    length += v.size;
+  }
+  return { names, offsets, sizes, length };
+}
+
+/** Parent → worker. */
+export type ToWorker =
+  | { readonly type: 'bind'; readonly id: number; readonly params: Layout; readonly buffers: Layout; readonly weights: SharedArrayBuffer; readonly out: SharedArrayBuffer }
+  | { readonly type: 'step'; readonly id: number; readonly payload: unknown };
+
+/** Per-step times (ms) measured inside a worker. */
+export interface WorkerTimes {
+  /** Copying the shared weights + buffers into the replica's variables. */
+  readonly assign: number;
+  /** Forward + backward of the shard. */
+  readonly compute: number;
+  /** Copying gradients + buffers into shared memory. */
+  readonly pack: number;
+}
+
+/** Worker → parent. */
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'bound'; readonly id: number }
+  | { readonly type: 'done'; readonly id: number; readonly has: Uint8Array; readonly losses: Record<string, number>; readonly times: WorkerTimes }
+  | { readonly type: 'error'; readonly id?: number; readonly message: string };
+
+/** Gradients (as copied arrays; `undefined` where none reached a parameter) and loss values of `replica` on one shard. */
+export function replicaGradients(replica: Replica, payload: unknown): { grads: Map<string, Float32Array>; losses: Record<string, number> } {
+  const vars = [...replica.params.values()];
+  let terms: Record<string, tf.Scalar> = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const out = replica.lossFn(payload);
+    terms = Object.fromEntries(Object.entries(out.terms).map(([k, t]) => [k, tf.keep(t)]));
+    return out.total;
+  }, vars);
+  try {
+    const named = new Map<string, Float32Array>();
+    for (const [name, v] of replica.params) if (grads[v.name]) named.set(name, grads[v.name]!.dataSync() as Float32Array);
+    const losses: Record<string, number> = { total: value.dataSync()[0]! };
+    for (const [k, t] of Object.entries(terms)) losses[k] = t.dataSync()[0]!;
+    return { grads: named, losses };
+  } finally {
+    tf.dispose([value, ...Object.values(terms), ...Object.values(grads)]);
+  }
+}
+
+/** Copy the variables of `layout` (looked up in `vars`) into `into` at the layout's offsets. */
+export function writeVariables(layout: Layout, vars: ReadonlyMap<string, Variable>, into: Float32Array): void {
+  layout.names.forEach((name, i) => {
+    const v = vars.get(name);
+    if (!v) throw new Error(`data-parallel: no variable '${name}'`);
+    into.set(v.dataSync() as Float32Array, layout.offsets[i]);
+  });
+}
+
+/** Assign the variables of `layout` from `from` (copied, so the variables never alias shared memory). */
+export function readVariables(layout: Layout, vars: ReadonlyMap<string, Variable>, from: Float32Array): void {
+  layout.names.forEach((name, i) => {
+    const v = vars.get(name)!;
+    const data = from.slice(layout.offsets[i], layout.offsets[i]! + layout.sizes[i]!);
+    tf.tidy(() => v.assign(tf.tensor(data, v.shape, 'float32')));
+  });
+}
