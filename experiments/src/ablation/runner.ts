@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '@clip-senet/core/base';
 import { RESOLVED_CONFIG, type ExperimentConfig } from '../config';
@@ -20,6 +20,7 @@ import type { AblationPlan, PlannedRun, Shard } from './plan';
 import { runDirFor, shardKeys } from './plan';
 import { readSummary, RUN_FILES, summarizeRun, writeSummary } from './summarize';
 import type { AblationRecord, RankedList, RunSummary } from './summary';
+import { writeAblationReport } from '../report/write-reports';
 
 /** Where the runner writes. */
 export interface RunnerIo {
@@ -245,9 +246,11 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
   const record = buildRecord(plan, runsDir);
   const recordFile = recordFileFor(reportsDir, name, plan.profile);
   writeJsonAtomic(recordFile, record);
+  const report = writeAblationReport(recordFile);
+  for (const note of report.notes) io.out(`note: ${note}\n`);
   const done = record.runs.filter((r) => r.summary !== null).length;
   const wallSeconds = (Date.now() - t0) / 1000;
-  io.out(`ablation ${name}: ${done}/${record.runs.length} grid cells finished; record ${relative(process.cwd(), recordFile)} (${wallSeconds.toFixed(0)} s)\n`);
+  io.out(`ablation ${name}: ${done}/${record.runs.length} grid cells finished; record and ${report.written.length} report files in ${relative(process.cwd(), dirname(recordFile))} (${wallSeconds.toFixed(0)} s)\n`);
   if (stopping) io.out('stopped early; rerun the same command to continue\n');
   return { record, recordFile, trained, skipped, failed, finished: done, total: record.runs.length, wallSeconds };
 }
