@@ -82,6 +82,9 @@ const isSet = (value: unknown): boolean => value !== undefined && value !== null
  *
  * `root`, `viewLabels`: relative paths are relative to the repository root. `strictCounts` (default true): the
  * readers throw when on-disk counts differ from the published ones; false turns that into warnings.
+ * A knob of another dataset may be written as `null` (cleared, e.g. `officialIndices: null` in a VehicleID file
+ * extending the VeRi-776 base; `world: null` in a real-dataset file extending a synthetic one); the output holds
+ * exactly the knobs of its dataset, defaults filled in.
  */
 export const DataConfigSchema = z
   .strictObject({

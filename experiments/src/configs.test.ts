@@ -109,6 +109,24 @@ describe.each(files.filter((f) => f.startsWith('paper/')))('%s header', (file) =
   });
 });
 
+describe('smokeConfig', () => {
+  it.each([
+    ['paper/table6-resnet50-ibn-a.yaml', 'resnet-tiny-ibn-a'],
+    ['paper/table6-resnet101-ibn-a.yaml', 'resnet-tiny-ibn-a'],
+    ['paper/table6-se-resnet101-ibn-a.yaml', 'se-resnet-tiny-ibn-a'],
+    ['paper/table6-resnext101-32x4d-ibn-a.yaml', 'resnext-tiny-ibn-a'],
+  ])('%s → %s of the same family, knobs kept, no weights, 32² inputs', (file, tiny) => {
+    const config = load(file);
+    const smoke = smokeConfig(config);
+    expect(smoke.model.appearance.backbone).toEqual({ ...config.model.appearance.backbone, name: tiny });
+    expect(smoke.model.sem?.backbone.name).toBe('clip-vit-tiny');
+    expect([smoke.model.appearance.weights, smoke.model.sem?.weights]).toEqual([null, null]);
+    expect([smoke.model.appearance.input.size, smoke.model.sem?.input.size]).toEqual([[32, 32], [32, 32]]);
+    expect(smoke.model.fusion).toEqual(config.model.fusion);
+    expect(smoke.data).toEqual(config.data);
+  });
+});
+
 describe('documented defaults the base files rely on', () => {
   it('base/veri776.yaml resolves AFEM to G = 32, scalar weights, residual; the starred row adds 20 cameras and 8 views', () => {
     const base = load('base/veri776.yaml');
