@@ -184,8 +184,9 @@ export const ExperimentConfigSchema = z
     if (ds === 'vehicleid' && c.eval.aqe.enabled) issue(['eval', 'aqe', 'enabled'], "the VehicleID protocol has no query expansion");
     if (ds === 'vehicleid' && c.eval.ap !== 'non-interpolated') issue(['eval', 'ap'], 'the VehicleID protocol uses non-interpolated AP only');
     const cv = c.model.fusion.cameraView;
-    if (cv && cv.numViews > 0 && !(ds === 'veri776' && typeof c.data.viewLabels === 'string')) {
-      issue(['model', 'fusion', 'cameraView', 'numViews'], 'a view embedding needs view labels: dataset veri776 with data.viewLabels');
+    // The synthetic world always ships its view labels (view_labels.txt, 5 views); VeRi-776 needs data.viewLabels.
+    if (cv && cv.numViews > 0 && !(ds === 'synthetic' || (ds === 'veri776' && typeof c.data.viewLabels === 'string'))) {
+      issue(['model', 'fusion', 'cameraView', 'numViews'], 'a view embedding needs view labels: the synthetic world, or dataset veri776 with data.viewLabels');
     }
     if (cv && cv.numCameras > 0 && ds === 'vehicleid') issue(['model', 'fusion', 'cameraView', 'numCameras'], 'VehicleID has no camera ids');
     if (cv && ds === 'veri776' && cv.numCameras > 0 && cv.numCameras < 20) {

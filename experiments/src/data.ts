@@ -76,7 +76,8 @@ export function loadData(data: Readonly<DataConfig>, options: LoadDataOptions = 
     case 'synthetic': {
       const root = ensureSyntheticWorld(data);
       const manifest = JSON.parse(readFileSync(join(root, 'world.json'), 'utf8')) as SyntheticWorldManifest;
-      const ds = loadVeRi776(root, { ...manifest.readerOptions, strict: true, withOfficialIndices: data.officialIndices === true });
+      // The world's own view labels are always read (every image has one), so camera/view experiments work on it.
+      const ds = loadVeRi776(root, { ...manifest.readerOptions, strict: true, viewLabels: join(root, 'view_labels.txt'), withOfficialIndices: data.officialIndices === true });
       return { dataset: 'synthetic', root, ...ds, numClasses: ds.numTrainIds };
     }
     case 'veri776': {

@@ -70,7 +70,7 @@ describe('bad configs: one error naming the file, the key and its line', () => {
     [['eval:', '  rerank:', '    k3: 1'], /config\.yaml: eval\.rerank\.k3: unknown key \(not in the schema\) \(line 3\)/],
     [
       ['data: { dataset: veri776, root: r }', 'model:', '  fusion:', '    name: clip-senet', '    cameraView:', '      numViews: 8'],
-      /config\.yaml: model\.fusion\.cameraView\.numViews: a view embedding needs view labels: dataset veri776 with data\.viewLabels \(line 6\)/,
+      /config\.yaml: model\.fusion\.cameraView\.numViews: a view embedding needs view labels: the synthetic world, or dataset veri776 with data\.viewLabels \(line 6\)/,
     ],
     [['data: { dataset: vehicleid, root: r, testSize: 800 }', 'model:', '  fusion: { name: clip-senet, cameraView: { numCameras: 4 } }'], /model\.fusion\.cameraView\.numCameras: VehicleID has no camera ids/],
     [['data: { dataset: veri776, root: r }', 'model:', '  fusion: { name: clip-senet, cameraView: { numCameras: 8 } }'], /VeRi-776 has 20 cameras \(c001\.\.c020\), got numCameras 8/],

@@ -72,7 +72,7 @@ describe('clip-senet ablation (tiny grid, real trainers)', () => {
     }
     expect(rec.variants.map((v) => v.paper)).toEqual([['IV/baseline'], ['IV/+SEM+AFEM']]);
     const md = readFileSync(join(dir, 'grid', 'reports', 'tiny-grid', 'default', 'tiny-grid.md'), 'utf8');
-    expect(md).toContain('| full');
+    expect(md).toContain('| `full` | CLIP-SENet fusion | 2/2 seeds |');
     expect(existsSync(join(dir, 'grid', 'reports', 'tiny-grid', 'default', 'tiny-grid.csv'))).toBe(true);
     const again = await cli('ablation', ablation, ...dirs('grid'));
     expect(again.stdout).toContain('0 to train, 4 already finished');
