@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { paperTableFiles } from '../report/paper-tables';
 import { diffGenerated, findAblationRecords, REPORT_REPO_ROOT, writeGenerated } from '../report/report-files';
 import { readAblationRecord } from '../report/write-reports';
+import { readmeResultsFile } from '../report/readme-results';
 import { parseCommandArgs, type Command } from '../command';
 import { ReportsOutOfDateError } from './report';
 
@@ -11,6 +12,7 @@ const usage = `Usage: clip-senet paper-tables [--reports <dir>] [--check]
 Read every <reports>/ablations/*/*/runs.json and write <reports>/paper-tables.md, one CSV per table
 (<reports>/paper-tables/table-<I..VI|fig3>.csv) and <reports>/paper-tables/fig3.png (when there are Fig. 3
 evaluation curves): the paper's numbers beside ours; runs on the synthetic world in their own column.
+Without --reports it also regenerates the README's results section (between its results markers).
 
   --reports <dir>  reports folder (default <repo>/reports)
   --check          regenerate in memory and exit non-zero listing the .md / .csv files that differ from disk;
@@ -27,6 +29,8 @@ export const paperTablesCommand: Command = {
     const records = findAblationRecords(reportsDir).map((path) => ({ path, record: readAblationRecord(path) }));
     const check = opts.check === true;
     const files = paperTableFiles(records, reportsDir, { figures: !check });
+    // The README's results section is generated from the repository's own reports (not from a --reports folder).
+    if (opts.reports === undefined) files.push(readmeResultsFile(records, REPORT_REPO_ROOT));
     if (check) {
       const differing = diffGenerated(files);
       if (differing.length > 0) throw new ReportsOutOfDateError(`paper tables out of date (run 'clip-senet paper-tables'):\n  ${differing.join('\n  ')}`);

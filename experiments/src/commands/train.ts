@@ -1,4 +1,5 @@
 /** `clip-senet train`: resolve the config, write it into the run folder, and run (or resume) `runTraining`. */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { writeJsonAtomic } from '@clip-senet/core';
@@ -69,6 +70,8 @@ export const trainCommand: Command = {
       model: runtime.model,
       losses: runtime.losses,
       config: runtime.train,
+      // the resolved config as written (repository-relative paths), so the run resumes wherever the repo lives
+      configHash: createHash('sha256').update(resolvedConfigText(config)).digest('hex').slice(0, 16),
       evaluation: plan,
       progress: opts['no-progress'] !== true,
       ...(stopAfter !== undefined ? { stopAfterSteps: stopAfter } : {}),

@@ -51,6 +51,12 @@ export interface RunTrainingOptions {
   readonly stopAfterSteps?: number;
   /** Show a progress bar (default true). */
   readonly progress?: boolean;
+  /**
+   * Identity of the run that checkpoints must match to be resumed (default: a hash of the model, losses and train
+   * configs as given). Callers that resolve machine-specific paths (absolute weight files) pass a hash of the config
+   * as written, so a run folder still resumes after the repository moves.
+   */
+  readonly configHash?: string;
   /** Keep the model alive and return it (caller disposes it; optimiser and losses are freed); default false. */
   readonly keepModel?: boolean;
 }
@@ -97,7 +103,7 @@ function loaderFor(model: ClipSenetModel, cfg: TrainConfig, seed: number, augmen
 /** Train (or resume) one run and evaluate it at the end. */
 export async function runTraining(opts: RunTrainingOptions): Promise<RunTrainingResult> {
   const cfg = TrainConfigSchema.parse(opts.config);
-  const configHash = hashConfig({ model: ModelConfigSchema.parse(opts.model), losses: opts.losses, train: cfg });
+  const configHash = opts.configHash ?? hashConfig({ model: ModelConfigSchema.parse(opts.model), losses: opts.losses, train: cfg });
   const rng = new Rng(cfg.seed);
   const b = build(opts, cfg, rng);
   const ckptDir = join(opts.runDir, 'checkpoints');
