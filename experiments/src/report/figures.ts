@@ -10,6 +10,7 @@ import { createCanvas, Image } from '@napi-rs/canvas';
 import type { AblationRecord, RankedList, RunSummary } from '../ablation/summary';
 import { drawLineChart, paletteColor, type ChartSeries } from './line-chart';
 import { finishedSummaries } from './ablation-report';
+import { REPORT_REPO_ROOT } from './report-files';
 
 type Point = readonly [number, number];
 
@@ -54,7 +55,7 @@ export function rankedRows(record: AblationRecord, perVariant = 3, maxRows = 12)
   for (const v of record.variants) {
     const s = finishedSummaries(record, v.name).find((x) => x.ranked.length > 0);
     if (!s) continue;
-    for (const [i, list] of s.ranked.slice(0, perVariant).entries()) rows.push({ label: `${v.name} (seed ${s.seed}) q${i + 1}`, root: s.datasetRoot, list });
+    for (const [i, list] of s.ranked.slice(0, perVariant).entries()) rows.push({ label: `${v.name} (seed ${s.seed}) q${i + 1}`, root: resolve(REPORT_REPO_ROOT, s.datasetRoot), list }); // relative roots are repository-relative
   }
   return rows.slice(0, maxRows);
 }
