@@ -1,7 +1,8 @@
 /**
  * One data-parallel bench run (one configuration, its own process, since the wasm thread count is per process):
  * trains the CLIP-SENet model (ResNet-18 layout, `--width` base width, 128², CE + SupCon, Adam) with `train()`
- * and prints one JSON line `{ imgPerSec, stepMs[], phases }` (mean ms per timed step of each phase).
+ * and prints one JSON line `{ imgPerSec, cpuMsPerImage, stepMs[], phases }` (`cpuMsPerImage`: CPU time of all this
+ * process's threads per image; `phases`: mean ms per timed step of each phase).
  *
  *   tsx bench/data-parallel-step.ts --mode single|dp|dp-local --threads 1 --workers 2 --steps 6 --warmup 2
  *
@@ -10,7 +11,8 @@
  * shard 0 and `--workers` − 1 worker threads the rest.
  * Inputs: a ring of pre-generated random batches (what a cached, pre-decoded loader hands over); building the
  * input tensor is timed as `data`. Phases: `data`, `gradients` (all of forward/backward incl. data-parallel
- * traffic), `update` (gradient norm + Adam), plus the data-parallel pool's own breakdown (`dp.*`).
+ * traffic), `gradients.cpu` (one process: CPU time of all its threads during `gradients`), `update` (gradient norm +
+ * Adam), plus the data-parallel pool's own breakdown (`dp.*`).
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -71,8 +73,11 @@ function source(): BatchSource<LoadedBatch> {
 
 const timed = <B>(fn: GradientFn<B>): GradientFn<B> => async (b, ctx) => {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const out = await fn(b, ctx);
   record('gradients', performance.now() - t0);
+  const c = process.cpuUsage(c0);
+  if (mode === 'single') record('gradients.cpu', (c.user + c.system) / 1000);
   return out;
 };
 
@@ -91,6 +96,7 @@ const dp = mode === 'single'
   });
 const gradients = dp ? dp.gradients(optimizer.params, m.buffers()) : async (b: LoadedBatch, ctx: Parameters<GradientFn<LoadedBatch>>[1]) => localGradients(lossFn, optimizer.params, b, ctx);
 const stepMs: number[] = [];
+let cpu0 = process.cpuUsage();
 await train({
   optimizer, data: source(), steps: warmup + steps, signals: [], lossFn,
   schedule: buildSchedule({ name: 'constant', unit: 'step' }, { lr: 1e-4, totalSteps: warmup + steps }),
@@ -101,11 +107,13 @@ await train({
       if (timing) stepMs.push(s.seconds * 1000);
       if (ctx.step === warmup) {
         timing = true;
+        cpu0 = process.cpuUsage();
         dp?.profile(true);
       }
     },
   }],
 });
+const cpu = process.cpuUsage(cpu0);
 const profile = dp?.profile();
 await dp?.close();
 optimizer.dispose();
@@ -115,4 +123,4 @@ const total = stepMs.reduce((a, b) => a + b, 0);
 const phases: Record<string, number> = Object.fromEntries(Object.entries(phaseSums).map(([k, v]) => [k, v / steps]));
 phases.update = total / steps - (phases.data ?? 0) - (phases.gradients ?? 0);
 for (const [k, v] of Object.entries(profile?.phases ?? {})) phases[`dp.${k}`] = v;
-process.stdout.write(`${JSON.stringify({ imgPerSec: (batch * steps * 1000) / total, stepMs, phases })}\n`);
+process.stdout.write(`${JSON.stringify({ imgPerSec: (batch * steps * 1000) / total, cpuMsPerImage: (cpu.user + cpu.system) / 1000 / (batch * steps), stepMs, phases })}\n`);

@@ -9,6 +9,7 @@
  * Messages only carry the shard payload, loss values and a has-gradient mask; `postMessage` orders the accesses
  * (the parent writes `weights` before posting a step and reads `out` after the reply).
  */
+import { readFileSync } from 'node:fs';
 import { tf } from '@clip-senet/core';
 import type { Variable } from '@clip-senet/core';
 import type { LossOutput } from './train';
@@ -68,6 +69,8 @@ export interface WorkerTimes {
   readonly assign: number;
   /** Forward + backward of the shard. */
   readonly compute: number;
+  /** CPU time of this thread during `compute` (NaN where /proc/thread-self is unavailable): below `compute` when other load preempts it. */
+  readonly computeCpu: number;
   /** Copying gradients + buffers into shared memory. */
   readonly pack: number;
 }
@@ -78,6 +81,17 @@ export type FromWorker =
   | { readonly type: 'bound'; readonly id: number }
   | { readonly type: 'done'; readonly id: number; readonly has: Uint8Array; readonly losses: Record<string, number>; readonly times: WorkerTimes }
   | { readonly type: 'error'; readonly id?: number; readonly message: string };
+
+/** CPU milliseconds used by the calling thread so far (Linux /proc, 10 ms resolution); NaN elsewhere. */
+export function threadCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] = state (field 3); utime, stime = fields 14, 15
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks at USER_HZ = 100
+  } catch {
+    return Number.NaN;
+  }
+}
 
 /** Gradients (as copied arrays; `undefined` where none reached a parameter) and loss values of `replica` on one shard. */
 export function replicaGradients(replica: Replica, payload: unknown): { grads: Map<string, Float32Array>; losses: Record<string, number> } {

@@ -8,7 +8,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { initBackend } from '@clip-senet/core';
 import type { BackendPreference, Variable } from '@clip-senet/core';
-import { DATA_PARALLEL_WORKER_KIND, readVariables, replicaGradients, type FromWorker, type Layout, type Replica, type ReplicaRecipe, type ToWorker } from './data-parallel-protocol';
+import { DATA_PARALLEL_WORKER_KIND, readVariables, replicaGradients, threadCpuMs, type FromWorker, type Layout, type Replica, type ReplicaRecipe, type ToWorker } from './data-parallel-protocol';
 
 interface Binding {
   readonly params: Layout;
@@ -46,8 +46,10 @@ function step(replica: Replica, b: Binding, id: number, payload: unknown): FromW
   const buffers = replica.buffers ?? new Map<string, Variable>();
   readVariables(b.buffers, buffers, b.weights.subarray(b.params.length));
   const t1 = performance.now();
+  const cpu0 = threadCpuMs();
   const { grads, losses } = replicaGradients(replica, payload);
   const t2 = performance.now();
+  const computeCpu = threadCpuMs() - cpu0;
   const has = new Uint8Array(b.params.names.length);
   b.params.names.forEach((name, i) => {
     const g = grads.get(name);
@@ -57,7 +59,7 @@ function step(replica: Replica, b: Binding, id: number, payload: unknown): FromW
   });
   b.buffers.names.forEach((name, i) => b.bufferOut.set(buffers.get(name)!.dataSync() as Float32Array, b.buffers.offsets[i]));
   const t3 = performance.now();
-  return { type: 'done', id, has, losses, times: { assign: t1 - t0, compute: t2 - t1, pack: t3 - t2 } };
+  return { type: 'done', id, has, losses, times: { assign: t1 - t0, compute: t2 - t1, computeCpu, pack: t3 - t2 } };
 }
 
 async function build(recipe: ReplicaRecipe, backend: BackendPreference): Promise<Replica> {

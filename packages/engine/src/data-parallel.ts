@@ -55,7 +55,8 @@ export interface DataParallelProfile {
   readonly steps: number;
   /** `split`, `publish` (weights → shared memory), `local` (this thread's shard), `wait` (for the last worker
    * after `local`), `average`, `buffers`, `worker.assign`, `worker.compute`, `worker.pack`, `worker.idle`
-   * (a worker's share of the step spent waiting: step time − its assign/compute/pack). */
+   * (a worker's share of the step spent waiting: step time − its assign/compute/pack), and `worker.computeCpu`
+   * (the CPU time behind `worker.compute`, on Linux; much lower than `compute` means the core was busy elsewhere). */
   readonly phases: Readonly<Record<string, number>>;
 }
 
@@ -206,7 +207,11 @@ function workerPhases(times: readonly WorkerTimes[], stepMs: number): Record<str
   const assign = mean((t) => t.assign);
   const compute = mean((t) => t.compute);
   const pack = mean((t) => t.pack);
-  return { 'worker.assign': assign, 'worker.compute': compute, 'worker.pack': pack, 'worker.idle': Math.max(0, stepMs - assign - compute - pack) };
+  const computeCpu = mean((t) => t.computeCpu);
+  return {
+    'worker.assign': assign, 'worker.compute': compute, 'worker.pack': pack, 'worker.idle': Math.max(0, stepMs - assign - compute - pack),
+    ...(Number.isFinite(computeCpu) ? { 'worker.computeCpu': computeCpu } : {}),
+  };
 }
 
 /** Start the worker threads (resolves once every replica is built). */
