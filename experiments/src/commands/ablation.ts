@@ -7,6 +7,10 @@ import { loadAblation, PROFILES, type Profile } from '../ablation/definition';
 import { parseShard, planAblation } from '../ablation/plan';
 import { DEFAULT_REPORTS_DIR, DEFAULT_RUNS_DIR, runAblation } from '../ablation/runner';
 import { UsageError, type Command } from '../command';
+import { paperTableFiles } from '../report/paper-tables';
+import { readmeResultsFile } from '../report/readme-results';
+import { findAblationRecords, REPORT_REPO_ROOT, writeGenerated } from '../report/report-files';
+import { readAblationRecord } from '../report/write-reports';
 
 /** Folder of the shipped ablation definitions. */
 export const ABLATIONS_DIR = resolve(import.meta.dirname, '..', '..', 'configs', 'ablations');
@@ -20,7 +24,7 @@ const usage = `Usage: clip-senet ablation [<ablation.yaml> ...] [--all] [--profi
 Run ablations: every variant × seed becomes a run keyed by a hash of its resolved config (runs/<key>/);
 finished runs are skipped, interrupted ones resume from their last checkpoint, identical runs of different
 ablations are trained once. Afterwards the grid's record (reports/ablations/<name>/<profile>/runs.json) and
-its tables/figures are written.
+its tables/figures are written, and (with the default --reports-dir) the paper tables and the README's results.
 
   <ablation.yaml>    ablation definitions (default: configs/ablations/main.yaml)
   --all              every configs/ablations/*.yaml
@@ -95,6 +99,14 @@ export const ablationCommand: Command = {
         ...(shard ? { shard } : {}),
       });
       failed += r.failed.length;
+    }
+    if (o['dry-run'] !== true && o['reports-dir'] === undefined) {
+      // Keep the paper tables and the README's results section in step with the records just written.
+      const reportsRoot = resolve(DEFAULT_REPORTS_DIR, '..');
+      const records = findAblationRecords(reportsRoot).map((path) => ({ path, record: readAblationRecord(path) }));
+      const files = [...paperTableFiles(records, reportsRoot, { figures: true }), readmeResultsFile(records, REPORT_REPO_ROOT)];
+      writeGenerated(files);
+      io.out(`paper tables and README results regenerated from ${records.length} record(s)\n`);
     }
     if (failed > 0) throw new Error(`${failed} run(s) failed (see above); finished runs are kept, rerun to retry the rest`);
   },
