@@ -10,12 +10,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { initBackend, tf } from '@clip-senet/core';
 import { backbones } from '@clip-senet/backbones';
-import { buildModel } from '@clip-senet/engine';
 import { loadExperimentConfig, resolvedConfigText, withRepoPaths, REPO_ROOT, type ExperimentConfig } from './config';
 import { protocolFor } from './protocol';
-import { SMOKE_INPUT, smokeConfig } from './smoke';
+import { smokeConfig, smokeForward } from './smoke';
 
 const CONFIGS = fileURLToPath(new URL('../configs/', import.meta.url));
 /** Folders of configs/ holding other schemas (see the module header). */
@@ -47,30 +46,11 @@ describe.each(files)('%s', (file) => {
   it('loads with the composed schema and builds in smoke mode (one forward pass)', () => {
     const config = load(file);
     expect(() => protocolFor(config, { goodJunk: { good: [], junk: [] } })).not.toThrow();
-    const smoke = smokeConfig(config);
     const before = tf.memory().numTensors;
-    const model = buildModel(smoke.model, { numClasses: 5, rng: new Rng(0), log: null });
-    try {
-      model.eval();
-      const cv = smoke.model.fusion.cameraView;
-      const features = tf.tidy(() => {
-        const image = (): tf.Tensor4D => tf.randomUniform([2, SMOKE_INPUT, SMOKE_INPUT, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-        const zeros = (): tf.Tensor1D => tf.tensor1d([0, 1], 'int32');
-        return model
-          .forward({
-            appearance: image(),
-            ...(model.sem ? { semantic: image() } : {}),
-            ...(cv && cv.numCameras > 0 ? { cameraIds: zeros() } : {}),
-            ...(cv && cv.numViews > 0 ? { viewIds: zeros() } : {}),
-          })
-          .features.arraySync();
-      });
-      expect(features.length).toBe(2);
-      expect(features[0]!.length).toBe(config.model.fusion.outDim);
-      expect(features.flat().every(Number.isFinite)).toBe(true);
-    } finally {
-      model.dispose();
-    }
+    const features = smokeForward(config);
+    expect(features.length).toBe(2);
+    expect(features[0]!.length).toBe(config.model.fusion.outDim);
+    expect(features.flat().every(Number.isFinite)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
   });
 

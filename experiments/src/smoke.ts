@@ -6,7 +6,8 @@
  * milliseconds, so every config can be built and run forward. The full architecture names are checked against
  * the backbone registry separately (configs.test.ts).
  */
-import type { ModelConfig } from '@clip-senet/engine';
+import { Rng, tf, type Tensor1D, type Tensor4D } from '@clip-senet/core';
+import { buildModel, type ModelConfig } from '@clip-senet/engine';
 import type { ExperimentConfig } from './config';
 
 type Backbone = ModelConfig['appearance']['backbone'];
@@ -41,4 +42,32 @@ export function smokeConfig(config: ExperimentConfig): ExperimentConfig {
     sem: m.sem === null ? null : { ...m.sem, backbone: tinyVitOf(m.sem.backbone), weights: null, input: { ...m.sem.input, size } },
   };
   return { ...config, model };
+}
+
+/**
+ * Build a config's model in smoke mode and run one forward pass on `batch` random images (camera / view ids when
+ * the fusion uses them); returns the retrieval features. Every tensor is freed, the model included.
+ */
+export function smokeForward(config: ExperimentConfig, options: { numClasses?: number; seed?: number; batch?: number } = {}): number[][] {
+  const smoke = smokeConfig(config);
+  const n = options.batch ?? 2;
+  const model = buildModel(smoke.model, { numClasses: options.numClasses ?? 5, rng: new Rng(options.seed ?? 0), log: null });
+  try {
+    model.eval();
+    const cv = smoke.model.fusion.cameraView;
+    return tf.tidy(() => {
+      const image = (): Tensor4D => tf.randomUniform([n, SMOKE_INPUT, SMOKE_INPUT, 3], -1, 1, 'float32', 1) as Tensor4D;
+      const ids = (): Tensor1D => tf.tensor1d(Array.from({ length: n }, (_, i) => i % 2), 'int32');
+      return model
+        .forward({
+          appearance: image(),
+          ...(model.sem ? { semantic: image() } : {}),
+          ...(cv && cv.numCameras > 0 ? { cameraIds: ids() } : {}),
+          ...(cv && cv.numViews > 0 ? { viewIds: ids() } : {}),
+        })
+        .features.arraySync();
+    });
+  } finally {
+    model.dispose();
+  }
 }

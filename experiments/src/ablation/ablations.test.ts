@@ -1,16 +1,15 @@
 /**
  * Every shipped ablation (configs/ablations/*.yaml) loads, expands into valid experiments at every profile, maps
- * only to known paper cells, and each distinct run of its smoke profile builds in smoke mode (`smokeConfig`) and
+ * only to known paper cells, and each distinct run of its smoke profile builds in smoke mode (`smokeForward`) and
  * runs one forward pass without leaking tensors.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
-import { buildModel } from '@clip-senet/engine';
+import { initBackend, tf } from '@clip-senet/core';
 import { paperCell } from '../report/paper-values';
-import { SMOKE_INPUT, smokeConfig } from '../smoke';
+import { smokeForward } from '../smoke';
 import { loadAblation, PROFILES } from './definition';
 import { planAblation } from './plan';
 
@@ -55,27 +54,10 @@ describe.each(files)('%s', (file) => {
     for (const run of plan.runs) {
       if (seen.has(run.runKey)) continue;
       seen.add(run.runKey);
-      const smoke = smokeConfig(run.config);
       const before = tf.memory().numTensors;
-      const model = buildModel(smoke.model, { numClasses: 4, rng: new Rng(run.seed), log: null });
-      try {
-        model.eval();
-        const cv = smoke.model.fusion.cameraView;
-        const f = tf.tidy(() => {
-          const image = (): tf.Tensor4D => tf.randomUniform([2, SMOKE_INPUT, SMOKE_INPUT, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-          const ids = (): tf.Tensor1D => tf.tensor1d([0, 1], 'int32');
-          return model.forward({
-            appearance: image(),
-            ...(model.sem ? { semantic: image() } : {}),
-            ...(cv && cv.numCameras > 0 ? { cameraIds: ids() } : {}),
-            ...(cv && cv.numViews > 0 ? { viewIds: ids() } : {}),
-          }).features.arraySync();
-        });
-        expect(f[0]!.length, `${run.variant}`).toBe(run.config.model.fusion.outDim);
-        expect(f.flat().every(Number.isFinite)).toBe(true);
-      } finally {
-        model.dispose();
-      }
+      const f = smokeForward(run.config, { numClasses: 4, seed: run.seed });
+      expect(f[0]!.length, run.variant).toBe(run.config.model.fusion.outDim);
+      expect(f.flat().every(Number.isFinite)).toBe(true);
       expect(tf.memory().numTensors).toBe(before);
     }
   });
