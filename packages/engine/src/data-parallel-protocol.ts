@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { tf } from '@clip-senet/core';
-import type { Variable } from '@clip-senet/core';
+import type { Tensor, Variable } from '@clip-senet/core';
 import type { LossOutput } from './train';
 
 /** `workerData.kind` of a data-parallel worker thread. */
@@ -67,11 +67,11 @@ export type ToWorker =
 export interface WorkerTimes {
   /** Copying the shared weights + buffers into the replica's variables. */
   readonly assign: number;
-  /** Forward + backward of the shard. */
+  /** Forward + backward of the shard, gradients copied into shared memory. */
   readonly compute: number;
   /** CPU time of this thread during `compute` (NaN where /proc/thread-self is unavailable): below `compute` when other load preempts it. */
   readonly computeCpu: number;
-  /** Copying gradients + buffers into shared memory. */
+  /** Copying the buffers into shared memory. */
   readonly pack: number;
 }
 
@@ -93,8 +93,32 @@ export function threadCpuMs(): number {
   }
 }
 
-/** Gradients (as copied arrays; `undefined` where none reached a parameter) and loss values of `replica` on one shard. */
-export function replicaGradients(replica: Replica, payload: unknown): { grads: Map<string, Float32Array>; losses: Record<string, number> } {
+interface HeapBackend {
+  readonly dataIdMap?: { has(dataId: object): boolean };
+  typedArrayFromHeap?(info: { dataId: object; shape: number[]; dtype: string }): Float32Array;
+}
+
+/**
+ * `t`'s float32 values, for copying out right away: on wasm a view straight onto its heap (no allocation — per-step
+ * 11 MB copies otherwise drive the workers' GC), elsewhere `dataSync()`. Valid until the next tf call.
+ */
+export function valuesOf(t: Tensor): Float32Array {
+  const b = tf.backend() as unknown as HeapBackend;
+  if (b.typedArrayFromHeap && b.dataIdMap?.has(t.dataId)) return b.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+  return t.dataSync() as Float32Array;
+}
+
+/** A float32 tensor of `data`'s values that never aliases `data` (wasm copies on creation; other backends may keep it). */
+export function tensorOf(data: Float32Array, shape: readonly number[]): Tensor {
+  const own = (tf.backend() as unknown as HeapBackend).typedArrayFromHeap ? data : data.slice();
+  return tf.tensor(own, [...shape], 'float32');
+}
+
+/**
+ * Gradients and loss values of `replica` on one shard: each parameter's gradient is copied into `into` at its
+ * layout offset (`has[i]` = 1 where one reached parameter i).
+ */
+export function replicaGradients(replica: Replica, payload: unknown, layout: Layout, into: Float32Array, has: Uint8Array): Record<string, number> {
   const vars = [...replica.params.values()];
   let terms: Record<string, tf.Scalar> = {};
   const { value, grads } = tf.variableGrads(() => {
@@ -103,11 +127,14 @@ export function replicaGradients(replica: Replica, payload: unknown): { grads: M
     return out.total;
   }, vars);
   try {
-    const named = new Map<string, Float32Array>();
-    for (const [name, v] of replica.params) if (grads[v.name]) named.set(name, grads[v.name]!.dataSync() as Float32Array);
+    layout.names.forEach((name, i) => {
+      const g = grads[replica.params.get(name)!.name];
+      has[i] = g ? 1 : 0;
+      if (g) into.set(valuesOf(g), layout.offsets[i]);
+    });
     const losses: Record<string, number> = { total: value.dataSync()[0]! };
     for (const [k, t] of Object.entries(terms)) losses[k] = t.dataSync()[0]!;
-    return { grads: named, losses };
+    return losses;
   } finally {
     tf.dispose([value, ...Object.values(terms), ...Object.values(grads)]);
   }
@@ -118,7 +145,7 @@ export function writeVariables(layout: Layout, vars: ReadonlyMap<string, Variabl
   layout.names.forEach((name, i) => {
     const v = vars.get(name);
     if (!v) throw new Error(`data-parallel: no variable '${name}'`);
-    into.set(v.dataSync() as Float32Array, layout.offsets[i]);
+    into.set(valuesOf(v), layout.offsets[i]);
   });
 }
 
@@ -126,7 +153,7 @@ export function writeVariables(layout: Layout, vars: ReadonlyMap<string, Variabl
 export function readVariables(layout: Layout, vars: ReadonlyMap<string, Variable>, from: Float32Array): void {
   layout.names.forEach((name, i) => {
     const v = vars.get(name)!;
-    const data = from.slice(layout.offsets[i], layout.offsets[i]! + layout.sizes[i]!);
-    tf.tidy(() => v.assign(tf.tensor(data, v.shape, 'float32')));
+    const data = from.subarray(layout.offsets[i], layout.offsets[i]! + layout.sizes[i]!);
+    tf.tidy(() => v.assign(tensorOf(data, v.shape)));
   });
 }

@@ -8,7 +8,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { initBackend } from '@clip-senet/core';
 import type { BackendPreference, Variable } from '@clip-senet/core';
-import { DATA_PARALLEL_WORKER_KIND, readVariables, replicaGradients, threadCpuMs, type FromWorker, type Layout, type Replica, type ReplicaRecipe, type ToWorker } from './data-parallel-protocol';
+import { DATA_PARALLEL_WORKER_KIND, readVariables, replicaGradients, threadCpuMs, writeVariables, type FromWorker, type Layout, type Replica, type ReplicaRecipe, type ToWorker } from './data-parallel-protocol';
 
 interface Binding {
   readonly params: Layout;
@@ -47,17 +47,11 @@ function step(replica: Replica, b: Binding, id: number, payload: unknown): FromW
   readVariables(b.buffers, buffers, b.weights.subarray(b.params.length));
   const t1 = performance.now();
   const cpu0 = threadCpuMs();
-  const { grads, losses } = replicaGradients(replica, payload);
+  const has = new Uint8Array(b.params.names.length);
+  const losses = replicaGradients(replica, payload, b.params, b.grads, has); // gradients straight into shared memory
   const t2 = performance.now();
   const computeCpu = threadCpuMs() - cpu0;
-  const has = new Uint8Array(b.params.names.length);
-  b.params.names.forEach((name, i) => {
-    const g = grads.get(name);
-    if (!g) return;
-    has[i] = 1;
-    b.grads.set(g, b.params.offsets[i]);
-  });
-  b.buffers.names.forEach((name, i) => b.bufferOut.set(buffers.get(name)!.dataSync() as Float32Array, b.buffers.offsets[i]));
+  writeVariables(b.buffers, buffers, b.bufferOut);
   const t3 = performance.now();
   return { type: 'done', id, has, losses, times: { assign: t1 - t0, compute: t2 - t1, computeCpu, pack: t3 - t2 } };
 }

@@ -18,10 +18,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { tf } from '@clip-senet/core';
 import type { BackendPreference, Tensor, Variable } from '@clip-senet/core';
 import {
-  DATA_PARALLEL_WORKER_KIND, layoutOf, readVariables, replicaGradients, writeVariables,
+  DATA_PARALLEL_WORKER_KIND, layoutOf, readVariables, replicaGradients, tensorOf, writeVariables,
   type FromWorker, type Layout, type Replica, type ReplicaRecipe, type ToWorker, type WorkerTimes,
 } from './data-parallel-protocol';
 import type { ComputedGradients, GradientFn } from './train';
@@ -135,9 +134,10 @@ class WorkerThread {
   }
 }
 
-/** One shard's result: a gradient per parameter (or none) and its loss values. */
+/** One shard's result: gradients at the parameter layout's offsets, which of them exist, and its loss values. */
 interface ShardResult {
-  grad(index: number): Float32Array | undefined;
+  readonly grads: Float32Array;
+  readonly has: Uint8Array;
   readonly losses: Record<string, number>;
 }
 
@@ -159,19 +159,16 @@ function weightedSum(parts: readonly { g: Float32Array; w: number }[], out: Floa
 }
 
 /** Weighted mean (float64 accumulation, fixed shard order) of the shards' gradients and losses. */
-function average(params: ReadonlyMap<string, Variable>, layout: Layout, results: readonly ShardResult[], sizes: readonly number[]): ComputedGradients {
+function average(params: ReadonlyMap<string, Variable>, layout: Layout, results: readonly ShardResult[], sizes: readonly number[], scratch: Float32Array): ComputedGradients {
   const total = sizes.reduce((a, b) => a + b, 0);
-  const flat = new Float32Array(layout.length); // fresh: a backend may keep the arrays it is given
   const grads = new Map<string, Tensor>();
   layout.names.forEach((name, i) => {
-    const parts = results.flatMap((r, s) => {
-      const g = r.grad(i);
-      return g ? [{ g, w: sizes[s]! / total }] : [];
-    });
+    const [from, to] = [layout.offsets[i]!, layout.offsets[i]! + layout.sizes[i]!];
+    const parts = results.flatMap((r, s) => (r.has[i] ? [{ g: r.grads.subarray(from, to), w: sizes[s]! / total }] : []));
     if (parts.length === 0) return;
-    const out = flat.subarray(layout.offsets[i]!, layout.offsets[i]! + layout.sizes[i]!);
+    const out = scratch.subarray(from, to);
     weightedSum(parts, out);
-    grads.set(name, tf.tensor(out, params.get(name)!.shape, 'float32'));
+    grads.set(name, tensorOf(out, params.get(name)!.shape));
   });
   const losses: Record<string, number> = {};
   results.forEach((r, s) => {
@@ -237,6 +234,8 @@ export async function createDataParallel<B>(options: DataParallelOptions<B>): Pr
       const weightsSab = new SharedArrayBuffer(4 * (pl.length + bl.length));
       const weights = new Float32Array(weightsSab);
       const outs = workers.map(() => new SharedArrayBuffer(4 * (pl.length + bl.length)));
+      const own = { grads: new Float32Array(local ? pl.length : 0), has: new Uint8Array(pl.names.length) };
+      const scratch = new Float32Array(pl.length);
       return async (batch) => {
         const t0 = performance.now();
         const shards = options.split(batch, n);
@@ -250,18 +249,15 @@ export async function createDataParallel<B>(options: DataParallelOptions<B>): Pr
         const t2 = performance.now();
         const remote = Promise.all(used.map((x, i) => x.step(shards[i + offset]!.payload)));
         remote.catch(() => undefined); // awaited below; avoids an unhandled rejection while the local shard runs
-        const own = local ? replicaGradients(local, shards[0]!.payload) : undefined;
+        const ownLosses = local ? replicaGradients(local, shards[0]!.payload, pl, own.grads, own.has) : undefined;
         const t3 = performance.now();
         const done = await remote;
         const t4 = performance.now();
         const results: ShardResult[] = [
-          ...(own ? [{ grad: (i: number) => own.grads.get(pl.names[i]!), losses: own.losses }] : []),
-          ...done.map((d, s) => {
-            const g = new Float32Array(outs[s]!, 0, pl.length);
-            return { grad: (i: number) => (d.has[i] ? g.subarray(pl.offsets[i]!, pl.offsets[i]! + pl.sizes[i]!) : undefined), losses: d.losses };
-          }),
+          ...(ownLosses ? [{ ...own, losses: ownLosses }] : []),
+          ...done.map((d, s) => ({ grads: new Float32Array(outs[s]!, 0, pl.length), has: d.has, losses: d.losses })),
         ];
-        const avg = average(params, pl, results, shards.map((s) => s.size));
+        const avg = average(params, pl, results, shards.map((s) => s.size), scratch);
         const t5 = performance.now();
         if (!local && bl.length > 0) readVariables(bl, buffers, new Float32Array(outs[0]!, 4 * pl.length, bl.length));
         const t6 = performance.now();
