@@ -119,7 +119,11 @@ export function tensorOf(data: Float32Array, shape: readonly number[]): Tensor {
  * layout offset (`has[i]` = 1 where one reached parameter i).
  */
 export function replicaGradients(replica: Replica, payload: unknown, layout: Layout, into: Float32Array, has: Uint8Array): Record<string, number> {
-  const vars = [...replica.params.values()];
+  const vars = layout.names.map((name) => {
+    const v = replica.params.get(name);
+    if (!v) throw new Error(`data-parallel: the replica has no parameter '${name}'`);
+    return v;
+  });
   let terms: Record<string, tf.Scalar> = {};
   const { value, grads } = tf.variableGrads(() => {
     const out = replica.lossFn(payload);
@@ -127,8 +131,8 @@ export function replicaGradients(replica: Replica, payload: unknown, layout: Lay
     return out.total;
   }, vars);
   try {
-    layout.names.forEach((name, i) => {
-      const g = grads[replica.params.get(name)!.name];
+    layout.names.forEach((_name, i) => {
+      const g = grads[vars[i]!.name];
       has[i] = g ? 1 : 0;
       if (g) into.set(valuesOf(g), layout.offsets[i]);
     });
