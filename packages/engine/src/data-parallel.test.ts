@@ -22,7 +22,7 @@ afterAll(async () => {
 
 const schedule = buildSchedule({ name: 'constant', unit: 'step' }, { lr: 0.05, totalSteps: 8 });
 
-async function run(parallel: boolean | 'local' | 3): Promise<{ weights: Map<string, Float32Array>; losses: number[] }> {
+async function run(parallel: boolean | 'local' | 3 | 'cpu'): Promise<{ weights: Map<string, Float32Array>; losses: number[] }> {
   const model = tinyConvModel(1);
   const ownPool = parallel === 'local'
     ? await createDataParallel<TinyBatch>({
@@ -31,8 +31,12 @@ async function run(parallel: boolean | 'local' | 3): Promise<{ weights: Map<stri
       local: { params: model.params, buffers: model.buffers, lossFn: (p) => tinyLoss(model, { images: tf.tensor4d((p as TinyPayload).images, (p as TinyPayload).shape), labels: (p as TinyPayload).labels }) },
       split: splitTinyBatch,
     })
-    : parallel === 3
-      ? await createDataParallel<TinyBatch>({ recipe: { module: fileURLToPath(new URL('./testing.ts', import.meta.url)), exportName: 'tinyReplica', args: { seed: 9 } }, workers: 3, split: splitTinyBatch })
+    : parallel === 3 || parallel === 'cpu'
+      ? await createDataParallel<TinyBatch>({
+        recipe: { module: fileURLToPath(new URL('./testing.ts', import.meta.url)), exportName: 'tinyReplica', args: { seed: 9 } },
+        ...(parallel === 3 ? { workers: 3 } : { workers: 2, backend: 'cpu' as const }),
+        split: splitTinyBatch,
+      })
       : undefined;
   const optimizer = buildOptimizer({ name: 'adam', lr: 0.05, weightDecay: 0 }, model.params);
   const losses: number[] = [];
@@ -57,6 +61,7 @@ describe('data-parallel training', () => {
     ['2 worker threads', true],
     ['this thread + 1 worker', 'local'],
     ['3 worker threads, uneven shards 3/3/2', 3],
+    ['2 worker threads on the cpu backend (copying paths)', 'cpu'],
   ] as const)('%s give the same training as one process with the same global batch (float tolerance)', async (_l, mode) => {
     const single = await run(false);
     const parallel = await run(mode);
