@@ -3,13 +3,14 @@
  * InfoNCE loss on the synthetic world's pretraining captions (`pretrain/captions.jsonl`, identities disjoint from
  * the re-ID splits). The image tower is saved in the OpenAI CLIP layout, so the SEM loads it exactly like real
  * TinyCLIP weights (`sem.weights`); the text tower and tokenizer are saved too, and zero-shot attribute accuracy
- * on held-out identities is reported (zero-shot.ts). Uses the same loop, hooks, checkpoints and resume as re-ID
- * training.
+ * on held-out identities is reported (zero-shot.ts) with the identity bookkeeping that shows no identity is
+ * learned: held-out identities are never trained on and no re-ID identity of the world is pretrained on. Uses the
+ * same loop, hooks, checkpoints and resume as re-ID training.
  *
  * Output folder: `sem-visual.safetensors`, `sem-text.safetensors`, `tokenizer.json`, `zero-shot.json`,
  * `log.jsonl`, `checkpoints/`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { Rng, tf, writeJsonAtomic } from '@clip-senet/core';
@@ -46,8 +47,10 @@ export const PretrainSemConfigSchema = z.strictObject({
   batchSize: z.number().int().min(2).default(32),
   optimizer: OptimizerConfigSchema.prefault({ name: 'adamw', lr: 1e-3, weightDecay: 0.1 }),
   schedule: ScheduleConfigSchema.prefault({ name: 'cosine', warmup: 1 }),
-  /** Learnable CLIP temperature (init 1/0.07, as CLIP). */
+  /** Learnable CLIP temperature. */
   learnableScale: z.boolean().default(true),
+  /** Initial temperature τ (logit scale 1/τ; CLIP: 0.07). */
+  temperature: z.number().gt(0).lt(1).default(0.07),
   flipProb: z.number().min(0).max(1).default(0.5),
   /** Fraction of pretraining identities held out for zero-shot evaluation. */
   holdoutFraction: z.number().gt(0).lt(1).default(0.2),
@@ -77,6 +80,42 @@ export function splitByIdentity(records: readonly CaptionRecord[], fraction: num
   if (n >= ids.length) throw new Error(`splitByIdentity: holding out ${n} of ${ids.length} identities leaves none to train on`);
   const held = new Set(rng.shuffle([...ids]).slice(0, n));
   return { train: records.filter((r) => !held.has(r.vehicleId)), heldOut: records.filter((r) => held.has(r.vehicleId)) };
+}
+
+/**
+ * Vehicle ids of the world's re-ID lists (`name_train.txt`, `name_query.txt`, `name_test.txt`, whichever exist;
+ * VeRi-776 names start with the id): pretraining must not see them (the SEM learns no re-ID identity).
+ */
+export function reidIdentities(worldRoot: string): Set<number> {
+  const ids = new Set<number>();
+  for (const list of ['name_train.txt', 'name_query.txt', 'name_test.txt']) {
+    const file = join(worldRoot, list);
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n')) if (line.trim() !== '') ids.add(Number.parseInt(line.split('_')[0]!, 10));
+  }
+  return ids;
+}
+
+/** Identity bookkeeping of a pretraining run (written into `zero-shot.json`): the structural "no identities" check. */
+export interface IdentityReport {
+  readonly trainIdentities: number;
+  readonly heldOutIdentities: number;
+  /** Identities both trained on and held out (0 by construction of {@link splitByIdentity}). */
+  readonly trainHeldOutOverlap: number;
+  /** Pretraining identities (trained or held out) that are also re-ID identities of the world (0 for generated worlds). */
+  readonly reidOverlap: number;
+}
+
+/** Count the identities of a split and its overlaps. */
+export function identityReport(train: readonly CaptionRecord[], heldOut: readonly CaptionRecord[], reid: ReadonlySet<number>): IdentityReport {
+  const t = new Set(train.map((r) => r.vehicleId));
+  const h = new Set(heldOut.map((r) => r.vehicleId));
+  return {
+    trainIdentities: t.size,
+    heldOutIdentities: h.size,
+    trainHeldOutOverlap: [...h].filter((id) => t.has(id)).length,
+    reidOverlap: [...new Set([...t, ...h])].filter((id) => reid.has(id)).length,
+  };
 }
 
 interface PairBatch {
@@ -120,6 +159,7 @@ export interface PretrainSemResult {
   /** Path of the image tower in OpenAI CLIP layout (set when the run finished). */
   readonly visualWeights?: string;
   readonly zeroShot?: ZeroShotReport;
+  readonly identities?: IdentityReport;
 }
 
 /** Pretrain (or resume) the SEM; when finished, save the towers and the zero-shot report. */
@@ -132,7 +172,7 @@ export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSem
   if (vit.family !== 'clip-vit') throw new Error(`pretrainSem: image tower '${cfg.image.name}' is not a CLIP ViT`);
   const visual = vit as ClipVisionTransformer;
   const text = buildTextEncoder({ name: 'clip-text', vocabSize: tokenizer.vocabSize, outputDim: visual.featureDim, ...cfg.text }, { rng: rng.derive('text') });
-  const loss = new ClipInfoNce({ learnableScale: cfg.learnableScale, name: 'clip-infonce' });
+  const loss = new ClipInfoNce({ learnableScale: cfg.learnableScale, initLogitScale: Math.log(1 / cfg.temperature), name: 'clip-infonce' });
   const params = new Map<string, tf.Variable>();
   for (const [prefix, m] of [['visual', visual.params], ['text', text.params], ['loss', loss.params]] as const) for (const [k, v] of m) params.set(`${prefix}.${k}`, v);
   const optimizer = buildOptimizer(cfg.optimizer, params);
@@ -176,8 +216,9 @@ export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSem
       b.images.dispose();
     }
     const zeroShot = zeroShotAccuracy(embeddings, heldOut, trainSet, { text, tokenizer });
-    writeJsonAtomic(join(opts.outDir, 'zero-shot.json'), { ...zeroShot, heldOutIdentities: new Set(heldOut.map((r) => r.vehicleId)).size, configHash });
-    return { result, visualWeights, zeroShot };
+    const identities = identityReport(trainSet, heldOut, reidIdentities(opts.worldRoot));
+    writeJsonAtomic(join(opts.outDir, 'zero-shot.json'), { ...zeroShot, identities, configHash });
+    return { result, visualWeights, zeroShot, identities };
   } finally {
     await loader.close();
     await evalLoader.close();

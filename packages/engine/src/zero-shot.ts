@@ -1,14 +1,18 @@
 /**
  * Zero-shot attribute accuracy of a pretrained SEM (issue 6: show that CLIP-style pretraining on the synthetic
- * captions learned semantics — colour, type, view — and not identities). For each attribute value the class
- * embedding is built from text only: the normalised mean of the normalised text embeddings of the training
- * captions that state that value (a prompt ensemble drawn from the caption grammar itself). Each held-out image
- * (identities never seen in training) is assigned the value with the highest cosine similarity.
+ * captions learned semantics — colour, type, view — and not identities). Class embeddings come from text only,
+ * as a counterfactual prompt ensemble written in the caption grammar itself (`captionFor`): for each attribute
+ * value, every prompt record's caption re-rendered with that attribute set to the value (all else — other
+ * attributes, visible details — unchanged), embedded, normalised and averaged. Every value of an attribute thus
+ * gets the same distribution of the other attributes, so e.g. the "bus" prototype is not "the colour buses happen
+ * to have in the training set" (plain per-value means of the training captions are confounded that way: with few
+ * type + colour models they scored type below chance). Each held-out image (identities never seen in training)
+ * is assigned the value with the highest cosine similarity.
  */
 import { tf } from '@clip-senet/core';
 import type { Tensor2D } from '@clip-senet/core';
 import type { ClipTextTransformer, ClipVisionTransformer, WordTokenizer } from '@clip-senet/backbones';
-import type { CaptionRecord } from '@clip-senet/datasets';
+import { captionFor, type CaptionRecord, type VehicleIdentity } from '@clip-senet/datasets';
 
 /** The attributes scored. */
 export const ZERO_SHOT_ATTRIBUTES = ['colour', 'type', 'view'] as const;
@@ -17,14 +21,26 @@ export type ZeroShotAttribute = (typeof ZERO_SHOT_ATTRIBUTES)[number];
 /** Accuracy of one attribute. */
 export interface AttributeAccuracy {
   readonly accuracy: number;
-  /** 1 / number of classes present in the held-out set's label space. */
+  /** 1 / number of classes (the values present in the training captions). */
   readonly chance: number;
+  /** Accuracy of always answering the held-out set's most frequent value (the best constant guess). */
+  readonly majority: number;
+  /** Mean per-class recall over the values present in the held-out set (insensitive to class imbalance). */
+  readonly balancedAccuracy: number;
+  /** Balanced accuracy of any constant guess: 1 / number of values present in the held-out set. */
+  readonly balancedChance: number;
   readonly classes: readonly string[];
   readonly numImages: number;
 }
 
 /** Per-attribute results. */
 export type ZeroShotReport = Readonly<Record<ZeroShotAttribute, AttributeAccuracy>>;
+
+/** Options of {@link zeroShotAccuracy}. */
+export interface ZeroShotOptions {
+  /** At most this many training records (an even stride through them) seed the prompt ensemble (default 64). */
+  readonly promptRecords?: number;
+}
 
 function normalizeRows(x: Tensor2D): Tensor2D {
   return tf.tidy(() => tf.div(x, tf.add(tf.norm(x, 'euclidean', 1, true), 1e-12)) as Tensor2D);
@@ -43,50 +59,74 @@ function embedTexts(text: ClipTextTransformer, tokenizer: WordTokenizer, caption
   return out;
 }
 
-/** Class prototypes of one attribute from the training captions: value → unit vector. */
-function prototypes(records: readonly CaptionRecord[], embeddings: readonly Float32Array[], attr: ZeroShotAttribute): Map<string, Float32Array> {
-  const sums = new Map<string, Float32Array>();
-  records.forEach((r, i) => {
-    const v = r.attributes[attr];
-    const e = embeddings[i]!;
-    const s = sums.get(v) ?? new Float32Array(e.length);
-    for (let k = 0; k < e.length; k++) s[k]! += e[k]!;
-    sums.set(v, s);
-  });
-  for (const s of sums.values()) {
-    const n = Math.hypot(...s) || 1;
-    for (let k = 0; k < s.length; k++) s[k]! /= n;
-  }
-  return new Map([...sums.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+/** The caption of `r`'s vehicle and view with one attribute replaced by `value`. */
+export function counterfactualCaption(r: CaptionRecord, attr: ZeroShotAttribute, value: string): string {
+  const a = { ...r.attributes, [attr]: value };
+  const id: VehicleIdentity = { vehicleId: r.vehicleId, type: a.type, colour: a.colour, rgb: [0, 0, 0], details: a.details };
+  return captionFor(id, a.view);
+}
+
+/** Unit vector of the mean of `rows`. */
+function meanDirection(rows: readonly Float32Array[]): Float32Array {
+  const s = new Float32Array(rows[0]!.length);
+  for (const r of rows) for (let k = 0; k < s.length; k++) s[k]! += r[k]!;
+  const n = Math.hypot(...s) || 1;
+  return s.map((v) => v / n);
+}
+
+/** Class prototypes of every attribute: value (sorted) → unit vector, from the counterfactual prompts. */
+function prototypes(prompts: readonly CaptionRecord[], classes: Record<ZeroShotAttribute, string[]>, towers: { readonly text: ClipTextTransformer; readonly tokenizer: WordTokenizer }): Map<ZeroShotAttribute, Map<string, Float32Array>> {
+  const captions = new Map<string, string[]>(); // `<attr>/<value>` → prompt captions (one per prompt record)
+  for (const attr of ZERO_SHOT_ATTRIBUTES) for (const v of classes[attr]) captions.set(`${attr}/${v}`, prompts.map((r) => counterfactualCaption(r, attr, v)));
+  const unique = [...new Set([...captions.values()].flat())];
+  const emb = embedTexts(towers.text, towers.tokenizer, unique);
+  const byCaption = new Map(unique.map((c, i) => [c, emb[i]!]));
+  return new Map(ZERO_SHOT_ATTRIBUTES.map((attr) => [attr, new Map(classes[attr].map((v) => [v, meanDirection(captions.get(`${attr}/${v}`)!.map((c) => byCaption.get(c)!))]))]));
 }
 
 /**
- * Score held-out images: `imageEmbeddings` are the SEM's embeddings of `heldOut` (rows, any norm), the text
- * tower + tokenizer embed the `train` captions to build the class prototypes.
+ * Score held-out images: `imageEmbeddings` are the SEM's embeddings of `heldOut` (rows, any norm); the classes are
+ * the attribute values of the `train` captions, the prompts are built from (at most `promptRecords` of) them.
  */
 export function zeroShotAccuracy(
   imageEmbeddings: readonly Float32Array[],
   heldOut: readonly CaptionRecord[],
   train: readonly CaptionRecord[],
   towers: { readonly text: ClipTextTransformer; readonly tokenizer: WordTokenizer },
+  options: ZeroShotOptions = {},
 ): ZeroShotReport {
   if (imageEmbeddings.length !== heldOut.length) throw new Error(`zeroShotAccuracy: ${imageEmbeddings.length} embeddings for ${heldOut.length} images`);
-  const textEmb = embedTexts(towers.text, towers.tokenizer, train.map((r) => r.caption));
+  if (train.length === 0) throw new Error('zeroShotAccuracy: no training captions to build prompts from');
+  const classes = Object.fromEntries(ZERO_SHOT_ATTRIBUTES.map((a) => [a, [...new Set(train.map((r) => r.attributes[a] as string))].sort()])) as Record<ZeroShotAttribute, string[]>;
+  const stride = Math.ceil(train.length / Math.max(1, options.promptRecords ?? 64));
+  const protos = prototypes(train.filter((_, i) => i % stride === 0), classes, towers);
   const report = {} as Record<ZeroShotAttribute, AttributeAccuracy>;
   for (const attr of ZERO_SHOT_ATTRIBUTES) {
-    const protos = prototypes(train, textEmb, attr);
     let correct = 0;
+    const counts = new Map<string, number>();
+    const hits = new Map<string, number>();
     heldOut.forEach((r, i) => {
       let best = '';
       let bestScore = -Infinity;
-      for (const [value, p] of protos) {
+      for (const [value, p] of protos.get(attr)!) {
         let s = 0;
         for (let k = 0; k < p.length; k++) s += p[k]! * imageEmbeddings[i]![k]!;
         if (s > bestScore) [best, bestScore] = [value, s];
       }
-      if (best === r.attributes[attr]) correct += 1;
+      const truth = r.attributes[attr];
+      if (best === truth) {
+        correct += 1;
+        hits.set(truth, (hits.get(truth) ?? 0) + 1);
+      }
+      counts.set(truth, (counts.get(truth) ?? 0) + 1);
     });
-    report[attr] = { accuracy: heldOut.length ? correct / heldOut.length : NaN, chance: 1 / protos.size, classes: [...protos.keys()], numImages: heldOut.length };
+    const n = heldOut.length;
+    const recalls = [...counts].map(([v, c]) => (hits.get(v) ?? 0) / c);
+    report[attr] = {
+      accuracy: n ? correct / n : NaN, chance: 1 / classes[attr].length, majority: n ? Math.max(...counts.values()) / n : NaN,
+      balancedAccuracy: n ? recalls.reduce((a, b) => a + b, 0) / recalls.length : NaN, balancedChance: n ? 1 / counts.size : NaN,
+      classes: classes[attr], numImages: n,
+    };
   }
   return report;
 }

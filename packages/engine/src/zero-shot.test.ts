@@ -1,0 +1,54 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, Rng } from '@clip-senet/core';
+import { buildTextEncoder, WordTokenizer } from '@clip-senet/backbones';
+import { captionFor, captionRecord, makeIdentities, type CaptionRecord, type View } from '@clip-senet/datasets';
+import { counterfactualCaption, zeroShotAccuracy } from './zero-shot';
+
+beforeAll(async () => {
+  await initBackend('wasm', { log: null, threads: 1 });
+});
+
+const ids = makeIdentities([1, 2, 3, 4, 5, 6, 7, 8], new Rng(11), { idsPerModel: 2 });
+const views: View[] = ['front', 'side', 'rear-three-quarter', 'rear'];
+const records: CaptionRecord[] = ids.flatMap((id, i) => [captionRecord(`images/${i}a.jpg`, id, views[i % 4]!), captionRecord(`images/${i}b.jpg`, id, views[(i + 1) % 4]!)]);
+
+describe('counterfactual prompts', () => {
+  it('re-render a caption with one attribute replaced and everything else kept', () => {
+    const r = records[0]!;
+    const id = ids[0]!;
+    const other = r.attributes.colour === 'red' ? 'blue' : 'red';
+    expect(counterfactualCaption(r, 'colour', other)).toBe(captionFor({ ...id, colour: other }, r.attributes.view));
+    expect(counterfactualCaption(r, 'type', 'bus')).toBe(captionFor({ ...id, type: 'bus' }, r.attributes.view));
+    // a new view also changes which details are visible, exactly as the generator's grammar says
+    expect(counterfactualCaption(r, 'view', 'side')).toBe(captionFor(id, 'side'));
+    expect(counterfactualCaption(r, 'colour', r.attributes.colour)).toBe(r.caption);
+  });
+});
+
+describe('zeroShotAccuracy', () => {
+  it('classes come from the training captions; chance and majority are the baselines of the held-out labels', () => {
+    const train = records.slice(0, 10);
+    const heldOut = records.slice(10);
+    const tokenizer = WordTokenizer.fromCaptions(train.map((r) => r.caption), { contextLength: 26 });
+    const text = buildTextEncoder({ name: 'clip-text', vocabSize: tokenizer.vocabSize, contextLength: 26, width: 16, layers: 1, heads: 2, outputDim: 8 }, { rng: new Rng(3) });
+    const rng = new Rng(4);
+    const emb = heldOut.map(() => Float32Array.from({ length: 8 }, () => rng.normal()));
+    const report = zeroShotAccuracy(emb, heldOut, train, { text, tokenizer }, { promptRecords: 4 });
+    text.dispose();
+    for (const attr of ['colour', 'type', 'view'] as const) {
+      const classes = [...new Set(train.map((r) => r.attributes[attr] as string))].sort();
+      const a = report[attr];
+      expect(a.classes).toEqual(classes);
+      expect(a.chance).toBeCloseTo(1 / classes.length, 12);
+      const counts = new Map<string, number>();
+      for (const r of heldOut) counts.set(r.attributes[attr], (counts.get(r.attributes[attr]) ?? 0) + 1);
+      expect(a.majority).toBeCloseTo(Math.max(...counts.values()) / heldOut.length, 12);
+      expect(a.balancedChance).toBeCloseTo(1 / counts.size, 12);
+      expect(a.balancedAccuracy).toBeGreaterThanOrEqual(0);
+      expect(a.balancedAccuracy).toBeLessThanOrEqual(1);
+      expect(a.numImages).toBe(heldOut.length);
+      expect(a.accuracy * heldOut.length).toBeCloseTo(Math.round(a.accuracy * heldOut.length), 9);
+    }
+    expect(() => zeroShotAccuracy(emb.slice(1), heldOut, train, { text, tokenizer })).toThrow(/embeddings for/);
+  });
+});
