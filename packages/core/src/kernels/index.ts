@@ -6,7 +6,8 @@
  * | Conv2DBackpropFilter   | missing → dilated forward conv        | naive (~56 s/layer) → same   |
  * | Conv2DBackpropInput    | slow → stride-1 forward conv          | slow → same                  |
  * | BatchMatMul            | flags 10–14× slower → flag-free       | unchanged                    |
- * | UnsortedSegmentSum, …  | missing → bridge to the cpu kernel    | present                      |
+ * | UnsortedSegmentSum     | missing → one JS pass (bridge for other cases) | present               |
+ * | depthwise backprops, … | missing → bridge to the cpu kernel    | present                      |
  * | Sum, Mean (non-trailing axes) | transpose+reduce → one streaming pass | unchanged                |
  * | Tile / BroadcastTo     | element loop → broadcasting Add       | unchanged                    |
  * | Identity               | memcpy → shared buffer (refcount)     | already shared               |
@@ -22,6 +23,7 @@ import { broadcastTile, sharedIdentity } from './copies';
 import { firstMaxPoolGrad } from './maxpool-grad';
 import { meanGradBroadcast } from './mean-grad';
 import { streamingReduction } from './reductions';
+import { rowSegmentSum } from './segment-sum';
 
 /** What `registerTrainingKernels` changed for one backend. */
 export interface KernelPatchReport {
@@ -66,6 +68,10 @@ export function registerTrainingKernels(backendName: 'wasm' | 'cpu'): KernelPatc
     replaceKernel('Identity', 'wasm', sharedIdentity as tf.KernelFunc);
     replaced.push('Sum', 'Mean', 'Tile', 'Identity');
     bridged = registerCpuBridges('wasm');
+    // The gather gradient in one pass (the bridged cpu kernel stays as the fallback for other dtypes / id ranks).
+    replaceKernel('UnsortedSegmentSum', 'wasm', rowSegmentSum('wasm', originalKernel('UnsortedSegmentSum', 'wasm')) as tf.KernelFunc);
+    replaced.push('UnsortedSegmentSum');
+    bridged = bridged.filter((n) => n !== 'UnsortedSegmentSum');
   }
   const report: KernelPatchReport = { backend: backendName, replaced, bridged };
   patched.set(backendName, report);

@@ -474,3 +474,31 @@ describe('tfGemm', () => {
     expect(out[out.length - 1]).toBe(0.5);
   });
 });
+
+describe('UnsortedSegmentSum (gather gradient)', () => {
+  it('adds rows into their segments, drops out-of-range ids, matches a naive loop and leaks nothing', async () => {
+    await initBackend('wasm', { log: null });
+    await tf.setBackend('wasm');
+    const rng = new Rng(31);
+    const rows = 40;
+    const numSegments = 9;
+    const xv = randArray(rng, rows * 3 * 2);
+    const ids = Int32Array.from({ length: rows }, () => rng.int(numSegments + 3) - 1); // includes −1 and ≥ numSegments
+    const want = new Float64Array(numSegments * 6);
+    for (let i = 0; i < rows; i++) if (ids[i]! >= 0 && ids[i]! < numSegments) for (let k = 0; k < 6; k++) want[ids[i]! * 6 + k]! += xv[i * 6 + k]!;
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const got = tf.unsortedSegmentSum(tf.tensor3d(xv, [rows, 3, 2]), tf.tensor1d(ids, 'int32'), numSegments);
+      expect(got.shape).toEqual([numSegments, 3, 2]);
+      expect(maxRelErr(got.dataSync(), want)).toBeLessThan(1e-6);
+      // int32 values take the bridged cpu kernel
+      const ints = tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3, 4], 'int32'), tf.tensor1d([0, 1, 0, 1], 'int32'), 2);
+      expect(Array.from(ints.dataSync())).toEqual([4, 6]);
+      // the embedding-lookup gradient
+      const table = tf.tensor2d(randArray(rng, 5 * 4), [5, 4]);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.gather(t, tf.tensor1d([4, 0, 4, 2], 'int32'))))(table);
+      expect(Array.from(g.dataSync())).toEqual([1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 2, 2]);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
