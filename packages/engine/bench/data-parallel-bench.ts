@@ -39,6 +39,7 @@ interface Config {
 interface Result {
   readonly imgPerSec: number;
   readonly cpuMsPerImage: number;
+  readonly threadCpuPerStep: { readonly main: number; readonly others: readonly number[] };
   readonly stepMs: readonly number[];
   readonly phases: Readonly<Record<string, number>>;
 }
@@ -92,6 +93,8 @@ const phaseRows = phaseKeys.map((k) => `| ${k} | ${configs.map((c) => {
   const vs = results.get(c.key)!.map((r) => r.phases[k]).filter((v): v is number => v !== undefined);
   return vs.length ? median(vs).toFixed(0) : '';
 }).join(' | ')} |`);
+const cpuMain = `| CPU / step: main thread | ${configs.map((c) => median(results.get(c.key)!.map((r) => r.threadCpuPerStep.main)).toFixed(0)).join(' | ')} |`;
+const cpuOthers = `| CPU / step: other threads (last round, each ≥ 10 ms) | ${configs.map((c) => results.get(c.key)!.at(-1)!.threadCpuPerStep.others.map((v) => v.toFixed(0)).join(', ')).join(' | ')} |`;
 const stepRow = `| step (wall) | ${configs.map((c) => median(results.get(c.key)!.map((r) => r.stepMs.reduce((a, b) => a + b, 0) / r.stepMs.length)).toFixed(0)).join(' | ')} |`;
 
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
@@ -134,11 +137,14 @@ batch), \`publish\` (weights + buffers → shared memory), \`local\` (this threa
 memory), \`idle\` (the rest of the span between publishing and the last reply: message latency, imbalance),
 \`computeCpu\` (CPU time behind \`compute\`; lower than \`compute\` = the core was taken by other load). The CPU
 ms / image column above is the CPU time of all threads of the run's process per image: how much work each setup
-needs, independent of how busy the machine was.
+needs, independent of how busy the machine was. The CPU / step rows split it by thread (Linux /proc): the main
+thread, then every other thread — data-parallel workers, wasm pthreads, and V8's GC / compiler helper threads.
 
 | phase | ${configs.map((c) => c.key).join(' | ')} |
 |---|${configs.map(() => '---').join('|')}|
 ${stepRow}
+${cpuMain}
+${cpuOthers}
 ${phaseRows.join('\n')}
 
 Keys: ${configs.map((c) => `\`${c.key}\` = ${c.label}`).join('; ')}.

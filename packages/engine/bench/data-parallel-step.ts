@@ -1,8 +1,10 @@
 /**
  * One data-parallel bench run (one configuration, its own process, since the wasm thread count is per process):
  * trains the CLIP-SENet model (ResNet-18 layout, `--width` base width, 128², CE + SupCon, Adam) with `train()`
- * and prints one JSON line `{ imgPerSec, cpuMsPerImage, stepMs[], phases }` (`cpuMsPerImage`: CPU time of all this
- * process's threads per image; `phases`: mean ms per timed step of each phase).
+ * and prints one JSON line `{ imgPerSec, cpuMsPerImage, threadCpuPerStep, stepMs[], phases }` (`cpuMsPerImage`: CPU
+ * time of all this process's threads per image; `threadCpuPerStep`: CPU ms per step of the main thread and of every
+ * other thread using ≥ 10 ms — worker threads, wasm pthreads, V8's GC/compiler helpers; `phases`: mean ms per timed
+ * step of each phase).
  *
  *   tsx bench/data-parallel-step.ts --mode single|dp|dp-local --threads 1 --workers 2 --steps 6 --warmup 2
  *
@@ -14,6 +16,7 @@
  * traffic), `gradients.cpu` (one process: CPU time of all its threads during `gradients`), `update` (gradient norm +
  * Adam), plus the data-parallel pool's own breakdown (`dp.*`).
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initBackend, Rng, tf } from '@clip-senet/core';
@@ -95,8 +98,21 @@ const dp = mode === 'single'
     split: splitLoadedBatch,
   });
 const gradients = dp ? dp.gradients(optimizer.params, m.buffers()) : async (b: LoadedBatch, ctx: Parameters<GradientFn<LoadedBatch>>[1]) => localGradients(lossFn, optimizer.params, b, ctx);
+/** CPU ms of every thread of this process (Linux /proc; empty elsewhere). */
+function threadCpu(): Map<number, number> {
+  try {
+    return new Map(readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // utime, stime = fields 14, 15 (ticks at 100 Hz)
+      return [Number(tid), (Number(f[11]) + Number(f[12])) * 10];
+    }));
+  } catch {
+    return new Map();
+  }
+}
 const stepMs: number[] = [];
 let cpu0 = process.cpuUsage();
+let threads0 = threadCpu();
 await train({
   optimizer, data: source(), steps: warmup + steps, signals: [], lossFn,
   schedule: buildSchedule({ name: 'constant', unit: 'step' }, { lr: 1e-4, totalSteps: warmup + steps }),
@@ -108,12 +124,18 @@ await train({
       if (ctx.step === warmup) {
         timing = true;
         cpu0 = process.cpuUsage();
+        threads0 = threadCpu();
         dp?.profile(true);
       }
     },
   }],
 });
 const cpu = process.cpuUsage(cpu0);
+const perThread = [...threadCpu()].map(([tid, ms]) => [tid, (ms - (threads0.get(tid) ?? 0)) / steps] as const);
+const threadCpuPerStep = {
+  main: perThread.find(([tid]) => tid === process.pid)?.[1] ?? Number.NaN,
+  others: perThread.filter(([tid, ms]) => tid !== process.pid && ms >= 10).map(([, ms]) => ms).sort((a, b) => b - a),
+};
 const profile = dp?.profile();
 await dp?.close();
 optimizer.dispose();
@@ -123,4 +145,4 @@ const total = stepMs.reduce((a, b) => a + b, 0);
 const phases: Record<string, number> = Object.fromEntries(Object.entries(phaseSums).map(([k, v]) => [k, v / steps]));
 phases.update = total / steps - (phases.data ?? 0) - (phases.gradients ?? 0);
 for (const [k, v] of Object.entries(profile?.phases ?? {})) phases[`dp.${k}`] = v;
-process.stdout.write(`${JSON.stringify({ imgPerSec: (batch * steps * 1000) / total, cpuMsPerImage: (cpu.user + cpu.system) / 1000 / (batch * steps), stepMs, phases })}\n`);
+process.stdout.write(`${JSON.stringify({ imgPerSec: (batch * steps * 1000) / total, cpuMsPerImage: (cpu.user + cpu.system) / 1000 / (batch * steps), threadCpuPerStep, stepMs, phases })}\n`);
