@@ -123,7 +123,7 @@ describe('end to end on a tiny synthetic world', () => {
     rest.model!.dispose();
   });
 
-  it('runTraining with dataParallel (this process + 1 worker) trains through a worker process and evaluates', async () => {
+  it('runTraining with dataParallel (this process + 1 worker) trains through a worker thread and evaluates', async () => {
     const world = generateSyntheticWorld({
       outDir: join(dir, 'world'), numTrainIds: 6, numTestIds: 4, numCameras: 4, camerasPerId: [2, 4], imagesPerIdPerCamera: [1, 2],
       queriesPerId: 1, imageSize: 32, numPretrainIds: 0,

@@ -69,4 +69,4 @@ export type { ZeroShotReport, ZeroShotAttribute, AttributeAccuracy } from './zer
 
 // data-parallel training over worker processes
 export { createDataParallel } from './data-parallel';
-export type { DataParallel, DataParallelOptions, ReplicaRecipe, Replica, Shard } from './data-parallel';
+export type { DataParallel, DataParallelOptions, DataParallelProfile, ReplicaRecipe, Replica, Shard } from './data-parallel';

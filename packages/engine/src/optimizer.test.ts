@@ -166,4 +166,15 @@ describe('optimizer state export / restore', () => {
     opt.params.get('w')!.dispose();
     opt.dispose();
   });
+
+  it('creating and disposing an optimiser leaves no tensor behind (its slot initial values included)', () => {
+    const w = tf.tidy(() => tf.variable(tf.tensor1d(P0), true));
+    const before = tf.memory().numTensors;
+    for (const make of [() => new Adam(new Map([['w', w]])), () => new Sgd(new Map([['w', w]]), { momentum: 0.9 })]) {
+      const opt = make();
+      opt.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    w.dispose();
+  });
 });

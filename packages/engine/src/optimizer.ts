@@ -90,7 +90,7 @@ abstract class SlotOptimizer implements Optimizer {
     this.noDecay = options.noDecay ?? (() => false);
     for (const [name, p] of this.params) {
       if (p.dtype !== 'float32') throw new Error(`optimizer: parameter '${name}' is ${p.dtype}, expected float32`);
-      for (const s of slotNames) this.slots.set(`${name}/${s}`, tf.variable(tf.zerosLike(p), false));
+      for (const s of slotNames) this.slots.set(`${name}/${s}`, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
     }
   }
 

@@ -19,15 +19,17 @@ export interface TinyModel {
 /** A tiny conv classifier over [N, 8, 8, 3] inputs, weights drawn from `seed`. */
 export function tinyConvModel(seed: number, classes = 3, width = 4): TinyModel {
   const r = new Rng(seed);
+  // tf.tidy frees each initial tensor (a variable keeps its own reference to the data)
   const randn = (shape: number[], std: number): Variable =>
-    tf.variable(tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal(0, std)), shape), true);
+    tf.tidy(() => tf.variable(tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal(0, std)), shape), true));
+  const zeros = (n: number, trainable: boolean): Variable => tf.tidy(() => tf.variable(tf.zeros([n]), trainable));
   const params = new Map<string, Variable>([
     ['conv.weight', randn([3, 3, 3, width], 0.3)],
-    ['conv.bias', tf.variable(tf.zeros([width]), true)],
+    ['conv.bias', zeros(width, true)],
     ['fc.weight', randn([width, classes], 0.3)],
-    ['fc.bias', tf.variable(tf.zeros([classes]), true)],
+    ['fc.bias', zeros(classes, true)],
   ]);
-  const buffers = new Map<string, Variable>([['bn.running_mean', tf.variable(tf.zeros([width]), false)]]);
+  const buffers = new Map<string, Variable>([['bn.running_mean', zeros(width, false)]]);
   return {
     params,
     buffers,

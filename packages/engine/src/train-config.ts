@@ -33,7 +33,7 @@ export const TrainConfigSchema = z.strictObject({
     .prefault({}),
   dataParallel: z
     .strictObject({
-      /** Child processes computing gradients on shards of each batch (0 = off, train in this process). */
+      /** Worker threads computing gradients on shards of each batch (0 = off, train in this process). */
       workers: z.number().int().min(0).default(0),
       /** This process also computes one shard (DDP rank 0) instead of only averaging. */
       local: z.boolean().default(false),
