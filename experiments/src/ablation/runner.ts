@@ -18,7 +18,7 @@ import { REPO_ROOT, syntheticWorldDir } from '../data';
 import { PARENT_PID_ENV } from '../parent-watch';
 import type { AblationPlan, PlannedRun, Shard } from './plan';
 import { runDirFor, shardKeys } from './plan';
-import { readSummary, RUN_FILES, summarizeRun, writeSummary } from './summarize';
+import { downsample, MAX_TRAIN_POINTS, readSummary, RUN_FILES, summarizeRun, writeSummary } from './summarize';
 import type { AblationRecord, RankedList, RunSummary } from './summary';
 import { writeAblationReport } from '../report/write-reports';
 
@@ -258,7 +258,9 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
 /** The grid's record from whatever summaries exist (runs of other shards included). */
 export function buildRecord(plan: AblationPlan, runsDir: string): AblationRecord {
   const { def } = plan.ablation;
-  const runs = plan.runs.map((r) => ({ variant: r.variant, seed: r.seed, runKey: r.runKey, summary: readSummary(runDirFor(runsDir, r.runKey)) ?? null }));
+  const compact = (s: RunSummary | undefined): RunSummary | null =>
+    s ? { ...s, trainCurve: downsample(s.trainCurve, MAX_TRAIN_POINTS) } : null; // summaries written with a longer curve
+  const runs = plan.runs.map((r) => ({ variant: r.variant, seed: r.seed, runKey: r.runKey, summary: compact(readSummary(runDirFor(runsDir, r.runKey))) }));
   const seen = new Set<string>();
   let wall = 0;
   for (const r of runs) {

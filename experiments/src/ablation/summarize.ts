@@ -17,8 +17,9 @@ export const RUN_FILES = {
   lock: 'runner.lock',
 } as const;
 
-/** At most this many training-curve points are kept (first and last always). */
-export const MAX_TRAIN_POINTS = 200;
+/** At most this many training-curve points are kept (first and last always): enough for the training-curve figure,
+ * small enough that a committed grid record stays around 100–200 KB. */
+export const MAX_TRAIN_POINTS = 50;
 
 /** The dataset tag of a config: `synthetic`, `veri776`, `vehicleid-800`, `veriwild-3000`, … */
 export function datasetTag(config: ExperimentConfig): string {

@@ -58,7 +58,7 @@ export interface RunSummary {
   readonly flip: boolean;
   /** Periodic evaluations, in step order (empty when the config evaluates only at the end). */
   readonly evalCurve: readonly EvalPoint[];
-  /** Training curve, downsampled to at most ~200 points (first and last step always kept). */
+  /** Training curve, downsampled to at most 50 points (first and last step always kept). */
   readonly trainCurve: readonly TrainPoint[];
   /** A few queries' top-10 lists (may be empty). */
   readonly ranked: readonly RankedList[];

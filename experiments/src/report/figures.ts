@@ -50,7 +50,7 @@ export function curvesFigure(record: AblationRecord): Buffer | undefined {
 }
 
 /** Rows of the ranked-list figure: per variant, the first finished run with ranked lists, up to `perVariant` queries. */
-export function rankedRows(record: AblationRecord, perVariant = 3, maxRows = 12): { label: string; root: string; list: RankedList }[] {
+export function rankedRows(record: AblationRecord, perVariant = 1, maxRows = 6): { label: string; root: string; list: RankedList }[] {
   const rows: { label: string; root: string; list: RankedList }[] = [];
   for (const v of record.variants) {
     const s = finishedSummaries(record, v.name).find((x) => x.ranked.length > 0);
@@ -63,8 +63,8 @@ export function rankedRows(record: AblationRecord, perVariant = 3, maxRows = 12)
 /** The ranked-list figure, or why it was skipped. */
 export type RankedFigure = { readonly png: Buffer } | { readonly skipped: string };
 
-/** Query + top-10 gallery per row with green (match) / red (non-match) borders. */
-export function rankedFigure(record: AblationRecord, cell = 72): RankedFigure {
+/** Query + top-10 gallery per row with green (match) / red (non-match) borders; small (one query per variant, 48 px cells) to keep the committed PNG lean. */
+export function rankedFigure(record: AblationRecord, cell = 48): RankedFigure {
   const rows = rankedRows(record);
   if (rows.length === 0) return { skipped: 'no finished run has ranked lists' };
   const paths = rows.flatMap((r) => [r.list.query, ...r.list.gallery.map((g) => g.path)].map((p) => resolve(r.root, p)));
