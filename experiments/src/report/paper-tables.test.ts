@@ -47,6 +47,12 @@ describe('paper tables', () => {
     expect(md).toContain('Commits of the runs: `abc1234`');
   });
 
+  it('lists the same runs held by two records once, naming both records', () => {
+    const copy: AblationRecord = { ...synth, ablation: 'copy' };
+    const text = paperTableFiles([at(synth), at(copy)], reports, { repoRoot: dir, figures: false })[0].content as string;
+    expect(mdRow(text, 'IV/+SEM+AFEM')[7]).toBe('mAP 85.0 ± — · R1 94.0 ± — · R5 97.0 ± — (1 seed; `veri776/no-rr/cosine/non-interp`; components/smoke, copy/smoke)');
+  });
+
   it('lists runs whose dataset is neither the cell dataset nor the synthetic world', () => {
     const vid: AblationRecord = { ...standardRecord('veri776'), ablation: 'wrong', variants: standardRecord().variants.map((v) => ({ ...v, paper: ['II/small'] })) };
     const text = paperTableFiles([at(vid)], reports, { repoRoot: dir, figures: false })[0].content as string;

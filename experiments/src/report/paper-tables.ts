@@ -75,7 +75,15 @@ export function collectCellGroups(records: readonly LoadedRecord[], repoRoot?: s
   const list = [...groups.values()]
     .map((g) => ({ key: g.key, column: g.column, source: g.source, recordPath: g.recordPath, protocolId: g.protocolId, dataset: g.dataset, summaries: [...g.runs.values()].sort((a, b) => a.seed - b.seed) }))
     .sort((a, b) => (a.recordPath + a.protocolId).localeCompare(b.recordPath + b.protocolId));
-  return { groups: list, unplaced };
+  // Ablations share runs (same resolved config → same run key): the same runs under one cell are listed once, with
+  // every record that holds them.
+  const merged = new Map<string, CellGroup>();
+  for (const g of list) {
+    const id = JSON.stringify([g.key, g.column, g.protocolId, g.dataset, g.summaries.map((x) => x.runKey).sort()]);
+    const prev = merged.get(id);
+    merged.set(id, prev ? { ...prev, source: `${prev.source}, ${g.source}`, recordPath: `${prev.recordPath}, ${g.recordPath}` } : g);
+  }
+  return { groups: [...merged.values()], unplaced };
 }
 
 const TABLE_TITLE: Readonly<Record<PaperTable, string>> = {
