@@ -11,7 +11,8 @@ describe('initBackend', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/backend: wasm — auto: @tensorflow\/tfjs-node-gpu not installed, @tensorflow\/tfjs-node not installed/);
     expect(backendInfo()?.kernels?.replaced).toContain('Conv2DBackpropFilter');
-    expect(backendInfo()?.kernels?.bridged).toContain('UnsortedSegmentSum');
+    expect(backendInfo()?.kernels?.replaced).toContain('UnsortedSegmentSum');
+    expect(backendInfo()?.kernels?.bridged).toContain('DepthwiseConv2dNativeBackpropFilter');
   });
 
   it('CLIP_SENET_BACKEND overrides the requested preference', async () => {
