@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { vehicleId } from '@clip-senet/metrics';
+import { errorOf } from '@clip-senet/core/testing';
 import { evaluationFor, protocolFor } from './protocol';
 import { parseConfigText } from './testing';
 import type { LoadedData } from './data';
@@ -9,14 +10,6 @@ import type { Sample } from '@clip-senet/datasets';
 const config = (...lines: string[]) => parseConfigText(`${lines.join('\n')}\n`);
 const goodJunk = { good: [Int32Array.of(0)], junk: [Int32Array.of()] };
 
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error('expected an error');
-}
 
 describe('protocolFor: dataset + eval → metrics protocol id', () => {
   it.each([

@@ -14,6 +14,7 @@ import {
   resolveConfigFile,
   stringifyConfig,
 } from './config';
+import { errorOf } from './testing';
 
 const Schema = z.strictObject({
   name: z.string(),
@@ -37,14 +38,6 @@ function put(name: string, text: string): string {
 
 const BASE = 'name: base\nmodel:\n  depth: 50\n  width: 1.0\n  tags: [a, b]\noptimizer:\n  lr: 0.1\n';
 
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error('expected an error');
-}
 
 describe('deepMerge', () => {
   it('merges maps recursively, replaces arrays/scalars/null, keeps order, does not mutate', () => {

@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend';
 import { Rng } from './rng';
-import { gradCheck } from './testing';
+import { errorOf, gradCheck, tempDirs } from './testing';
 import { tf } from './tf';
 
 beforeAll(async () => {
@@ -18,5 +19,22 @@ describe('gradCheck', () => {
     const [good] = gradCheck(() => tf.sum(tf.square(x)) as tf.Scalar, new Map([['x', x]]), new Rng(0));
     expect(good!.relError).toBeLessThan(1e-2);
     x.dispose();
+  });
+});
+
+describe('errorOf / tempDirs', () => {
+  it('errorOf returns the thrown message and fails when nothing is thrown', () => {
+    expect(errorOf(() => { throw new Error('bad key'); })).toBe('bad key');
+    expect(() => errorOf(() => 1)).toThrow('expected an error');
+  });
+
+  it('tempDirs makes folders and removes every one of them', () => {
+    const dirs = tempDirs('core-testing-');
+    const a = dirs.make();
+    const b = dirs.make();
+    expect(a).not.toBe(b);
+    expect(existsSync(a) && existsSync(b)).toBe(true);
+    dirs.removeAll();
+    expect(existsSync(a) || existsSync(b)).toBe(false);
   });
 });

@@ -1,8 +1,11 @@
 /**
  * Test helpers shared by the packages' tests (`@clip-senet/core/testing`): a directional finite-difference
- * gradient check.
+ * gradient check, the message of an expected error, temporary folders.
  * Independent of tfjs autodiff: the numeric side only evaluates the scalar function.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Rng } from './rng';
 import { tf } from './tf';
 
@@ -53,4 +56,29 @@ export function gradCheck(f: () => tf.Scalar, vars: ReadonlyMap<string, tf.Varia
 /** Plain-array values of a tensor (for hand-computed comparisons). */
 export function values(t: tf.Tensor): number[] {
   return Array.from(t.dataSync());
+}
+
+/** The message of the error `fn` throws (a test failure when it returns instead). */
+export function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected an error');
+}
+
+/** Temporary folders for a test file: `make()` creates one under the OS temp dir, `removeAll()` deletes them all. */
+export function tempDirs(prefix: string): { make(): string; removeAll(): void } {
+  const made: string[] = [];
+  return {
+    make() {
+      const d = mkdtempSync(join(tmpdir(), prefix));
+      made.push(d);
+      return d;
+    },
+    removeAll() {
+      for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+    },
+  };
 }

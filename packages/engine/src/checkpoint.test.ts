@@ -1,25 +1,19 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, Rng, tf } from '@clip-senet/core';
 import type { Variable } from '@clip-senet/core';
+import { tempDirs } from '@clip-senet/core/testing';
 import { hashConfig, latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { Adam } from './optimizer';
 
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'engine-ckpt-'));
-  dirs.push(d);
-  return d;
-};
+const dirs = tempDirs('engine-ckpt-');
+const tmp = (): string => dirs.make();
 
 beforeAll(async () => {
   await initBackend('wasm', { log: null, threads: 1 });
 });
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(() => dirs.removeAll());
 
 function model(seed: number): { params: Map<string, Variable>; buffers: Map<string, Variable> } {
   const r = new Rng(seed);

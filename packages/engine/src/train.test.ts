@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '@clip-senet/core';
 import type { Scalar } from '@clip-senet/core';
+import { tempDirs } from '@clip-senet/core/testing';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint';
 import { checkpointHook, resumeState } from './checkpoint-hook';
 import { evalHook, jsonlLog, leakGuard, NonFiniteError, nonFiniteGuard, progressHook, TensorLeakError } from './hooks';
@@ -13,19 +13,13 @@ import { buildSchedule } from './schedule';
 import { tinyConvModel, tinyLoss, tinySource, type TinySourceState } from './testing';
 import { train, type TrainHook } from './train';
 
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'engine-train-'));
-  dirs.push(d);
-  return d;
-};
+const dirs = tempDirs('engine-train-');
+const tmp = (): string => dirs.make();
 
 beforeAll(async () => {
   await initBackend('wasm', { log: null, threads: 1 });
 });
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(() => dirs.removeAll());
 
 const EPOCHS = 3;
 const PER_EPOCH = 4;
