@@ -61,9 +61,14 @@ export function syntheticWorldDir(world: Readonly<WorldConfig>): string {
   return join(REPO_ROOT, 'datasets', 'synthetic', `${world.seed ?? 'default'}-${hash}`);
 }
 
+/** The absolute dataset root a config reads: `data.root` (repository-relative), else the synthetic world's folder. */
+export function datasetRoot(data: Readonly<DataConfig>): string {
+  return data.root !== undefined ? resolveRepoPath(data.root) : syntheticWorldDir(data.world);
+}
+
 /** Generate (or reuse) the configured synthetic world; returns its root. */
 export function ensureSyntheticWorld(data: Readonly<DataConfig>): string {
-  const outDir = data.root !== undefined ? resolveRepoPath(data.root) : syntheticWorldDir(data.world);
+  const outDir = datasetRoot(data);
   return generateSyntheticWorld({ ...data.world, outDir }).root;
 }
 

@@ -10,11 +10,11 @@
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '@clip-senet/core/base';
-import { RESOLVED_CONFIG, type ExperimentConfig } from '../config';
-import { REPO_ROOT, syntheticWorldDir } from '../data';
+import { RESOLVED_CONFIG } from '../config';
+import { datasetRoot, REPO_ROOT } from '../data';
 import { PARENT_PID_ENV } from '../parent-watch';
 import type { AblationPlan, PlannedRun, Shard } from './plan';
 import { runDirFor, shardKeys } from './plan';
@@ -73,13 +73,6 @@ export function recordFileFor(reportsDir: string, ablation: string, profile: str
   return join(reportsDir, ablation, profile, 'runs.json');
 }
 
-/** The dataset root a run reads (absolute). */
-export function datasetRootOf(config: ExperimentConfig): string {
-  const root = (config.data as { root?: string }).root;
-  if (root !== undefined) return isAbsolute(root) ? root : resolve(REPO_ROOT, root);
-  return syntheticWorldDir(config.data.world);
-}
-
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -107,11 +100,11 @@ async function acquireLock(runDir: string, timeoutMs = 120_000): Promise<void> {
 }
 
 /** Relative paths for the summary (so committed records hold no machine-specific absolute paths). */
-function portable(summary: RunSummary, datasetRoot: string): RunSummary {
-  const rel = (p: string): string => (isAbsolute(p) ? relative(datasetRoot, p) : p);
+function portable(summary: RunSummary, rootDir: string): RunSummary {
+  const rel = (p: string): string => (isAbsolute(p) ? relative(rootDir, p) : p);
   const ranked: RankedList[] = summary.ranked.map((q) => ({ query: rel(q.query), gallery: q.gallery.map((g) => ({ path: rel(g.path), match: g.match })) }));
-  const root = relative(REPO_ROOT, datasetRoot);
-  return { ...summary, ranked, datasetRoot: root.startsWith('..') ? datasetRoot : root };
+  const root = relative(REPO_ROOT, rootDir);
+  return { ...summary, ranked, datasetRoot: root.startsWith('..') ? rootDir : root };
 }
 
 interface Trainer {
@@ -193,7 +186,7 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
     const runDir = runDirFor(runsDir, key);
     mkdirSync(runDir, { recursive: true });
     await acquireLock(runDir);
-    const datasetRoot = datasetRootOf(run.config);
+    const root = datasetRoot(run.config.data);
     const configFile = join(runDir, RESOLVED_CONFIG);
     if (existsSync(configFile) && readFileSync(configFile, 'utf8') !== run.configText) {
       throw new Error(`${configFile} differs from the planned config of run ${key} (edited by hand?); move the folder away to retrain`);
@@ -215,7 +208,7 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
         throw new Error(`trainer exited with code ${code}; log ${join(runDir, 'train.log')}:\n${tail(join(runDir, 'train.log'))}`);
       }
     }
-    const summary = portable(summarizeRun(runDir, key, run.config, datasetRoot), datasetRoot);
+    const summary = portable(summarizeRun(runDir, key, run.config, root), root);
     writeSummary(runDir, summary);
     trained.push(key);
     const m = summary.metrics;
