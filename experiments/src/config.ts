@@ -11,6 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { deepFreeze, loadConfigFile, stringifyConfig, writeFileAtomic } from '@clip-senet/core';
 import { ModelConfigSchema, PretrainSemConfigSchema, TrainConfigSchema } from '@clip-senet/engine';
@@ -86,22 +87,25 @@ const isSet = (value: unknown): boolean => value !== undefined && value !== null
  * extending the VeRi-776 base; `world: null` in a real-dataset file extending a synthetic one); the output holds
  * exactly the knobs of its dataset, defaults filled in.
  */
+const dataShape = {
+  dataset: z.enum(DATASETS).default('synthetic'),
+  /** Dataset root (required except for `synthetic`, where it overrides the generated world's folder). */
+  root: z.string().min(1).optional(),
+  /** Synthetic world parameters (`null`: none, for a file that extends a synthetic config but reads a real dataset). */
+  world: WorldConfigSchema.nullable().prefault({}),
+  /** VehicleID 800 | 1600 | 2400, VeRi-Wild 3000 | 5000 | 10000. */
+  testSize: z.union([z.literal(800), z.literal(1600), z.literal(2400), z.literal(3000), z.literal(5000), z.literal(10000)]).nullable().optional(),
+  draws: positiveInt.nullable().optional(),
+  drawSeed: z.number().int().min(0).nullable().optional(),
+  officialIndices: z.boolean().nullable().optional(),
+  viewLabels: z.string().min(1).nullable().optional(),
+  format: z.enum(['auto', 'original', 'newer']).nullable().optional(),
+  strictCounts: z.boolean().default(true),
+};
+
+/** The dataset section: the fields above, per-dataset checks, and the dataset's knobs with defaults in schema order. */
 export const DataConfigSchema = z
-  .strictObject({
-    dataset: z.enum(DATASETS).default('synthetic'),
-    /** Dataset root (required except for `synthetic`, where it overrides the generated world's folder). */
-    root: z.string().min(1).optional(),
-    /** Synthetic world parameters (`null`: none, for a file that extends a synthetic config but reads a real dataset). */
-    world: WorldConfigSchema.nullable().prefault({}),
-    /** VehicleID 800 | 1600 | 2400, VeRi-Wild 3000 | 5000 | 10000. */
-    testSize: z.union([z.literal(800), z.literal(1600), z.literal(2400), z.literal(3000), z.literal(5000), z.literal(10000)]).nullable().optional(),
-    draws: positiveInt.nullable().optional(),
-    drawSeed: z.number().int().min(0).nullable().optional(),
-    officialIndices: z.boolean().nullable().optional(),
-    viewLabels: z.string().min(1).nullable().optional(),
-    format: z.enum(['auto', 'original', 'newer']).nullable().optional(),
-    strictCounts: z.boolean().default(true),
-  })
+  .strictObject(dataShape)
   .superRefine((d, ctx) => {
     const issue = (key: string, message: string): void => void ctx.addIssue({ code: 'custom', path: [key], message });
     for (const [key, datasets] of Object.entries(APPLIES)) {
@@ -117,12 +121,13 @@ export const DataConfigSchema = z
   })
   .transform((d) => {
     // knobs of the dataset: value or its default; knobs of other datasets (absent or null): dropped
-    const out: Record<string, unknown> = { ...d, world: d.world ?? {} };
-    for (const [key, datasets] of Object.entries(APPLIES)) {
-      if (key === 'world') continue;
-      const value = out[key] ?? DATASET_DEFAULTS[d.dataset][key];
-      if (datasets.includes(d.dataset) && value !== undefined) out[key] = value;
-      else delete out[key];
+    // Keys in schema order whatever the input order, so a resolved config re-reads to the same text.
+    const input: Record<string, unknown> = { ...d, world: d.world ?? {} };
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(dataShape)) {
+      const datasets = APPLIES[key];
+      const value = input[key] ?? (datasets && key !== 'world' ? DATASET_DEFAULTS[d.dataset][key] : undefined);
+      if (value !== undefined && (!datasets || key === 'world' || datasets.includes(d.dataset))) out[key] = value;
     }
     return out as Omit<typeof d, 'world'> & { world: WorldConfig };
   });
@@ -233,6 +238,14 @@ export function withRepoPaths(config: ExperimentConfig): ExperimentConfig {
 /** The YAML text of a resolved config. */
 export function resolvedConfigText(config: ExperimentConfig): string {
   return stringifyConfig(config);
+}
+
+/**
+ * Identity of a resolved config: the first 12 hex digits of SHA-256 of its YAML text. The ablation runner's run key
+ * and the checkpoint hash `train` resumes against, so both follow the config as written (repository-relative paths).
+ */
+export function configTextHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
 /** Write `resolved-config.yaml` into `runDir` (atomically). */

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '@clip-senet/core';
+import { parse as parseYaml } from 'yaml';
+import { ExperimentConfigSchema, resolvedConfigText } from '../config';
 import { paperCell } from '../report/paper-values';
 import { smokeForward } from '../smoke';
 import { loadAblation, PROFILES } from './definition';
@@ -46,6 +48,10 @@ describe.each(files)('%s', (file) => {
       if (profile === 'full') expect(plan.runs.every((r) => r.config.data.dataset !== 'synthetic')).toBe(true);
     }
     for (const v of ablation.def.variants) for (const key of v.paper) expect(() => paperCell(key)).not.toThrow();
+    // `clip-senet train` re-reads resolved-config.yaml and requires the same text back (run key = checkpoint hash)
+    for (const profile of PROFILES) {
+      for (const r of planAblation(ablation, { profile }).runs) expect(resolvedConfigText(ExperimentConfigSchema.parse(parseYaml(r.configText)))).toBe(r.configText);
+    }
   });
 
   it('every distinct smoke run builds in smoke mode and runs a forward pass', () => {

@@ -4,11 +4,9 @@
  * get the same key and are trained once. `--shard i/n` takes every n-th run of the sorted key list, so shards are
  * disjoint, cover the grid, and agree across machines without coordination.
  */
-import { createHash } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
 import { join } from 'node:path';
 import { applyOverrides, isPlainObject, parseOverrides, resolveConfigFile } from '@clip-senet/core/base';
-import { ExperimentConfigSchema, resolvedConfigText, type ExperimentConfig } from '../config';
+import { configTextHash, ExperimentConfigSchema, resolvedConfigText, type ExperimentConfig } from '../config';
 import { ablationPath, issueLines, type LoadedAblation, type Profile } from './definition';
 
 /** One run of the grid. */
@@ -63,28 +61,8 @@ export function applyDiff(a: unknown, b: unknown): unknown {
 const layer = (a: Record<string, unknown>, b: Record<string, unknown> | undefined): Record<string, unknown> =>
   applyDiff(a, b ?? {}) as Record<string, unknown>;
 
-/**
- * The resolved text as the trainer will re-read it: `resolved-config.yaml` is loaded again by `clip-senet train`,
- * which requires its own resolution to reproduce the file byte for byte; iterate text → parse → text until stable
- * (schema transforms may order defaulted keys differently on the second pass).
- */
-function fixpoint(first: ExperimentConfig, what: string): { config: ExperimentConfig; configText: string } {
-  let config = first;
-  let text = resolvedConfigText(config);
-  for (let i = 0; i < 3; i++) {
-    const again = ExperimentConfigSchema.parse(parseYaml(text)) as ExperimentConfig;
-    const next = resolvedConfigText(again);
-    if (next === text) return { config, configText: text };
-    config = again;
-    text = next;
-  }
-  throw new Error(`${what}: the resolved config does not reach a stable text form (schema round-trip bug)`);
-}
-
-/** The run key of a resolved config text. */
-export function runKeyOf(configText: string): string {
-  return createHash('sha256').update(configText).digest('hex').slice(0, 12);
-}
+/** The run key of a resolved config text (the same hash `train` checks checkpoints against). */
+export const runKeyOf = configTextHash;
 
 /** Expand an ablation into its validated runs. Errors name the ablation file, variant and seed. */
 export function planAblation(ablation: LoadedAblation, options: PlanOptions): AblationPlan {
@@ -105,7 +83,8 @@ export function planAblation(ablation: LoadedAblation, options: PlanOptions): Ab
         const lines = issueLines(parsed.error.issues);
         throw new Error(`ablation ${ablation.file}: variant '${v.name}' (seed ${seed}, profile ${options.profile}, base ${baseFile}) is not a valid experiment:\n  ${lines.join('\n  ')}`);
       }
-      const { config, configText } = fixpoint(parsed.data, `${ablation.file}: variant '${v.name}' (seed ${seed})`);
+      const config = parsed.data;
+      const configText = resolvedConfigText(config);
       runs.push({ variant: v.name, seed, config, configText, runKey: runKeyOf(configText) });
     }
   }

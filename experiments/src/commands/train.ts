@@ -1,10 +1,9 @@
 /** `clip-senet train`: resolve the config, write it into the run folder, and run (or resume) `runTraining`. */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { writeJsonAtomic } from '@clip-senet/core';
 import { LATEST_FILE, runTraining } from '@clip-senet/engine';
-import { loadExperimentConfig, readResolvedConfig, resolvedConfigText, withRepoPaths, writeResolvedConfig, type ExperimentConfig } from '../config';
+import { configTextHash, loadExperimentConfig, readResolvedConfig, resolvedConfigText, withRepoPaths, writeResolvedConfig, type ExperimentConfig } from '../config';
 import { loadData } from '../data';
 import { evaluationFor, metricsLine } from '../protocol';
 import { prepareBackend } from '../backend';
@@ -71,7 +70,7 @@ export const trainCommand: Command = {
       losses: runtime.losses,
       config: runtime.train,
       // the resolved config as written (repository-relative paths), so the run resumes wherever the repo lives
-      configHash: createHash('sha256').update(resolvedConfigText(config)).digest('hex').slice(0, 16),
+      configHash: configTextHash(resolvedConfigText(config)),
       evaluation: plan,
       progress: opts['no-progress'] !== true,
       ...(stopAfter !== undefined ? { stopAfterSteps: stopAfter } : {}),
