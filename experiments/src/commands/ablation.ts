@@ -7,10 +7,8 @@ import { loadAblation, PROFILES, type Profile } from '../ablation/definition';
 import { parseShard, planAblation } from '../ablation/plan';
 import { DEFAULT_REPORTS_DIR, DEFAULT_RUNS_DIR, runAblation } from '../ablation/runner';
 import { UsageError, type Command } from '../command';
-import { paperTableFiles } from '../report/paper-tables';
-import { readmeResultsFile } from '../report/readme-results';
-import { findAblationRecords, REPORT_REPO_ROOT, writeGenerated } from '../report/report-files';
-import { readAblationRecord } from '../report/write-reports';
+import { paperTablesAndReadme } from '../report/readme-results';
+import { writeGenerated } from '../report/report-files';
 
 /** Folder of the shipped ablation definitions. */
 export const ABLATIONS_DIR = resolve(import.meta.dirname, '..', '..', 'configs', 'ablations');
@@ -102,11 +100,9 @@ export const ablationCommand: Command = {
     }
     if (o['dry-run'] !== true && o['reports-dir'] === undefined) {
       // Keep the paper tables and the README's results section in step with the records just written.
-      const reportsRoot = resolve(DEFAULT_REPORTS_DIR, '..');
-      const records = findAblationRecords(reportsRoot).map((path) => ({ path, record: readAblationRecord(path) }));
-      const files = [...paperTableFiles(records, reportsRoot, { figures: true }), readmeResultsFile(records, REPORT_REPO_ROOT)];
+      const { files, records } = paperTablesAndReadme(resolve(DEFAULT_REPORTS_DIR, '..'), { figures: true, readme: true });
       writeGenerated(files);
-      io.out(`paper tables and README results regenerated from ${records.length} record(s)\n`);
+      io.out(`paper tables and README results regenerated from ${records} record(s)\n`);
     }
     if (failed > 0) throw new Error(`${failed} run(s) failed (see above); finished runs are kept, rerun to retry the rest`);
   },

@@ -1,9 +1,7 @@
 /** `clip-senet paper-tables`: the paper's Tables I–VI and Fig. 3 beside ours, from every ablation record. */
 import { resolve } from 'node:path';
-import { paperTableFiles } from '../report/paper-tables';
-import { diffGenerated, findAblationRecords, REPORT_REPO_ROOT, writeGenerated } from '../report/report-files';
-import { readAblationRecord } from '../report/write-reports';
-import { readmeResultsFile } from '../report/readme-results';
+import { diffGenerated, REPORT_REPO_ROOT, writeGenerated } from '../report/report-files';
+import { paperTablesAndReadme } from '../report/readme-results';
 import { parseCommandArgs, type Command } from '../command';
 import { ReportsOutOfDateError } from './report';
 
@@ -26,15 +24,13 @@ export const paperTablesCommand: Command = {
   async run(args, io) {
     const opts = parseCommandArgs('paper-tables', args, { reports: { type: 'string' }, check: { type: 'boolean' } });
     const reportsDir = resolve(opts.reports ?? `${REPORT_REPO_ROOT}reports`);
-    const records = findAblationRecords(reportsDir).map((path) => ({ path, record: readAblationRecord(path) }));
     const check = opts.check === true;
-    const files = paperTableFiles(records, reportsDir, { figures: !check });
     // The README's results section is generated from the repository's own reports (not from a --reports folder).
-    if (opts.reports === undefined) files.push(readmeResultsFile(records, REPORT_REPO_ROOT));
+    const { files, records } = paperTablesAndReadme(reportsDir, { figures: !check, readme: opts.reports === undefined });
     if (check) {
       const differing = diffGenerated(files);
       if (differing.length > 0) throw new ReportsOutOfDateError(`paper tables out of date (run 'clip-senet paper-tables'):\n  ${differing.join('\n  ')}`);
-      io.out(`paper-tables --check: ${records.length} record(s), every .md / .csv is up to date\n`);
+      io.out(`paper-tables --check: ${records} record(s), every .md / .csv is up to date\n`);
       return;
     }
     for (const f of writeGenerated(files)) io.out(`wrote ${f}\n`);

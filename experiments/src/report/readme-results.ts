@@ -6,8 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ABLATION_MD_HEADER, ablationMarkdownRows } from './ablation-report';
-import type { LoadedRecord } from './paper-tables';
-import type { GeneratedFile } from './report-files';
+import { paperTableFiles, type LoadedRecord } from './paper-tables';
+import { findAblationRecords, REPORT_REPO_ROOT, type GeneratedFile } from './report-files';
+import { readAblationRecord } from './write-reports';
 import { mdTable } from './stats';
 
 /** Opening marker of the generated block. */
@@ -50,4 +51,15 @@ export function readmeResultsFile(records: readonly LoadedRecord[], repoRoot: st
   const end = text.indexOf(RESULTS_END);
   if (start < 0 || end < start) throw new Error(`${path}: expected the markers '${RESULTS_START}' … '${RESULTS_END}' around the results section`);
   return { path, content: text.slice(0, start) + resultsBlock(records, repoRoot) + text.slice(end + RESULTS_END.length) };
+}
+
+/**
+ * Everything generated from all the records under `reportsDir`: the paper tables, plus — for the repository's own
+ * reports folder (`readme: true`) — the README's results section. Used by `paper-tables` and after `ablation`.
+ */
+export function paperTablesAndReadme(reportsDir: string, options: { figures: boolean; readme: boolean }): { files: GeneratedFile[]; records: number } {
+  const records = findAblationRecords(reportsDir).map((path) => ({ path, record: readAblationRecord(path) }));
+  const files = paperTableFiles(records, reportsDir, { figures: options.figures });
+  if (options.readme) files.push(readmeResultsFile(records, REPORT_REPO_ROOT));
+  return { files, records: records.length };
 }
