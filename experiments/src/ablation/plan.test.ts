@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadAblation } from './definition';
 import { applyDiff, parseShard, planAblation, runKeyOf, shardKeys } from './plan';
+import { datasetTag } from './summarize';
+import { parseConfigText } from '../testing';
+import { paperCell } from '../report/paper-values';
 
 const tiny = fileURLToPath(new URL('../../configs/synthetic/tiny.yaml', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'clip-senet-plan-'));
@@ -91,5 +94,21 @@ describe('shards', () => {
     expect(new Set(parts.flatMap((p) => [...p]))).toEqual(all);
     expect(parseShard('2/4')).toEqual({ index: 2, count: 4 });
     for (const bad of ['0/2', '3/2', 'x', '1/0']) expect(() => parseShard(bad)).toThrow(/--shard must be i\/n/);
+  });
+});
+
+describe('datasetTag', () => {
+  it('spells every dataset split as the paper cells do, so runs land in the "ours" column', () => {
+    const tag = (lines: string): string => datasetTag(parseConfigText(lines));
+    expect(tag('data: { dataset: synthetic }')).toBe('synthetic');
+    expect(tag('data: { dataset: veri776, root: datasets/VeRi }')).toBe('veri776');
+    for (const [size, split] of [[3000, 'small'], [5000, 'medium'], [10000, 'large']] as const) {
+      const t = tag(`data: { dataset: veriwild, root: datasets/VERI-Wild, testSize: ${size} }`);
+      expect(t).toBe(`veriwild-${split}`);
+      expect(paperCell(`III/${split}`).dataset).toBe(t);
+    }
+    for (const [size, split] of [[800, 'small'], [1600, 'medium'], [2400, 'large']] as const) {
+      expect(paperCell(`II/${split}`).dataset).toBe(tag(`data: { dataset: vehicleid, root: datasets/VehicleID, testSize: ${size} }`));
+    }
   });
 });

@@ -21,10 +21,14 @@ export const RUN_FILES = {
  * small enough that a committed grid record stays around 100–200 KB. */
 export const MAX_TRAIN_POINTS = 50;
 
-/** The dataset tag of a config: `synthetic`, `veri776`, `vehicleid-800`, `veriwild-3000`, … */
+/** VeRi-Wild test sets by query identities, named as the metrics protocol ids and the paper tables name them. */
+const VERIWILD_SPLIT: Readonly<Record<number, string>> = { 3000: 'small', 5000: 'medium', 10000: 'large' };
+
+/** The dataset tag of a config: `synthetic`, `veri776`, `vehicleid-800`, `veriwild-small`, … (as the paper cells spell it). */
 export function datasetTag(config: ExperimentConfig): string {
-  const data = config.data as { dataset: string; testSize?: number };
-  return data.testSize !== undefined ? `${data.dataset}-${data.testSize}` : data.dataset;
+  const { dataset, testSize } = config.data;
+  if (testSize === undefined || testSize === null) return dataset;
+  return `${dataset}-${dataset === 'veriwild' ? VERIWILD_SPLIT[testSize] : testSize}`;
 }
 
 interface ResultsJson {
