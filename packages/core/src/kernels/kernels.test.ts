@@ -366,6 +366,14 @@ describe('reductions, Tile, Identity and Mean gradient on wasm', () => {
       expect(maxRelErr(g.dataSync(), want)).toBeLessThan(1e-6);
     });
   });
+
+  it('Mean gradient builds its zeros with the backend\'s Fill kernel, not as a JS array uploaded per call', async () => {
+    const x = tf.tensor3d(randArray(new Rng(11), 2 * 3 * 4), [2, 3, 4]);
+    const info = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mean(t, 1)))(x));
+    const fills = info.kernels.filter((k) => k.name === 'Fill').map((k) => k.outputShapes[0]);
+    expect(fills).toContainEqual([2, 3, 4]);
+    x.dispose();
+  });
 });
 
 describe('KernelScope.compute', () => {
