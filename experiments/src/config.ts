@@ -8,7 +8,7 @@
  * to the REPOSITORY ROOT ({@link REPO_ROOT}), whatever the working directory; absolute paths stay as they are.
  * {@link withRepoPaths} is the one place they are resolved.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
@@ -240,12 +240,56 @@ export function resolvedConfigText(config: ExperimentConfig): string {
   return stringifyConfig(config);
 }
 
-/**
- * Identity of a resolved config: the first 12 hex digits of SHA-256 of its YAML text. The ablation runner's run key
- * and the checkpoint hash `train` resumes against, so both follow the config as written (repository-relative paths).
- */
+/** First 12 hex digits of SHA-256 of a text. */
 export function configTextHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
+/** Content digests of files, memoised on (path, size, mtime): a grid hashes the same SEM weights once. */
+const digestCache = new Map<string, string>();
+
+/** SHA-256 (hex) of a file's bytes, or `missing` when there is no such file. */
+export function fileDigest(path: string): string {
+  if (!existsSync(path)) return 'missing';
+  const st = statSync(path);
+  const memo = `${path}\0${st.size}\0${st.mtimeMs}`;
+  let digest = digestCache.get(memo);
+  if (digest === undefined) {
+    digest = createHash('sha256').update(readFileSync(path)).digest('hex');
+    digestCache.set(memo, digest);
+  }
+  return digest;
+}
+
+/** The files a run reads besides its dataset: the pretrained weights its config points at (field → repo path). */
+export function weightInputs(config: ExperimentConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (config.model.appearance.weights) out['model.appearance.weights'] = config.model.appearance.weights;
+  if (config.model.sem?.weights) out['model.sem.weights'] = config.model.sem.weights;
+  return out;
+}
+
+/** What a run is: its resolved config text, the digests of the weights it loads, and the key of both. */
+export interface RunIdentity {
+  /** `resolved-config.yaml` (paths as written). */
+  readonly text: string;
+  /** Config field → SHA-256 of the weights file it names (`missing` if absent). */
+  readonly inputs: Readonly<Record<string, string>>;
+  /** 12 hex digits: the ablation runner's run key and the checkpoint hash `train` resumes against. */
+  readonly key: string;
+}
+
+/**
+ * Identity of a resolved config. The weights files it names are part of it: re-pretraining the SEM into the same
+ * path gives new keys, so the runner retrains instead of reporting runs made with the old weights, and `train
+ * --resume` refuses a checkpoint made with other weights. A config without weights files keys on its text alone.
+ * Paths are the config's as written (repository-relative), so keys do not depend on where the repository lives.
+ */
+export function runIdentity(config: ExperimentConfig): RunIdentity {
+  const text = resolvedConfigText(config);
+  const inputs = Object.fromEntries(Object.entries(weightInputs(config)).map(([field, path]) => [field, fileDigest(resolveRepoPath(path))]));
+  const lines = Object.entries(inputs).map(([field, digest]) => `# input ${field} sha256 ${digest}\n`);
+  return { text, inputs, key: configTextHash(text + lines.join('')) };
 }
 
 /** Write `resolved-config.yaml` into `runDir` (atomically). */

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadAblation } from './definition';
-import { applyDiff, parseShard, planAblation, runKeyOf, shardKeys } from './plan';
+import { applyDiff, parseShard, planAblation, shardKeys } from './plan';
+import { configTextHash } from '../config';
 import { datasetTag } from './summarize';
 import { parseConfigText } from '../testing';
 import { paperCell } from '../report/paper-values';
@@ -48,7 +49,8 @@ describe('planAblation', () => {
     const plan = planAblation(loadAblation(ablationFile('grid', twoVariants)), { profile: 'default' });
     expect(plan.runs.map((r) => `${r.variant}/${r.seed}`)).toEqual(['base/1', 'base/2', 'full/1', 'full/2', 'full-copy/1', 'full-copy/2']);
     for (const r of plan.runs) {
-      expect(r.runKey).toBe(runKeyOf(r.configText));
+      expect(r.runKey).toBe(configTextHash(r.configText)); // no weights files: the key is the text's
+      expect(r.inputs).toEqual({});
       expect(r.config.train.seed).toBe(r.seed); // the seed layer comes after the variant's diff
     }
     expect(plan.runs[0]!.config.model.sem).toBeNull();
@@ -58,6 +60,27 @@ describe('planAblation', () => {
     expect(new Set(plan.runs.map((r) => r.runKey)).size).toBe(4);
     // stable: planning again gives the same keys
     expect(planAblation(loadAblation(ablationFile('grid', twoVariants)), { profile: 'default' }).runs.map((r) => r.runKey)).toEqual(plan.runs.map((r) => r.runKey));
+  });
+
+  it('a weights file the config names is part of the key: re-made SEM weights give new keys, same text', () => {
+    const weights = join(dir, 'sem.safetensors');
+    const file = ablationFile('weights', `${twoVariants.replace('paper: [IV/+SEM+AFEM]', `paper: [IV/+SEM+AFEM]\n    set: { model: { sem: { weights: ${weights} } } }`)}`);
+    const full = (): { key: string; text: string; inputs: Readonly<Record<string, string>> } => {
+      const r = planAblation(loadAblation(file), { profile: 'default' }).runs.find((x) => x.variant === 'full')!;
+      return { key: r.runKey, text: r.configText, inputs: r.inputs };
+    };
+    const missing = full();
+    expect(missing.inputs).toEqual({ 'model.sem.weights': 'missing' });
+    writeFileSync(weights, 'first weights');
+    const first = full();
+    expect(first.inputs['model.sem.weights']).toMatch(/^[0-9a-f]{64}$/);
+    writeFileSync(weights, 'other weights, same path');
+    const second = full();
+    expect(second.text).toBe(first.text);
+    expect(new Set([missing.key, first.key, second.key]).size).toBe(3);
+    expect(second.key).not.toBe(configTextHash(second.text));
+    // the baseline loads no weights: its key is unchanged
+    expect(planAblation(loadAblation(file), { profile: 'default' }).runs[0]!.inputs).toEqual({});
   });
 
   it('profiles replace seeds, pick variants and add diffs; --set overrides change the keys', () => {

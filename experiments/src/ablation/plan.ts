@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { applyOverrides, isPlainObject, parseOverrides, resolveConfigFile } from '@clip-senet/core/base';
-import { configTextHash, ExperimentConfigSchema, resolvedConfigText, type ExperimentConfig } from '../config';
+import { ExperimentConfigSchema, runIdentity, type ExperimentConfig } from '../config';
 import { ablationPath, issueLines, type LoadedAblation, type Profile } from './definition';
 
 /** One run of the grid. */
@@ -16,7 +16,9 @@ export interface PlannedRun {
   readonly config: ExperimentConfig;
   /** The resolved YAML text (what `resolved-config.yaml` holds). */
   readonly configText: string;
-  /** First 12 hex digits of SHA-256 of `configText`. */
+  /** Config field → SHA-256 of each weights file the run loads (`missing` if absent); part of the key. */
+  readonly inputs: Readonly<Record<string, string>>;
+  /** {@link runIdentity}'s key: 12 hex digits of SHA-256 of `configText` + the weights digests. */
   readonly runKey: string;
 }
 
@@ -62,7 +64,6 @@ const layer = (a: Record<string, unknown>, b: Record<string, unknown> | undefine
   applyDiff(a, b ?? {}) as Record<string, unknown>;
 
 /** The run key of a resolved config text (the same hash `train` checks checkpoints against). */
-export const runKeyOf = configTextHash;
 
 /** Expand an ablation into its validated runs. Errors name the ablation file, variant and seed. */
 export function planAblation(ablation: LoadedAblation, options: PlanOptions): AblationPlan {
@@ -84,8 +85,8 @@ export function planAblation(ablation: LoadedAblation, options: PlanOptions): Ab
         throw new Error(`ablation ${ablation.file}: variant '${v.name}' (seed ${seed}, profile ${options.profile}, base ${baseFile}) is not a valid experiment:\n  ${lines.join('\n  ')}`);
       }
       const config = parsed.data;
-      const configText = resolvedConfigText(config);
-      runs.push({ variant: v.name, seed, config, configText, runKey: runKeyOf(configText) });
+      const id = runIdentity(config);
+      runs.push({ variant: v.name, seed, config, configText: id.text, inputs: id.inputs, runKey: id.key });
     }
   }
   return { ablation, profile: options.profile, baseFile, seeds, variants: variants.map((v) => v.name), runs };

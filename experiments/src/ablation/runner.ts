@@ -13,7 +13,7 @@ import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSyn
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '@clip-senet/core/base';
-import { RESOLVED_CONFIG } from '../config';
+import { RESOLVED_CONFIG, resolveRepoPath, weightInputs } from '../config';
 import { datasetRoot, REPO_ROOT } from '../data';
 import { PARENT_PID_ENV } from '../parent-watch';
 import type { AblationPlan, PlannedRun, Shard } from './plan';
@@ -183,6 +183,8 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
 
   const trainOne = async (key: string, index: number): Promise<void> => {
     const run = byKey.get(key)!;
+    const absent = Object.entries(run.inputs).filter(([, digest]) => digest === 'missing').map(([field]) => `${field} ${resolveRepoPath(weightInputs(run.config)[field]!)}`);
+    if (absent.length > 0) throw new Error(`missing weights file(s): ${absent.join(', ')} (the synthetic SEM comes from \`npx nx run experiments:pretrain-sem\`)`);
     const runDir = runDirFor(runsDir, key);
     mkdirSync(runDir, { recursive: true });
     await acquireLock(runDir);
@@ -208,7 +210,7 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
         throw new Error(`trainer exited with code ${code}; log ${join(runDir, 'train.log')}:\n${tail(join(runDir, 'train.log'))}`);
       }
     }
-    const summary = portable(summarizeRun(runDir, key, run.config, root), root);
+    const summary = portable(summarizeRun(runDir, key, run.config, root, run.inputs), root);
     writeSummary(runDir, summary);
     trained.push(key);
     const m = summary.metrics;

@@ -76,7 +76,7 @@ export function attemptSeconds(runDir: string): number {
 }
 
 /** Build the summary of a finished run (its `results.json` must exist). */
-export function summarizeRun(runDir: string, runKey: string, config: ExperimentConfig, datasetRoot: string): RunSummary {
+export function summarizeRun(runDir: string, runKey: string, config: ExperimentConfig, datasetRoot: string, inputs: Readonly<Record<string, string>> = {}): RunSummary {
   const resultsFile = join(runDir, RUN_FILES.results);
   if (!existsSync(resultsFile)) throw new Error(`run ${runDir} has no ${RUN_FILES.results} (not finished)`);
   const r = JSON.parse(readFileSync(resultsFile, 'utf8')) as ResultsJson;
@@ -96,6 +96,7 @@ export function summarizeRun(runDir: string, runKey: string, config: ExperimentC
   return {
     format: 'clip-senet/run-summary@1',
     runKey,
+    ...(Object.keys(inputs).length > 0 ? { inputs } : {}),
     dataset: datasetTag(config),
     protocolId: r.protocolId,
     seed: config.train.seed,

@@ -47,6 +47,8 @@ export interface RankedList {
 export interface RunSummary {
   readonly format: 'clip-senet/run-summary@1';
   readonly runKey: string;
+  /** SHA-256 of each weights file the run loaded (config field → digest; part of `runKey`); absent when none. */
+  readonly inputs?: Readonly<Record<string, string>>;
   /** `synthetic`, `veri776`, `vehicleid-<800|1600|2400>`, `veriwild-<small|medium|large>` (the paper cells' spelling). */
   readonly dataset: string;
   /** The metrics protocol id (distance, AP mode, re-ranking, AQE), e.g. `veri776/no-rr/cosine/non-interp`. */

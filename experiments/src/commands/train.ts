@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { writeJsonAtomic } from '@clip-senet/core';
 import { LATEST_FILE, runTraining } from '@clip-senet/engine';
-import { configTextHash, loadExperimentConfig, readResolvedConfig, resolvedConfigText, withRepoPaths, writeResolvedConfig, type ExperimentConfig } from '../config';
+import { loadExperimentConfig, readResolvedConfig, resolvedConfigText, runIdentity, withRepoPaths, writeResolvedConfig, type ExperimentConfig } from '../config';
 import { loadData } from '../data';
 import { evaluationFor, metricsLine } from '../protocol';
 import { prepareBackend } from '../backend';
@@ -69,8 +69,9 @@ export const trainCommand: Command = {
       model: runtime.model,
       losses: runtime.losses,
       config: runtime.train,
-      // the resolved config as written (repository-relative paths), so the run resumes wherever the repo lives
-      configHash: configTextHash(resolvedConfigText(config)),
+      // the resolved config as written (repository-relative paths, so the run resumes wherever the repo lives) and the
+      // digests of the weights it loads: a resume with re-made SEM weights is refused
+      configHash: runIdentity(config).key,
       evaluation: plan,
       progress: opts['no-progress'] !== true,
       ...(stopAfter !== undefined ? { stopAfterSteps: stopAfter } : {}),
