@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,26 @@ describe('clip-senet train + eval on the tiny synthetic config', () => {
     const x = await cli('extract', '--run', runDir, '--images', join(resolved.data.root ?? worldOf(resolved), 'image_query'), '--out', features);
     expect(x.stdout).toMatch(/4 images × 32/);
     expect(readSafetensors(features).tensors.get('features')!.shape).toEqual([4, 32]);
+  });
+
+  it('extract with a camera/view model: VeRi-style names give the camera, other names need --camera; views need --view', async () => {
+    const runDir = join(dir, 'cv');
+    await cli('train', '--config', tiny, '--set', 'train.maxSteps=1', '--set', 'model.fusion.cameraView={numCameras: 8, numViews: 5}', '--run-dir', runDir, '--no-progress');
+    const resolved = parseConfigText(readFileSync(join(runDir, 'resolved-config.yaml'), 'utf8'));
+    const query = join(resolved.data.root ?? worldOf(resolved), 'image_query');
+    const plain = join(dir, 'plain-names');
+    mkdirSync(plain);
+    const names = readdirSync(query).filter((f) => f.endsWith('.jpg')).slice(0, 2);
+    names.forEach((f, i) => copyFileSync(join(query, f), join(plain, `photo-${i}.jpg`)));
+    const out = join(dir, 'cv.safetensors');
+    await expect(cli('extract', '--run', runDir, '--images', query, '--out', out)).rejects.toThrow(/view embedding \(5 views\) but 4 of 4 images have no view id[\s\S]*--view/);
+    await expect(cli('extract', '--run', runDir, '--images', plain, '--out', out, '--view', '1')).rejects.toThrow(/camera embedding \(8 cameras\) but 2 of 2 images have no camera id in \[0, 8\) — first: \S*photo-0\.jpg \(camera -1\)[\s\S]*--camera/);
+    await expect(cli('extract', '--run', runDir, '--images', plain, '--out', out, '--view', '1', '--camera', 'x')).rejects.toThrow(/--camera must be a non-negative integer, got 'x'/);
+    expect(existsSync(out)).toBe(false);
+    expect((await cli('extract', '--run', runDir, '--images', plain, '--out', out, '--view', '1', '--camera', '3')).stdout).toMatch(/2 images × 32/);
+    expect((await cli('extract', '--run', runDir, '--images', query, '--out', out, '--view', '0')).stdout).toMatch(/4 images × 32/);
+    const camerasInNames = readdirSync(query).filter((f) => f.endsWith('.jpg')).sort().map((f) => Number(/_c(\d{3})_/.exec(f)![1]) - 1);
+    expect(Array.from(readSafetensors(out).tensors.get('cams')!.data as Int32Array)).toEqual(camerasInNames);
   });
 
   it('train --stop-after 2 then --resume finishes at the same metrics as an uninterrupted run', async () => {

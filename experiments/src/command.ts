@@ -45,3 +45,11 @@ export function positiveInt(command: string, flag: string, value: string | undef
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`clip-senet ${command}: ${flag} must be a positive integer, got '${value}'`);
   return n;
 }
+
+/** An optional non-negative-integer option (an index). */
+export function nonNegativeInt(command: string, flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`clip-senet ${command}: ${flag} must be a non-negative integer, got '${value}'`);
+  return n;
+}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, readSafetensors, Rng, tf } from '@clip-senet/core';
-import { createBatchLoader, generateSyntheticWorld } from '@clip-senet/datasets';
+import { createBatchLoader, generateSyntheticWorld, loadVeRi776 } from '@clip-senet/datasets';
 import { extractFeatures, folderSamples, gitCommit, writeFeatures } from './evaluate';
 import { buildModel } from './model';
 
@@ -22,7 +22,10 @@ describe('feature extraction', () => {
     });
     const samples = folderSamples(join(world.root, 'image_query'));
     expect(samples.length).toBe(3);
-    expect(samples.every((s) => s.vehicleId === -1 && s.cameraId === -1)).toBe(true);
+    // VeRi-style names (the synthetic world writes them) carry the vehicle id and the camera (c001 → 0)
+    const { query } = loadVeRi776(world.root, { expectedCounts: {} });
+    expect(samples.map((s) => [s.path, s.vehicleId, s.cameraId])).toEqual([...query].sort((a, b) => a.path.localeCompare(b.path)).map((s) => [s.path, s.vehicleId, s.cameraId]));
+    expect(folderSamples(join(world.root, 'image_query'), { cameraId: 5, viewId: 2 }).map((s) => s.viewId)).toEqual([2, 2, 2]);
     const model = buildModel(
       {
         appearance: { backbone: { name: 'resnet-tiny' }, input: { size: [32, 32], normalization: 'imagenet' } },

@@ -10,7 +10,7 @@ import { extname, join, resolve } from 'node:path';
 import { backendInfo, createProgress, tf, writeJsonAtomic, writeSafetensors } from '@clip-senet/core';
 import type { ProgressStream, Tensor2D, Tensor4D } from '@clip-senet/core';
 import type { BatchLoader, LoadedBatch, Sample } from '@clip-senet/datasets';
-import { disposeBatch } from '@clip-senet/datasets';
+import { disposeBatch, parseVeRi776Name } from '@clip-senet/datasets';
 import type { LabelledFeatures, ProtocolResult, QueryGalleryProtocol } from '@clip-senet/metrics';
 import type { ClipSenetModel } from './model';
 import { batchInputs } from './model-loss';
@@ -47,8 +47,32 @@ function featuresOf(model: ClipSenetModel, batch: LoadedBatch, flip: boolean): T
   });
 }
 
+/**
+ * A model with camera / view embedding tables needs every sample's camera / view id in range: checked before any
+ * image is read, one error naming how many samples lack it and the first one.
+ */
+export function checkSideInfo(model: ClipSenetModel, samples: readonly Sample[]): void {
+  const cv = model.config.fusion.cameraView;
+  if (!cv) return;
+  const tables: Array<[string, number, (s: Sample) => number | undefined, string]> = [
+    ['camera', cv.numCameras, (s) => s.cameraId, 'VeRi-style names (0002_c003_….jpg) or `clip-senet extract --camera <id>`'],
+    ['view', cv.numViews, (s) => s.viewId, '`clip-senet extract --view <id>` or the dataset\'s view labels'],
+  ];
+  for (const [what, rows, idOf, hint] of tables) {
+    if (rows === 0) continue;
+    const bad = samples.filter((s) => {
+      const id = idOf(s);
+      return id === undefined || !Number.isInteger(id) || id < 0 || id >= rows;
+    });
+    if (bad.length > 0) {
+      throw new Error(`the model adds a ${what} embedding (${rows} ${what}s) but ${bad.length} of ${samples.length} images have no ${what} id in [0, ${rows}) — first: ${bad[0]!.path} (${what} ${String(idOf(bad[0]!))}); give one with ${hint}`);
+    }
+  }
+}
+
 /** Extract retrieval features of `samples` in eval mode (the model's mode is restored afterwards). */
 export async function extractFeatures(model: ClipSenetModel, samples: readonly Sample[], options: ExtractOptions): Promise<ExtractedFeatures> {
+  checkSideInfo(model, samples);
   const bs = options.batchSize ?? 64;
   const dim = model.featureDim;
   const out = new Float32Array(samples.length * dim);
@@ -76,12 +100,32 @@ export async function extractFeatures(model: ClipSenetModel, samples: readonly S
   return { features: out, dim, ids: Int32Array.from(samples, (s) => s.vehicleId), cams: Int32Array.from(samples, (s) => s.cameraId) };
 }
 
-/** Image files (jpg, jpeg, png) of a folder, sorted, as samples with unknown identity/camera (−1). */
-export function folderSamples(dir: string): Sample[] {
+/** Side information for {@link folderSamples}' images whose names do not carry it. */
+export interface FolderSampleOptions {
+  /** Camera index of every image without a VeRi-style name (default −1: unknown). */
+  readonly cameraId?: number;
+  /** View index of every image (default: none). */
+  readonly viewId?: number;
+}
+
+/**
+ * Image files (jpg, jpeg, png) of a folder, sorted, as samples. VeRi-776-style names
+ * (`0002_c003_00030600_0.jpg`) give the vehicle id and the 0-based camera (c003 → 2); other names get vehicle
+ * −1 and `options.cameraId` (default −1, unknown). `options.viewId` applies to every image.
+ */
+export function folderSamples(dir: string, options: FolderSampleOptions = {}): Sample[] {
   const exts = new Set(['.jpg', '.jpeg', '.png']);
   const files = readdirSync(dir).filter((f) => exts.has(extname(f).toLowerCase())).sort();
   if (files.length === 0) throw new Error(`folderSamples: no .jpg/.jpeg/.png images in ${dir}`);
-  return files.map((f) => ({ path: resolve(join(dir, f)), vehicleId: -1, cameraId: -1 }));
+  return files.map((f) => {
+    const veri = parseVeRi776Name(f);
+    return {
+      path: resolve(join(dir, f)),
+      vehicleId: veri ? veri.vehicleId : -1,
+      cameraId: veri ? veri.camera - 1 : options.cameraId ?? -1,
+      ...(options.viewId !== undefined ? { viewId: options.viewId } : {}),
+    };
+  });
 }
 
 /**

@@ -50,7 +50,8 @@ export { samplerSource } from './data-source';
 export type { ClosableBatchSource } from './data-source';
 
 // evaluation + extraction
-export { extractFeatures, evaluateModel, toEvalResults, folderSamples, writeFeatures, gitCommit } from './evaluate';
+export { extractFeatures, evaluateModel, toEvalResults, folderSamples, checkSideInfo, writeFeatures, gitCommit } from './evaluate';
+export type { FolderSampleOptions } from './evaluate';
 export type { ExtractOptions, ExtractedFeatures, EvalResults, EvaluateModelOptions } from './evaluate';
 export { rankedLists, protocolMetric } from './ranked-lists';
 export type { RankedQuery, RankedListsOptions } from './ranked-lists';

@@ -4,10 +4,16 @@
  */
 import { tf } from '@clip-senet/core';
 import type { Variable } from '@clip-senet/core';
-import type { LoadedBatch } from '@clip-senet/datasets';
+import type { LoadedBatch, Sample } from '@clip-senet/datasets';
 import type { LossSet } from '@clip-senet/losses';
 import type { ClipSenetModel, ModelInputs } from './model';
 import type { LossFn, LossOutput } from './train';
+
+/** A sample's view index; a model with a view table never guesses one for an unlabelled image. */
+function viewIdOf(s: Sample): number {
+  if (s.viewId === undefined) throw new Error(`${s.path} has no view label, but the model has a view embedding table (give the dataset's view labels, data.viewLabels)`);
+  return s.viewId;
+}
 
 /** Model inputs from a loaded batch: branch 0 → appearance, branch 1 → SEM; camera/view ids when the fusion uses them. */
 export function batchInputs(model: ClipSenetModel, batch: LoadedBatch): ModelInputs {
@@ -18,7 +24,7 @@ export function batchInputs(model: ClipSenetModel, batch: LoadedBatch): ModelInp
     appearance: batch.branches[0]!,
     ...(semantic ? { semantic } : {}),
     ...(cv && cv.numCameras > 0 ? { cameraIds: tf.tensor1d(batch.cameraIds, 'int32') } : {}),
-    ...(cv && cv.numViews > 0 ? { viewIds: tf.tensor1d(Int32Array.from(batch.samples, (s) => s.viewId ?? 0), 'int32') } : {}),
+    ...(cv && cv.numViews > 0 ? { viewIds: tf.tensor1d(Int32Array.from(batch.samples, viewIdOf), 'int32') } : {}),
   };
 }
 

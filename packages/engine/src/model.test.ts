@@ -2,7 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, Rng, tf } from '@clip-senet/core';
 import type { Scalar } from '@clip-senet/core';
 import { buildLosses } from '@clip-senet/losses';
+import type { LoadedBatch, Sample } from '@clip-senet/datasets';
 import { buildModel } from './model';
+import { batchInputs } from './model-loss';
 import { defaultModelConfig, type ModelConfigInput } from './model-config';
 
 beforeAll(async () => {
@@ -86,5 +88,22 @@ describe('model assembly', () => {
     tf.dispose([b.features, b.metricFeatures, xa, xs]);
     base.dispose();
     expect(() => buildModel(tiny({ sem: null }), { numClasses: 3, rng: new Rng(0) })).toThrow(/appearance-only/);
+  });
+});
+
+describe('batchInputs side information', () => {
+  it('passes camera and view ids to a CV model; a sample without a view label is an error naming it, never view 0', () => {
+    const model = buildModel(tiny({ fusion: { name: 'clip-senet', outDim: 16, afem: { groups: 4 }, cameraView: { numCameras: 3, numViews: 2 } } }), { numClasses: 5, rng: new Rng(1) });
+    const xa = images(2, 1);
+    const xs = images(2, 2);
+    const samples = [{ path: '/a.jpg', vehicleId: 1, cameraId: 0, viewId: 1 }, { path: '/b.jpg', vehicleId: 2, cameraId: 2, viewId: 0 }];
+    const batch = (s: readonly Sample[]): LoadedBatch => ({ branches: [xa, xs], cameraIds: Int32Array.from(s, (x) => x.cameraId), samples: s }) as unknown as LoadedBatch;
+    const inputs = batchInputs(model, batch(samples));
+    expect(Array.from(inputs.cameraIds!.dataSync())).toEqual([0, 2]);
+    expect(Array.from(inputs.viewIds!.dataSync())).toEqual([1, 0]);
+    tf.dispose([inputs.cameraIds!, inputs.viewIds!]);
+    expect(() => batchInputs(model, batch([samples[0]!, { path: '/unlabelled.jpg', vehicleId: 2, cameraId: 1 }]))).toThrow(/\/unlabelled\.jpg has no view label, but the model has a view embedding table/);
+    tf.dispose([xa, xs]);
+    model.dispose();
   });
 });
