@@ -227,12 +227,16 @@ function phaseTaps(k: number, stride: number, padBefore: number): PhaseTaps {
   return { taps, eMin, eMax };
 }
 
-/** The polyphase filter [Lh, Lw, Co, s²·Ci] (channel = (rh·s + rw)·Ci + ci, DepthToSpace order). */
-function polyphaseFilter(w: Float32Array, kh: number, kw: number, ci: number, co: number, s: number, ph: PhaseTaps, pw: PhaseTaps): { values: Float32Array; shape: number[] } {
-  const lh = ph.eMax - ph.eMin + 1;
+/** Shape of the polyphase filter: [Lh, Lw, Co, s²·Ci]. */
+function polyphaseShape(ci: number, co: number, s: number, ph: PhaseTaps, pw: PhaseTaps): number[] {
+  return [ph.eMax - ph.eMin + 1, pw.eMax - pw.eMin + 1, co, s * s * ci];
+}
+
+/** Write the polyphase filter [Lh, Lw, Co, s²·Ci] (channel = (rh·s + rw)·Ci + ci, DepthToSpace order) into `values`. */
+function polyphaseFilter(w: Float32Array, values: Float32Array, kh: number, kw: number, ci: number, co: number, s: number, ph: PhaseTaps, pw: PhaseTaps): void {
   const lw = pw.eMax - pw.eMin + 1;
   const outC = s * s * ci;
-  const values = new Float32Array(lh * lw * co * outC);
+  values.fill(0); // taps a phase does not have stay zero
   for (let rh = 0; rh < s; rh++) {
     for (let rw = 0; rw < s; rw++) {
       const phase = rh * s + rw;
@@ -248,7 +252,6 @@ function polyphaseFilter(w: Float32Array, kh: number, kw: number, ci: number, co
       }
     }
   }
-  return { values, shape: [lh, lw, co, outC] };
 }
 
 /** Strided dx by polyphase decomposition (equal strides > 1). */
@@ -268,9 +271,7 @@ function polyphaseBackpropInput(
   const pw = phaseTaps(kw, stride, padL);
   const a = Math.ceil(h / stride);
   const b = Math.ceil(w / stride);
-  const wValues = s.backend.readSync(filter.dataId) as Float32Array;
-  const poly = polyphaseFilter(wValues, kh, kw, ci, co, stride, ph, pw);
-  const polyFilter = s.fromValues(poly.values, poly.shape);
+  const polyFilter = s.compute([filter], polyphaseShape(ci, co, stride, ph, pw), ([w], out) => polyphaseFilter(w!, out, kh, kw, ci, co, stride, ph, pw));
   const cropped = cropNegative(s, dy, {
     top: -ph.eMin,
     bottom: a - 1 + ph.eMax - (oh - 1),
@@ -279,6 +280,27 @@ function polyphaseBackpropInput(
   });
   const phases = s.conv2d(cropped.x, polyFilter, cropped.pads); // [N,A,B,s²·Ci]
   return depthToSpaceCrop(s, phases, stride, h, w); // [N,A·s,B·s,Ci] cropped to [N,H,W,Ci]
+}
+
+/**
+ * W[kh−1−i, kw−1−j, ci, co] laid out [kh, kw, Co, Ci] (spatially flipped, channels swapped) in one JS pass over
+ * the filter. wasm's Reverse is a generic element loop: Reverse + Transpose took ≈ 41 ms for a 3×3×256×256
+ * filter, a per-step cost independent of the batch (≈ 1 ms this way).
+ */
+function rotatedSwappedFilter(s: KernelScope, filter: TensorInfo): TensorInfo {
+  const [kh, kw, ci, co] = filter.shape as [number, number, number, number];
+  return s.compute([filter], [kh, kw, co, ci], ([w], out) => {
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const src = ((kh - 1 - i) * kw + (kw - 1 - j)) * ci * co;
+        const dst = (i * kw + j) * co * ci;
+        for (let b = 0; b < co; b++) {
+          const row = dst + b * ci;
+          for (let a = 0; a < ci; a++) out[row + a] = w![src + a * co + b]!;
+        }
+      }
+    }
+  });
 }
 
 /** Conv2DBackpropInput as a stride-1 forward conv over the zero-inserted dy. */
@@ -321,9 +343,7 @@ export function conv2dBackpropInputAsConv(backendName: string) {
     return withKernelScope(backendName, args.backend, (s) => {
       const dilated = zeroInsert(s, dy, sh, sw);
       const cropped = cropNegative(s, dilated, { top, bottom, left, right });
-      const rotated = s.run('Reverse', { x: filter }, { dims: [0, 1] }); // W[kh−1−i, kw−1−j, ci, co]
-      const swapped = s.transpose(rotated, [0, 1, 3, 2]); // [kh,kw,Ci,Co] → [kh,kw,Co,Ci]
-      return s.conv2d(cropped.x, swapped, cropped.pads); // [N,H,W,Ci]
+      return s.conv2d(cropped.x, rotatedSwappedFilter(s, filter), cropped.pads); // [N,H,W,Ci]
     });
   };
 }
