@@ -48,6 +48,11 @@ describe('zeroShotAccuracy', () => {
       expect(a.balancedAccuracy).toBeLessThanOrEqual(1);
       expect(a.numImages).toBe(heldOut.length);
       expect(a.accuracy * heldOut.length).toBeCloseTo(Math.round(a.accuracy * heldOut.length), 9);
+      // per-view accuracies partition the held-out set and recombine to the overall accuracy
+      const byView = Object.entries(a.byView);
+      expect(byView.map(([v]) => v)).toEqual([...new Set(heldOut.map((r) => r.attributes.view))].sort());
+      expect(byView.reduce((s, [, x]) => s + x.numImages, 0)).toBe(heldOut.length);
+      expect(byView.reduce((s, [, x]) => s + x.accuracy * x.numImages, 0) / heldOut.length).toBeCloseTo(a.accuracy, 12);
     }
     expect(() => zeroShotAccuracy(emb.slice(1), heldOut, train, { text, tokenizer })).toThrow(/embeddings for/);
   });

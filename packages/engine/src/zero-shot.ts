@@ -31,6 +31,8 @@ export interface AttributeAccuracy {
   readonly balancedChance: number;
   readonly classes: readonly string[];
   readonly numImages: number;
+  /** Accuracy among the held-out images of each view (views sorted): tells a cue that some views hide from one not learned at all. */
+  readonly byView: Readonly<Record<string, { readonly accuracy: number; readonly numImages: number }>>;
 }
 
 /** Per-attribute results. */
@@ -105,6 +107,7 @@ export function zeroShotAccuracy(
     let correct = 0;
     const counts = new Map<string, number>();
     const hits = new Map<string, number>();
+    const byView = new Map<string, { hits: number; n: number }>();
     heldOut.forEach((r, i) => {
       let best = '';
       let bestScore = -Infinity;
@@ -119,6 +122,8 @@ export function zeroShotAccuracy(
         hits.set(truth, (hits.get(truth) ?? 0) + 1);
       }
       counts.set(truth, (counts.get(truth) ?? 0) + 1);
+      const v = byView.get(r.attributes.view) ?? { hits: 0, n: 0 };
+      byView.set(r.attributes.view, { hits: v.hits + (best === truth ? 1 : 0), n: v.n + 1 });
     });
     const n = heldOut.length;
     const recalls = [...counts].map(([v, c]) => (hits.get(v) ?? 0) / c);
@@ -126,6 +131,7 @@ export function zeroShotAccuracy(
       accuracy: n ? correct / n : NaN, chance: 1 / classes[attr].length, majority: n ? Math.max(...counts.values()) / n : NaN,
       balancedAccuracy: n ? recalls.reduce((a, b) => a + b, 0) / recalls.length : NaN, balancedChance: n ? 1 / counts.size : NaN,
       classes: classes[attr], numImages: n,
+      byView: Object.fromEntries([...byView].sort(([a], [b]) => (a < b ? -1 : 1)).map(([v, c]) => [v, { accuracy: c.hits / c.n, numImages: c.n }])),
     };
   }
   return report;
