@@ -6,8 +6,10 @@
  * - `weights`: every trainable parameter, then every buffer, in the layout's order — written by the parent before
  *   each step, read by all workers;
  * - one `out` block per worker: that worker's gradients (same parameter layout), then its updated buffers.
- * Messages only carry the shard payload, loss values and a has-gradient mask; `postMessage` orders the accesses
- * (the parent writes `weights` before posting a step and reads `out` after the reply).
+ * - one `inbox` per worker: the large typed arrays of its shard payload (images), written by the parent before each
+ *   step ({@link packPayload}).
+ * Messages only carry the rest of the shard payload, loss values and a has-gradient mask; `postMessage` orders the
+ * accesses (the parent writes `weights` and the inbox before posting a step and reads `out` after the reply).
  */
 import { readFileSync } from 'node:fs';
 import { tf } from '@clip-senet/core';
@@ -58,10 +60,88 @@ export function layoutOf(vars: ReadonlyMap<string, { readonly size: number }>): 
   return { names, offsets, sizes, length };
 }
 
-/** Parent → worker. */
+/** Parent → worker. `inbox` holds the payload's large typed arrays (see {@link packPayload}). */
 export type ToWorker =
   | { readonly type: 'bind'; readonly id: number; readonly params: Layout; readonly buffers: Layout; readonly weights: SharedArrayBuffer; readonly out: SharedArrayBuffer }
-  | { readonly type: 'step'; readonly id: number; readonly payload: unknown };
+  | { readonly type: 'step'; readonly id: number; readonly payload: unknown; readonly inbox: SharedArrayBuffer };
+
+/** Typed arrays of at least this many bytes travel through the shared inbox instead of the structured clone. */
+export const SHARED_PAYLOAD_MIN_BYTES = 1024;
+
+type Typed = Float32Array | Int32Array | Uint8Array | Float64Array;
+const TYPED = { Float32Array, Int32Array, Uint8Array, Float64Array } as const;
+type TypedName = keyof typeof TYPED;
+
+/** What replaces a large typed array inside a packed payload. */
+interface SharedRef {
+  readonly $sharedPayload: TypedName;
+  readonly byteOffset: number;
+  readonly length: number;
+}
+
+function typedName(x: unknown): TypedName | undefined {
+  for (const name of Object.keys(TYPED) as TypedName[]) if (x instanceof TYPED[name]) return name;
+  return undefined;
+}
+
+function isPlain(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && (Object.getPrototypeOf(x) === Object.prototype || Object.getPrototypeOf(x) === null);
+}
+
+/** Bytes the payload's large typed arrays need in an inbox (8-byte aligned each). */
+function sharedBytes(x: unknown): number {
+  if (typedName(x)) return (x as Typed).byteLength >= SHARED_PAYLOAD_MIN_BYTES ? Math.ceil((x as Typed).byteLength / 8) * 8 : 0;
+  if (Array.isArray(x)) return x.reduce((a: number, v) => a + sharedBytes(v), 0);
+  if (isPlain(x)) return Object.values(x).reduce((a: number, v) => a + sharedBytes(v), 0);
+  return 0;
+}
+
+/**
+ * Move a shard payload's large typed arrays (≥ {@link SHARED_PAYLOAD_MIN_BYTES}) into the shared `inbox` (grown
+ * when too small; the one to send is returned) and replace them by references: one memcpy per array instead of a
+ * structured clone, which allocates a fresh buffer in the worker every step (external memory → GC pressure in
+ * every worker isolate). Plain objects and arrays are walked; anything else is left to the structured clone.
+ */
+export function packPayload(payload: unknown, inbox: SharedArrayBuffer): { payload: unknown; inbox: SharedArrayBuffer } {
+  const need = sharedBytes(payload);
+  const box = inbox.byteLength >= need ? inbox : new SharedArrayBuffer(Math.ceil(need * 1.25 / 8) * 8);
+  let offset = 0;
+  const walk = (x: unknown): unknown => {
+    const name = typedName(x);
+    if (name) {
+      const t = x as Typed;
+      if (t.byteLength < SHARED_PAYLOAD_MIN_BYTES) return t;
+      new Uint8Array(box, offset, t.byteLength).set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
+      const ref: SharedRef = { $sharedPayload: name, byteOffset: offset, length: t.length };
+      offset += Math.ceil(t.byteLength / 8) * 8;
+      return ref;
+    }
+    if (Array.isArray(x)) return x.map(walk);
+    if (isPlain(x)) return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, walk(v)]));
+    return x;
+  };
+  return { payload: walk(payload), inbox: box };
+}
+
+/**
+ * Undo {@link packPayload} in the worker: references become views onto `inbox` (valid until the next step's
+ * payload overwrites it), or copies when `copy` (a backend that may keep the array a tensor is made from).
+ */
+export function unpackPayload(payload: unknown, inbox: SharedArrayBuffer, copy: boolean): unknown {
+  const walk = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(walk);
+    if (isPlain(x)) {
+      if (typeof x.$sharedPayload === 'string') {
+        const ref = x as unknown as SharedRef;
+        const view = new TYPED[ref.$sharedPayload](inbox as unknown as ArrayBuffer, ref.byteOffset, ref.length); // (lib typing: views over shared memory are fine)
+        return copy ? view.slice() : view;
+      }
+      return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, walk(v)]));
+    }
+    return x;
+  };
+  return walk(payload);
+}
 
 /** Per-step times (ms) measured inside a worker. */
 export interface WorkerTimes {

@@ -6,9 +6,9 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { initBackend } from '@clip-senet/core';
+import { initBackend, tf } from '@clip-senet/core';
 import type { BackendPreference, Variable } from '@clip-senet/core';
-import { DATA_PARALLEL_WORKER_KIND, readVariables, replicaGradients, threadCpuMs, writeVariables, type FromWorker, type Layout, type Replica, type ReplicaRecipe, type ToWorker } from './data-parallel-protocol';
+import { DATA_PARALLEL_WORKER_KIND, readVariables, replicaGradients, threadCpuMs, unpackPayload, writeVariables, type FromWorker, type Layout, type Replica, type ReplicaRecipe, type ToWorker } from './data-parallel-protocol';
 
 interface Binding {
   readonly params: Layout;
@@ -56,8 +56,15 @@ function step(replica: Replica, b: Binding, id: number, payload: unknown): FromW
   return { type: 'done', id, has, losses, times: { assign: t1 - t0, compute: t2 - t1, computeCpu, pack: t3 - t2 } };
 }
 
+/**
+ * Whether payload arrays must be copied out of the inbox: wasm copies a tensor's values into its heap on creation,
+ * so views are safe there; other backends may keep the array itself, which the next step would overwrite.
+ */
+let copyPayload = true;
+
 async function build(recipe: ReplicaRecipe, backend: BackendPreference): Promise<Replica> {
   await initBackend(backend, { log: null, threads: 1 });
+  copyPayload = typeof (tf.backend() as unknown as { typedArrayFromHeap?: unknown }).typedArrayFromHeap !== 'function';
   const url = recipe.module.startsWith('file:') ? recipe.module : pathToFileURL(recipe.module).href;
   const mod = (await import(url)) as Record<string, (args: unknown) => Replica | Promise<Replica>>;
   const factory = mod[recipe.exportName];
@@ -76,7 +83,7 @@ function run(recipe: ReplicaRecipe, backend: BackendPreference): void {
         if (m.type === 'bind') {
           binding = bind(r, m);
           port.postMessage({ type: 'bound', id: m.id } satisfies FromWorker);
-        } else port.postMessage(step(r, binding!, m.id, m.payload));
+        } else port.postMessage(step(r, binding!, m.id, unpackPayload(m.payload, m.inbox, copyPayload)));
       } catch (err) {
         port.postMessage({ type: 'error', id: m.id, message: (err as Error).stack ?? String(err) } satisfies FromWorker);
       }

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '@clip-senet/core';
 import { createDataParallel, type DataParallel } from './data-parallel';
+import { SHARED_PAYLOAD_MIN_BYTES } from './data-parallel-protocol';
 import { buildOptimizer } from './optimizer-config';
 import { buildSchedule } from './schedule';
 import { splitTinyBatch, tinyConvModel, tinyLoss, tinySource, type TinyBatch, type TinyPayload } from './testing';
@@ -57,6 +58,12 @@ async function run(parallel: boolean | 'local' | 3 | 'cpu'): Promise<{ weights: 
 }
 
 describe('data-parallel training', () => {
+  it('the test shards are large enough that their images travel through the shared inbox', async () => {
+    const { batch } = await tinySource(7, { batchSize: 8 }).next();
+    for (const n of [2, 3]) for (const s of splitTinyBatch(batch, n)) expect((s.payload as TinyPayload).images.byteLength).toBeGreaterThanOrEqual(SHARED_PAYLOAD_MIN_BYTES);
+    batch.images.dispose();
+  });
+
   it.each([
     ['2 worker threads', true],
     ['this thread + 1 worker', 'local'],

@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { BackendPreference, Tensor, Variable } from '@clip-senet/core';
 import {
-  DATA_PARALLEL_WORKER_KIND, layoutOf, readVariables, replicaGradients, tensorOf, writeVariables,
+  DATA_PARALLEL_WORKER_KIND, layoutOf, packPayload, readVariables, replicaGradients, tensorOf, writeVariables,
   type FromWorker, type Layout, type Replica, type ReplicaRecipe, type ToWorker, type WorkerTimes,
 } from './data-parallel-protocol';
 import type { ComputedGradients, GradientFn } from './train';
@@ -124,8 +124,13 @@ class WorkerThread {
     this.boundTo = token;
   }
 
+  /** Shared memory for this worker's payload arrays (grown by {@link packPayload} when a shard needs more). */
+  private inbox = new SharedArrayBuffer(0);
+
   step(payload: unknown): Promise<Done> {
-    return this.send({ type: 'step', id: this.nextId++, payload }) as Promise<Done>;
+    const packed = packPayload(payload, this.inbox);
+    this.inbox = packed.inbox;
+    return this.send({ type: 'step', id: this.nextId++, payload: packed.payload, inbox: packed.inbox }) as Promise<Done>;
   }
 
   async close(): Promise<void> {

@@ -61,12 +61,14 @@ export function splitLoadedBatch(batch: LoadedBatch, n: number): Shard[] {
   const size = batch.labels.length;
   const per = Math.ceil(size / n);
   const data = batch.branches.map((b) => ({ data: b.dataSync() as Float32Array, shape: b.shape }));
-  const views = Int32Array.from({ length: size }, (_, i) => batch.samples[i]?.viewId ?? 0);
+  // −1 = no view label: a replica with a view table rejects it (CameraViewEmbedding's range check), never view 0
+  const views = Int32Array.from({ length: size }, (_, i) => batch.samples[i]?.viewId ?? -1);
   const shards: Shard[] = [];
   for (let start = 0; start < size; start += per) {
     const rows = Math.min(per, size - start);
     const payload: LoadedShardPayload = {
-      branches: data.map(({ data: d, shape: [, h, w, c] }) => ({ data: d.slice(start * h * w * c, (start + rows) * h * w * c), shape: [rows, h, w, c] })),
+      // views, not copies: remote shards are copied once into the worker's shared inbox, the local one into its heap
+      branches: data.map(({ data: d, shape: [, h, w, c] }) => ({ data: d.subarray(start * h * w * c, (start + rows) * h * w * c), shape: [rows, h, w, c] })),
       labels: batch.labels.slice(start, start + rows),
       cameraIds: batch.cameraIds.slice(start, start + rows),
       viewIds: views.slice(start, start + rows),
