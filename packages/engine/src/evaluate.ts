@@ -13,7 +13,7 @@ import type { BatchLoader, LoadedBatch, Sample } from '@clip-senet/datasets';
 import { disposeBatch, parseVeRi776Name } from '@clip-senet/datasets';
 import type { LabelledFeatures, ProtocolResult, QueryGalleryProtocol } from '@clip-senet/metrics';
 import type { ClipSenetModel } from './model';
-import { batchInputs } from './model-loss';
+import { batchInputs, checkSideInfo } from './model-loss';
 import { protocolMetric, rankedLists, type RankedQuery } from './ranked-lists';
 
 /** Options of {@link extractFeatures}. */
@@ -47,32 +47,9 @@ function featuresOf(model: ClipSenetModel, batch: LoadedBatch, flip: boolean): T
   });
 }
 
-/**
- * A model with camera / view embedding tables needs every sample's camera / view id in range: checked before any
- * image is read, one error naming how many samples lack it and the first one.
- */
-export function checkSideInfo(model: ClipSenetModel, samples: readonly Sample[]): void {
-  const cv = model.config.fusion.cameraView;
-  if (!cv) return;
-  const tables: Array<[string, number, (s: Sample) => number | undefined, string]> = [
-    ['camera', cv.numCameras, (s) => s.cameraId, 'VeRi-style names (0002_c003_….jpg) or `clip-senet extract --camera <id>`'],
-    ['view', cv.numViews, (s) => s.viewId, '`clip-senet extract --view <id>` or the dataset\'s view labels'],
-  ];
-  for (const [what, rows, idOf, hint] of tables) {
-    if (rows === 0) continue;
-    const bad = samples.filter((s) => {
-      const id = idOf(s);
-      return id === undefined || !Number.isInteger(id) || id < 0 || id >= rows;
-    });
-    if (bad.length > 0) {
-      throw new Error(`the model adds a ${what} embedding (${rows} ${what}s) but ${bad.length} of ${samples.length} images have no ${what} id in [0, ${rows}) — first: ${bad[0]!.path} (${what} ${String(idOf(bad[0]!))}); give one with ${hint}`);
-    }
-  }
-}
-
 /** Extract retrieval features of `samples` in eval mode (the model's mode is restored afterwards). */
 export async function extractFeatures(model: ClipSenetModel, samples: readonly Sample[], options: ExtractOptions): Promise<ExtractedFeatures> {
-  checkSideInfo(model, samples);
+  checkSideInfo(model, samples); // all of them before the first image is read
   const bs = options.batchSize ?? 64;
   const dim = model.featureDim;
   const out = new Float32Array(samples.length * dim);

@@ -43,14 +43,14 @@ export {
   ModelConfigSchema, AppearanceConfigSchema, SemConfigSchema, NeckConfigSchema, BranchInputConfigSchema, defaultModelConfig,
 } from './model-config';
 export type { ModelConfig, ModelConfigInput, BranchInputConfig } from './model-config';
-export { modelLossFn, batchInputs, trainableVariables, checkpointParams } from './model-loss';
+export { modelLossFn, batchInputs, checkSideInfo, trainableVariables, checkpointParams } from './model-loss';
 
 // data stream
 export { samplerSource } from './data-source';
 export type { ClosableBatchSource } from './data-source';
 
 // evaluation + extraction
-export { extractFeatures, evaluateModel, toEvalResults, folderSamples, checkSideInfo, writeFeatures, gitCommit } from './evaluate';
+export { extractFeatures, evaluateModel, toEvalResults, folderSamples, writeFeatures, gitCommit } from './evaluate';
 export type { FolderSampleOptions } from './evaluate';
 export type { ExtractOptions, ExtractedFeatures, EvalResults, EvaluateModelOptions } from './evaluate';
 export { rankedLists, protocolMetric } from './ranked-lists';

@@ -9,22 +9,41 @@ import type { LossSet } from '@clip-senet/losses';
 import type { ClipSenetModel, ModelInputs } from './model';
 import type { LossFn, LossOutput } from './train';
 
-/** A sample's view index; a model with a view table never guesses one for an unlabelled image. */
-function viewIdOf(s: Sample): number {
-  if (s.viewId === undefined) throw new Error(`${s.path} has no view label, but the model has a view embedding table (give the dataset's view labels, data.viewLabels)`);
-  return s.viewId;
+/**
+ * A model with camera / view embedding tables needs every sample's camera / view id in range (never a guessed
+ * one): one error naming how many samples lack it and the first one. `batchInputs` checks each batch;
+ * `extractFeatures` checks all samples before reading any image.
+ */
+export function checkSideInfo(model: ClipSenetModel, samples: readonly Sample[]): void {
+  const cv = model.config.fusion.cameraView;
+  if (!cv) return;
+  const tables: Array<[string, number, (s: Sample) => number | undefined, string]> = [
+    ['camera', cv.numCameras, (s) => s.cameraId, 'the dataset, VeRi-style names (0002_c003_….jpg) or `clip-senet extract --camera <id>`'],
+    ['view', cv.numViews, (s) => s.viewId, 'the dataset\'s view labels (data.viewLabels) or `clip-senet extract --view <id>`'],
+  ];
+  for (const [what, rows, idOf, hint] of tables) {
+    if (rows === 0) continue;
+    const bad = samples.filter((s) => {
+      const id = idOf(s);
+      return id === undefined || !Number.isInteger(id) || id < 0 || id >= rows;
+    });
+    if (bad.length > 0) {
+      throw new Error(`the model adds a ${what} embedding (${rows} ${what}s) but ${bad.length} of ${samples.length} images have no ${what} id in [0, ${rows}) — first: ${bad[0]!.path} (${what} ${String(idOf(bad[0]!))}); give one with ${hint}`);
+    }
+  }
 }
 
 /** Model inputs from a loaded batch: branch 0 → appearance, branch 1 → SEM; camera/view ids when the fusion uses them. */
 export function batchInputs(model: ClipSenetModel, batch: LoadedBatch): ModelInputs {
   const cv = model.config.fusion.cameraView;
+  checkSideInfo(model, batch.samples);
   const semantic = model.sem ? batch.branches[1] : undefined;
   if (model.sem && !semantic) throw new Error('batchInputs: the model has a SEM but the batch has only one branch (see model.branchInputs())');
   return {
     appearance: batch.branches[0]!,
     ...(semantic ? { semantic } : {}),
     ...(cv && cv.numCameras > 0 ? { cameraIds: tf.tensor1d(batch.cameraIds, 'int32') } : {}),
-    ...(cv && cv.numViews > 0 ? { viewIds: tf.tensor1d(Int32Array.from(batch.samples, viewIdOf), 'int32') } : {}),
+    ...(cv && cv.numViews > 0 ? { viewIds: tf.tensor1d(Int32Array.from(batch.samples, (s) => s.viewId!), 'int32') } : {}),
   };
 }
 

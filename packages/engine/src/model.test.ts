@@ -102,7 +102,7 @@ describe('batchInputs side information', () => {
     expect(Array.from(inputs.cameraIds!.dataSync())).toEqual([0, 2]);
     expect(Array.from(inputs.viewIds!.dataSync())).toEqual([1, 0]);
     tf.dispose([inputs.cameraIds!, inputs.viewIds!]);
-    expect(() => batchInputs(model, batch([samples[0]!, { path: '/unlabelled.jpg', vehicleId: 2, cameraId: 1 }]))).toThrow(/\/unlabelled\.jpg has no view label, but the model has a view embedding table/);
+    expect(() => batchInputs(model, batch([samples[0]!, { path: '/unlabelled.jpg', vehicleId: 2, cameraId: 1 }]))).toThrow(/view embedding \(2 views\) but 1 of 2 images have no view id in \[0, 2\) — first: \/unlabelled\.jpg/);
     tf.dispose([xa, xs]);
     model.dispose();
   });
