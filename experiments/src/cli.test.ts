@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '@clip-senet/core';
+import { readSafetensors, writeSafetensors } from '@clip-senet/core';
 import { syntheticWorldDir } from './data';
 import { parseConfigText } from './testing';
 import { commands, main } from './cli';
@@ -144,5 +144,15 @@ describe('clip-senet train + eval on the tiny synthetic config', () => {
     for (const f of ['sem-visual.safetensors', 'sem-text.safetensors', 'tokenizer.json', 'zero-shot.json', 'resolved-config.yaml']) {
       expect(existsSync(join(out, f))).toBe(true);
     }
+
+    // a run loading the tower keys its checkpoints on the weights' digest: re-made weights (here the same tensors
+    // rewritten with other metadata) make --resume refuse, although the resolved config text is unchanged
+    const weights = join(out, 'sem-visual.safetensors');
+    const runDir = join(dir, 'with-sem');
+    const args = ['train', '--config', tiny, '--set', 'train.maxSteps=3', '--set', `model.sem.weights=${weights}`, '--run-dir', runDir, '--no-progress'];
+    expect((await cli(...args, '--stop-after', '2')).stdout).toContain('stopped at step 2');
+    const file = readSafetensors(weights);
+    writeSafetensors(weights, file.tensors, { ...file.metadata, remade: 'yes' });
+    await expect(cli(...args, '--resume')).rejects.toThrow(/config hash: checkpoint \S+ ≠ run \S+ \(the config, or a weights file it loads, changed\)/);
   });
 });

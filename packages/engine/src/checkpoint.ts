@@ -165,7 +165,7 @@ export function restoreCheckpoint(ckpt: LoadedCheckpoint, targets: RestoreTarget
     problems.push(`optimizer: checkpoint has '${ckpt.state.optimizer?.name ?? 'none'}', run uses '${targets.optimizer.name}'`);
   }
   if (targets.configHash !== undefined && ckpt.state.configHash !== targets.configHash) {
-    problems.push(`config hash: checkpoint ${ckpt.state.configHash ?? 'none'} ≠ run ${targets.configHash} (the config changed)`);
+    problems.push(`config hash: checkpoint ${ckpt.state.configHash ?? 'none'} ≠ run ${targets.configHash} (the config, or a weights file it loads, changed)`);
   }
   if (problems.length > 0) {
     throw new Error(`Checkpoint ${ckpt.path} does not match this run (${problems.length} problems):\n  ${problems.join('\n  ')}`);
