@@ -23,6 +23,7 @@ import { initBackend, Rng, tf } from '@clip-senet/core';
 import type { LoadedBatch } from '@clip-senet/datasets';
 import { buildLosses } from '@clip-senet/losses';
 import { createDataParallel } from '../src/data-parallel';
+import { statCpuMs } from '../src/data-parallel-protocol';
 import { buildModel } from '../src/model';
 import { modelLossFn, trainableVariables } from '../src/model-loss';
 import { replicaOf, splitLoadedBatch } from '../src/model-replica';
@@ -101,11 +102,7 @@ const gradients = dp ? dp.gradients(optimizer.params, m.buffers()) : async (b: L
 /** CPU ms of every thread of this process (Linux /proc; empty elsewhere). */
 function threadCpu(): Map<number, number> {
   try {
-    return new Map(readdirSync('/proc/self/task').map((tid) => {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // utime, stime = fields 14, 15 (ticks at 100 Hz)
-      return [Number(tid), (Number(f[11]) + Number(f[12])) * 10];
-    }));
+    return new Map(readdirSync('/proc/self/task').map((tid) => [Number(tid), statCpuMs(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8'))]));
   } catch {
     return new Map();
   }

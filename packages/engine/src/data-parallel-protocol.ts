@@ -162,12 +162,16 @@ export type FromWorker =
   | { readonly type: 'done'; readonly id: number; readonly has: Uint8Array; readonly losses: Record<string, number>; readonly times: WorkerTimes }
   | { readonly type: 'error'; readonly id?: number; readonly message: string };
 
+/** CPU milliseconds (user + system) in a Linux `/proc/…/stat` line, at 10 ms resolution. */
+export function statCpuMs(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] = state (field 3); utime, stime = fields 14, 15
+  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks at USER_HZ = 100
+}
+
 /** CPU milliseconds used by the calling thread so far (Linux /proc, 10 ms resolution); NaN elsewhere. */
 export function threadCpuMs(): number {
   try {
-    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] = state (field 3); utime, stime = fields 14, 15
-    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks at USER_HZ = 100
+    return statCpuMs(readFileSync('/proc/thread-self/stat', 'utf8'));
   } catch {
     return Number.NaN;
   }
@@ -188,9 +192,14 @@ export function valuesOf(t: Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
 
+/** Whether the current backend copies an array into its own memory when a tensor is made from it (wasm's heap). */
+export function backendCopiesOnCreate(): boolean {
+  return typeof (tf.backend() as unknown as HeapBackend).typedArrayFromHeap === 'function';
+}
+
 /** A float32 tensor of `data`'s values that never aliases `data` (wasm copies on creation; other backends may keep it). */
 export function tensorOf(data: Float32Array, shape: readonly number[]): Tensor {
-  const own = (tf.backend() as unknown as HeapBackend).typedArrayFromHeap ? data : data.slice();
+  const own = backendCopiesOnCreate() ? data : data.slice();
   return tf.tensor(own, [...shape], 'float32');
 }
 

@@ -6,9 +6,9 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { initBackend, tf } from '@clip-senet/core';
+import { initBackend } from '@clip-senet/core';
 import type { BackendPreference, Variable } from '@clip-senet/core';
-import { DATA_PARALLEL_WORKER_KIND, readVariables, replicaGradients, threadCpuMs, unpackPayload, writeVariables, type FromWorker, type Layout, type Replica, type ReplicaRecipe, type ToWorker } from './data-parallel-protocol';
+import { backendCopiesOnCreate, DATA_PARALLEL_WORKER_KIND, readVariables, replicaGradients, threadCpuMs, unpackPayload, writeVariables, type FromWorker, type Layout, type Replica, type ReplicaRecipe, type ToWorker } from './data-parallel-protocol';
 
 interface Binding {
   readonly params: Layout;
@@ -64,7 +64,7 @@ let copyPayload = true;
 
 async function build(recipe: ReplicaRecipe, backend: BackendPreference): Promise<Replica> {
   await initBackend(backend, { log: null, threads: 1 });
-  copyPayload = typeof (tf.backend() as unknown as { typedArrayFromHeap?: unknown }).typedArrayFromHeap !== 'function';
+  copyPayload = !backendCopiesOnCreate();
   const url = recipe.module.startsWith('file:') ? recipe.module : pathToFileURL(recipe.module).href;
   const mod = (await import(url)) as Record<string, (args: unknown) => Replica | Promise<Replica>>;
   const factory = mod[recipe.exportName];
