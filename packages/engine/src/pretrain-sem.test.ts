@@ -1,4 +1,4 @@
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,10 @@ describe('SEM pretraining (small CLIP on synthetic captions)', () => {
     expect([...reid].sort((a, b) => a - b)).toEqual([1, 2, 3, 4]);
     expect(identityReport(split.train, split.heldOut, reid).reidOverlap).toBe(0);
     expect(identityReport(split.train, split.heldOut, new Set([split.heldOut[0]!.vehicleId, 1])).reidOverlap).toBe(1);
+    const bad = join(dir, 'bad-lists');
+    mkdirSync(bad);
+    writeFileSync(join(bad, 'name_query.txt'), '0001_c001_00000100_0.jpg\n\nquery_0002.jpg\n');
+    expect(() => reidIdentities(bad)).toThrow(/name_query\.txt:3: "query_0002\.jpg" is not a VeRi-776 image name/);
 
     const full = await pretrainSem({ worldRoot: world.root, outDir: join(dir, 'full'), config: CONFIG, progress: false });
     expect(full.result.reason).toBe('completed');

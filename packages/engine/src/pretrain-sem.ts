@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { Rng, tf, writeJsonAtomic } from '@clip-senet/core';
 import type { Scalar, Tensor2D, Tensor4D } from '@clip-senet/core';
 import { BackboneConfigSchema, buildBackbone, buildTextEncoder, saveWeights, WordTokenizer, type ClipVisionTransformer } from '@clip-senet/backbones';
-import { createBatchLoader, type BatchLoader, type CaptionRecord } from '@clip-senet/datasets';
+import { createBatchLoader, parseVeRi776Name, type BatchLoader, type CaptionRecord } from '@clip-senet/datasets';
 import { ClipInfoNce } from '@clip-senet/losses';
 import { hashConfig } from './checkpoint';
 import { checkpointHook, resumeState } from './checkpoint-hook';
@@ -91,7 +91,12 @@ export function reidIdentities(worldRoot: string): Set<number> {
   for (const list of ['name_train.txt', 'name_query.txt', 'name_test.txt']) {
     const file = join(worldRoot, list);
     if (!existsSync(file)) continue;
-    for (const line of readFileSync(file, 'utf8').split('\n')) if (line.trim() !== '') ids.add(Number.parseInt(line.split('_')[0]!, 10));
+    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+      if (line.trim() === '') return;
+      const name = parseVeRi776Name(line.trim());
+      if (!name) throw new Error(`${file}:${i + 1}: "${line.trim()}" is not a VeRi-776 image name (<vid 4 digits>_c<cam 3 digits>_<frame>_<n>.jpg)`);
+      ids.add(name.vehicleId);
+    });
   }
   return ids;
 }
