@@ -36,6 +36,8 @@ export const WorldConfigSchema = z.strictObject({
   idsPerModel: positiveInt.optional(),
   numPretrainIds: z.number().int().min(0).optional(),
   pretrainImagesPerId: positiveInt.optional(),
+  pretrainIdsPerModel: positiveInt.optional(),
+  pretrainAttributes: z.enum(['weighted', 'balanced']).optional(),
 });
 export type WorldConfig = z.output<typeof WorldConfigSchema>;
 

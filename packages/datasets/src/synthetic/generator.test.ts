@@ -7,7 +7,7 @@ import { type CaptionRecord, captionFor, detailPhrase, visibleDetails } from './
 import { writeContactSheet } from './contact-sheet';
 import { generateSyntheticWorld, renderPlannedImage } from './generator';
 import { decodeImage } from '../decode';
-import { TYPE_NOUNS, VIEWS, type VehicleIdentity, detailKey, makeIdentities } from './world-spec';
+import { COLOUR_NAMES, TYPE_NOUNS, VEHICLE_TYPES, VIEWS, type VehicleIdentity, detailKey, makeIdentities } from './world-spec';
 import { planWorld, resolveWorldParams } from './world-plan';
 import { Rng } from '@clip-senet/core';
 
@@ -84,6 +84,20 @@ describe('generateSyntheticWorld', () => {
     expect(readdirSync(tmp).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 
+  it('reuses a world whose manifest predates the pretraining-model parameters when they keep their old values', () => {
+    const old = generateSyntheticWorld({ outDir: join(tmp, 'legacy'), seed: 11, ...SMALL });
+    const file = join(old.root, 'world.json');
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as { params: Record<string, unknown> };
+    expect(manifest.params.pretrainIdsPerModel).toBe(4);
+    delete manifest.params.pretrainIdsPerModel;
+    delete manifest.params.pretrainAttributes;
+    writeFileSync(file, JSON.stringify(manifest));
+    expect(generateSyntheticWorld({ outDir: old.root, seed: 11, ...SMALL }).reused).toBe(true);
+    expect(generateSyntheticWorld({ outDir: old.root, seed: 11, ...SMALL, pretrainIdsPerModel: 4, pretrainAttributes: 'weighted' }).reused).toBe(true);
+    expect(() => generateSyntheticWorld({ outDir: old.root, seed: 11, ...SMALL, pretrainAttributes: 'balanced' })).toThrow(/different synthetic world/);
+    expect(() => generateSyntheticWorld({ outDir: old.root, seed: 11, ...SMALL, pretrainIdsPerModel: 1 })).toThrow(/different synthetic world/);
+  });
+
   it('writes a contact sheet PNG with one row per identity', () => {
     const out = join(tmp, 'sheet.png');
     const bytes = writeContactSheet(a.root, out, { rows: 4, cols: 3, cell: 32 });
@@ -118,6 +132,41 @@ describe('identities and captions', () => {
       expect(new Set(model.map((i) => `${i.type}/${i.colour}`)).size).toBe(1);
       expect(new Set(model.map((i) => detailKey(i.details))).size).toBe(4);
     }
+  });
+
+  it('balanced models walk the whole type × colour grid: every pair equally often, type independent of colour', () => {
+    const cells = VEHICLE_TYPES.length * COLOUR_NAMES.length;
+    const ids = makeIdentities(Array.from({ length: 2 * cells }, (_, i) => i + 1), new Rng(5), { idsPerModel: 1, attributes: 'balanced' });
+    const count = new Map<string, number>();
+    for (const i of ids) count.set(`${i.type}/${i.colour}`, (count.get(`${i.type}/${i.colour}`) ?? 0) + 1);
+    expect(count.size).toBe(cells);
+    expect([...count.values()].every((n) => n === 2)).toBe(true);
+    // each block of the grid is its own shuffle, so the first cells are not the grid's order
+    expect(ids.slice(0, VEHICLE_TYPES.length).every((i) => i.type === VEHICLE_TYPES[0])).toBe(false);
+    // with models of 3 ids, whole models take the grid cells
+    const grouped = makeIdentities(Array.from({ length: 3 * cells }, (_, i) => i + 1), new Rng(5), { idsPerModel: 3, attributes: 'balanced' });
+    const models = new Set<string>();
+    for (let g = 0; g < cells; g++) {
+      const m = grouped.slice(g * 3, g * 3 + 3);
+      expect(new Set(m.map((i) => `${i.type}/${i.colour}`)).size).toBe(1);
+      models.add(`${m[0]!.type}/${m[0]!.colour}`);
+    }
+    expect(models.size).toBe(cells);
+    // the default (weighted) draws are unchanged by the option's existence
+    expect(makeIdentities([1, 2, 3, 4], new Rng(5))).toEqual(makeIdentities([1, 2, 3, 4], new Rng(5), { attributes: 'weighted' }));
+  });
+
+  it('pretraining models follow idsPerModel unless set, and never change the re-ID identities or plan', () => {
+    expect(resolveWorldParams({ idsPerModel: 2 }).pretrainIdsPerModel).toBe(2);
+    expect(resolveWorldParams({ idsPerModel: 2, pretrainIdsPerModel: 1 }).pretrainIdsPerModel).toBe(1);
+    expect(resolveWorldParams({}).pretrainAttributes).toBe('weighted');
+    expect(() => resolveWorldParams({ pretrainAttributes: 'uniform' as never })).toThrow(/pretrainAttributes must be 'weighted' or 'balanced'/);
+    expect(() => resolveWorldParams({ pretrainIdsPerModel: 0 })).toThrow(/pretrainIdsPerModel must be a positive integer/);
+    const base = planWorld(resolveWorldParams({ seed: 11, ...SMALL, numPretrainIds: 20 }));
+    const balanced = planWorld(resolveWorldParams({ seed: 11, ...SMALL, numPretrainIds: 20, pretrainIdsPerModel: 1, pretrainAttributes: 'balanced' }));
+    const reid = (p: typeof base): unknown => [p.identities.filter((i) => i.vehicleId <= 10), p.images.filter((i) => i.split !== 'pretrain'), p.cameras];
+    expect(reid(balanced)).toEqual(reid(base));
+    expect(balanced.identities.filter((i) => i.vehicleId > 10)).not.toEqual(base.identities.filter((i) => i.vehicleId > 10));
   });
 
   it('mentions only details visible from the view, and names the view', () => {

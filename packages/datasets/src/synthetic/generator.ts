@@ -150,8 +150,18 @@ function writePretrain(dir: string, plan: WorldPlan, rendered: ReadonlyMap<Plann
   writeFileSync(join(dir, 'pretrain', 'captions.jsonl'), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
 }
 
+/**
+ * Parameters of a manifest, completed for the parameters added after it was written (their values then were
+ * fixed: pretraining identities shared `idsPerModel` and drew type and colour by the world's frequencies), in
+ * sorted key order.
+ */
+function canonicalParams(params: Partial<SyntheticWorldParams>): string {
+  const full: Record<string, unknown> = { pretrainIdsPerModel: params.idsPerModel, pretrainAttributes: 'weighted', ...params };
+  return JSON.stringify(Object.fromEntries(Object.keys(full).sort().map((k) => [k, full[k]])));
+}
+
 function sameWorld(existing: SyntheticWorldManifest, wanted: SyntheticWorldManifest): boolean {
-  return existing.version === wanted.version && JSON.stringify(existing.params) === JSON.stringify(wanted.params);
+  return existing.version === wanted.version && canonicalParams(existing.params) === canonicalParams(wanted.params);
 }
 
 /**

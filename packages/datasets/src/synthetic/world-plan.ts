@@ -25,6 +25,14 @@ export interface SyntheticWorldParams {
   readonly idsPerModel: number;
   readonly numPretrainIds: number;
   readonly pretrainImagesPerId: number;
+  /** Pretraining identities per type + colour model (default: `idsPerModel`). */
+  readonly pretrainIdsPerModel: number;
+  /**
+   * How pretraining models draw type and colour (`IdentityOptions.attributes`; default `weighted`, like the re-ID
+   * identities). `balanced` makes type and colour independent in the captions, so CLIP-style pretraining cannot
+   * match a caption's type by its colour.
+   */
+  readonly pretrainAttributes: 'weighted' | 'balanced';
 }
 
 /** Options of `generateSyntheticWorld`: an output folder plus any subset of {@link SyntheticWorldParams}. */
@@ -49,6 +57,8 @@ export const DEFAULT_WORLD_PARAMS: SyntheticWorldParams = {
   idsPerModel: 4,
   numPretrainIds: 64,
   pretrainImagesPerId: 4,
+  pretrainIdsPerModel: 4,
+  pretrainAttributes: 'weighted',
 };
 
 /** One image to render. */
@@ -84,11 +94,13 @@ export function resolveWorldParams(options: Partial<SyntheticWorldParams>): Synt
   const known = new Set(Object.keys(DEFAULT_WORLD_PARAMS));
   const unknown = Object.keys(options).filter((k) => !known.has(k) && k !== 'outDir');
   if (unknown.length > 0) throw new Error(`unknown synthetic world option(s): ${unknown.join(', ')}`);
-  const p: SyntheticWorldParams = { ...DEFAULT_WORLD_PARAMS, ...Object.fromEntries(Object.entries(options).filter(([k, v]) => known.has(k) && v !== undefined)) };
-  for (const k of ['numTrainIds', 'numTestIds', 'numCameras', 'queriesPerId', 'imageSize', 'idsPerModel', 'pretrainImagesPerId'] as const) {
+  const given = Object.fromEntries(Object.entries(options).filter(([k, v]) => known.has(k) && v !== undefined)) as Partial<SyntheticWorldParams>;
+  const p: SyntheticWorldParams = { ...DEFAULT_WORLD_PARAMS, pretrainIdsPerModel: given.idsPerModel ?? DEFAULT_WORLD_PARAMS.idsPerModel, ...given };
+  for (const k of ['numTrainIds', 'numTestIds', 'numCameras', 'queriesPerId', 'imageSize', 'idsPerModel', 'pretrainImagesPerId', 'pretrainIdsPerModel'] as const) {
     if (!Number.isInteger(p[k]) || p[k] < 1) throw new Error(`${k} must be a positive integer, got ${p[k]}`);
   }
   if (!Number.isInteger(p.numPretrainIds) || p.numPretrainIds < 0) throw new Error(`numPretrainIds must be ≥ 0, got ${p.numPretrainIds}`);
+  if (p.pretrainAttributes !== 'weighted' && p.pretrainAttributes !== 'balanced') throw new Error(`pretrainAttributes must be 'weighted' or 'balanced', got ${String(p.pretrainAttributes)}`);
   if (!Number.isInteger(p.seed)) throw new Error(`seed must be an integer, got ${p.seed}`);
   if (p.imageSize < 16 || p.imageSize > 1024) throw new Error(`imageSize must be in 16..1024, got ${p.imageSize}`);
   if (p.numCameras > 999) throw new Error(`numCameras must be ≤ 999, got ${p.numCameras}`);
@@ -126,8 +138,10 @@ export function planWorld(params: SyntheticWorldParams): WorldPlan {
   const numReid = params.numTrainIds + params.numTestIds;
   const reidIds = Array.from({ length: numReid }, (_, i) => i + 1);
   const pretrainIds = Array.from({ length: params.numPretrainIds }, (_, i) => numReid + i + 1);
-  const opts = { idsPerModel: params.idsPerModel };
-  const identities = [...makeIdentities(reidIds, root, opts), ...makeIdentities(pretrainIds, root.derive('pretrain'), opts)];
+  const identities = [
+    ...makeIdentities(reidIds, root, { idsPerModel: params.idsPerModel }),
+    ...makeIdentities(pretrainIds, root.derive('pretrain'), { idsPerModel: params.pretrainIdsPerModel, attributes: params.pretrainAttributes }),
+  ];
   const cameras = Array.from({ length: params.numCameras }, (_, c) => makeCamera(c, root));
   const shuffled = root.derive('split').shuffle([...reidIds]);
   const testIds = new Set(shuffled.slice(params.numTrainIds));

@@ -123,6 +123,13 @@ export interface CameraSpec {
 export interface IdentityOptions {
   /** How many identities share one type + colour model (default 4). */
   readonly idsPerModel?: number;
+  /**
+   * How a model's type and colour are drawn: `weighted` (default) by the world's type and colour frequencies
+   * (cars and white/black/silver dominate, as in VeRi-776; type and colour are then confounded whenever models are
+   * few); `balanced` walks the full type × colour grid in a shuffled order (every pair equally often, type and
+   * colour independent), like broad caption pretraining data rather than the target domain.
+   */
+  readonly attributes?: 'weighted' | 'balanced';
 }
 
 function weighted<T extends string>(rng: Rng, weights: Record<T, number>): T {
@@ -187,14 +194,17 @@ export function detailKey(d: VehicleDetails): string {
 export function makeIdentities(vehicleIds: readonly number[], rng: Rng, options: IdentityOptions = {}): VehicleIdentity[] {
   const perModel = options.idsPerModel ?? 4;
   if (!Number.isInteger(perModel) || perModel < 1) throw new Error(`idsPerModel must be a positive integer, got ${perModel}`);
+  const attributes = options.attributes ?? 'weighted';
+  const grid = VEHICLE_TYPES.flatMap((type) => COLOUR_NAMES.map((colour) => ({ type, colour })));
+  const gridOrder = (block: number): number[] => rng.derive(`grid/${block}`).shuffle(grid.map((_, k) => k));
   const out: VehicleIdentity[] = [];
   let seenInModel = new Set<string>();
   vehicleIds.forEach((vehicleId, i) => {
     const g = Math.floor(i / perModel);
     if (i % perModel === 0) seenInModel = new Set();
     const modelRng = rng.derive(`model/${vehicleIds[g * perModel]}`);
-    const type = weighted(modelRng, TYPE_WEIGHTS);
-    const colour = weighted(modelRng, COLOUR_WEIGHTS);
+    const { type, colour } =
+      attributes === 'balanced' ? grid[gridOrder(Math.floor(g / grid.length))[g % grid.length]!]! : { type: weighted(modelRng, TYPE_WEIGHTS), colour: weighted(modelRng, COLOUR_WEIGHTS) };
     const idRng = rng.derive(`id/${vehicleId}`);
     const rgb = shadeColour(colour, idRng);
     let details = drawDetails(idRng, type, rgb);
