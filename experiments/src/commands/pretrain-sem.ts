@@ -1,7 +1,7 @@
 /** `clip-senet pretrain-sem`: CLIP-style SEM pretraining on the synthetic world's captions (`pretrainSem`). */
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { pretrainSem } from '@clip-senet/engine';
+import { pretrainSem, ZERO_SHOT_ATTRIBUTES } from '@clip-senet/engine';
 import { loadExperimentConfig, writeResolvedConfig } from '../config';
 import { ensureSyntheticWorld } from '../data';
 import { prepareBackend } from '../backend';
@@ -48,5 +48,12 @@ export const pretrainSemCommand: Command = {
     });
     io.out(`${r.result.reason} at step ${r.result.step}; output ${outDir}\n`);
     if (r.visualWeights) io.out(`image tower: ${r.visualWeights}\n`);
+    if (r.zeroShot && r.probe) {
+      for (const attr of ZERO_SHOT_ATTRIBUTES) {
+        const a = r.zeroShot[attr];
+        const f = (x: number): string => x.toFixed(3);
+        io.out(`zero-shot ${attr}: ${f(a.accuracy)} (chance ${f(a.chance)}, majority ${f(a.majority)}) | balanced ${f(a.balancedAccuracy)} (${f(a.balancedChance)}); image-only probe ${f(r.probe[attr])}\n`);
+      }
+    }
   },
 };

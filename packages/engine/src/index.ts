@@ -65,7 +65,7 @@ export type { RunTrainingOptions, RunTrainingResult, RunEvaluation } from './run
 // SEM pretraining (small CLIP on synthetic captions) + zero-shot attribute accuracy
 export { pretrainSem, PretrainSemConfigSchema, readCaptions, splitByIdentity } from './pretrain-sem';
 export type { PretrainSemConfig, PretrainSemConfigInput, PretrainSemOptions, PretrainSemResult } from './pretrain-sem';
-export { zeroShotAccuracy, embedImages, ZERO_SHOT_ATTRIBUTES } from './zero-shot';
+export { zeroShotAccuracy, probeAccuracy, embedImages, ZERO_SHOT_ATTRIBUTES } from './zero-shot';
 export type { ZeroShotReport, ZeroShotAttribute, AttributeAccuracy } from './zero-shot';
 
 // data-parallel training over worker processes

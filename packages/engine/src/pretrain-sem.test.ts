@@ -47,6 +47,8 @@ describe('SEM pretraining (small CLIP on synthetic captions)', () => {
       expect(report[attr].accuracy).toBeLessThanOrEqual(1);
       expect(report[attr].chance).toBeCloseTo(1 / report[attr].classes.length, 12);
       expect(report[attr].majority).toBeGreaterThan(0);
+      expect(report.probe[attr]).toBe(full.probe![attr]);
+      expect(report.probe[attr] * 16).toBeCloseTo(Math.round(report.probe[attr] * 16), 9);
     }
     // the structural "no identities" guarantee: held-out identities are unseen, no re-ID identity is pretrained on
     expect(report.identities).toEqual({ trainIdentities: 12, heldOutIdentities: 4, trainHeldOutOverlap: 0, reidOverlap: 0 });
@@ -57,6 +59,7 @@ describe('SEM pretraining (small CLIP on synthetic captions)', () => {
     const rest = await pretrainSem({ worldRoot: world.root, outDir: join(dir, 'part'), config: CONFIG, progress: false });
     expect(readFileSync(rest.visualWeights!).equals(readFileSync(full.visualWeights!))).toBe(true);
     expect(rest.zeroShot).toEqual(full.zeroShot);
+    expect(rest.probe).toEqual(full.probe);
 
     const model = buildModel(
       {

@@ -25,7 +25,7 @@ import { BranchInputConfigSchema } from './model-config';
 import { OptimizerConfigSchema, buildOptimizer } from './optimizer-config';
 import { ScheduleConfigSchema, buildSchedule } from './schedule';
 import { train, type BatchSource, type SourceBatch, type TrainResult } from './train';
-import { embedImages, zeroShotAccuracy, type ZeroShotReport } from './zero-shot';
+import { embedImages, probeAccuracy, zeroShotAccuracy, type ZeroShotAttribute, type ZeroShotReport } from './zero-shot';
 
 /** Pretraining settings. */
 export const PretrainSemConfigSchema = z.strictObject({
@@ -164,6 +164,8 @@ export interface PretrainSemResult {
   /** Path of the image tower in OpenAI CLIP layout (set when the run finished). */
   readonly visualWeights?: string;
   readonly zeroShot?: ZeroShotReport;
+  /** Nearest-class-mean accuracy of the image tower alone on the held-out images ({@link probeAccuracy}). */
+  readonly probe?: Readonly<Record<ZeroShotAttribute, number>>;
   readonly identities?: IdentityReport;
 }
 
@@ -213,17 +215,22 @@ export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSem
     saveWeights(visual, visualWeights, { metadata: { 'clip-senet.sem-pretrain': configHash } });
     saveWeights(text, join(opts.outDir, 'sem-text.safetensors'));
     writeJsonAtomic(join(opts.outDir, 'tokenizer.json'), tokenizer.toJSON());
-    const embeddings: Float32Array[] = [];
-    for (let i = 0; i < heldOut.length; i += 64) {
-      const samples = heldOut.slice(i, i + 64).map((r) => ({ path: r.image, vehicleId: r.vehicleId, cameraId: -1 }));
-      const b = await evalLoader.load({ epoch: 0, index: i, samples });
-      embeddings.push(...embedImages(visual, b.images));
-      b.images.dispose();
-    }
+    const embed = async (records: readonly CaptionRecord[]): Promise<Float32Array[]> => {
+      const rows: Float32Array[] = [];
+      for (let i = 0; i < records.length; i += 64) {
+        const samples = records.slice(i, i + 64).map((r) => ({ path: r.image, vehicleId: r.vehicleId, cameraId: -1 }));
+        const b = await evalLoader.load({ epoch: 0, index: i, samples });
+        rows.push(...embedImages(visual, b.images));
+        b.images.dispose();
+      }
+      return rows;
+    };
+    const embeddings = await embed(heldOut);
     const zeroShot = zeroShotAccuracy(embeddings, heldOut, trainSet, { text, tokenizer });
+    const probe = probeAccuracy(await embed(trainSet), trainSet, embeddings, heldOut);
     const identities = identityReport(trainSet, heldOut, reidIdentities(opts.worldRoot));
-    writeJsonAtomic(join(opts.outDir, 'zero-shot.json'), { ...zeroShot, identities, configHash });
-    return { result, visualWeights, zeroShot, identities };
+    writeJsonAtomic(join(opts.outDir, 'zero-shot.json'), { ...zeroShot, probe, identities, configHash });
+    return { result, visualWeights, zeroShot, probe, identities };
   } finally {
     await loader.close();
     await evalLoader.close();

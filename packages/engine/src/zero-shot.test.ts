@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, Rng } from '@clip-senet/core';
 import { buildTextEncoder, WordTokenizer } from '@clip-senet/backbones';
 import { captionFor, captionRecord, makeIdentities, type CaptionRecord, type View } from '@clip-senet/datasets';
-import { counterfactualCaption, zeroShotAccuracy } from './zero-shot';
+import { counterfactualCaption, probeAccuracy, zeroShotAccuracy } from './zero-shot';
 
 beforeAll(async () => {
   await initBackend('wasm', { log: null, threads: 1 });
@@ -44,6 +44,9 @@ describe('zeroShotAccuracy', () => {
       for (const r of heldOut) counts.set(r.attributes[attr], (counts.get(r.attributes[attr]) ?? 0) + 1);
       expect(a.majority).toBeCloseTo(Math.max(...counts.values()) / heldOut.length, 12);
       expect(a.balancedChance).toBeCloseTo(1 / counts.size, 12);
+      // recall per held-out value, whose mean is the balanced accuracy
+      expect(Object.keys(a.recall)).toEqual([...counts.keys()].sort());
+      expect(Object.values(a.recall).reduce((x, y) => x + y, 0) / counts.size).toBeCloseTo(a.balancedAccuracy, 12);
       expect(a.balancedAccuracy).toBeGreaterThanOrEqual(0);
       expect(a.balancedAccuracy).toBeLessThanOrEqual(1);
       expect(a.numImages).toBe(heldOut.length);
@@ -55,5 +58,23 @@ describe('zeroShotAccuracy', () => {
       expect(byView.reduce((s, [, x]) => s + x.accuracy * x.numImages, 0) / heldOut.length).toBeCloseTo(a.accuracy, 12);
     }
     expect(() => zeroShotAccuracy(emb.slice(1), heldOut, train, { text, tokenizer })).toThrow(/embeddings for/);
+  });
+});
+
+describe('probeAccuracy', () => {
+  it('assigns each held-out image the value of the nearest training-class mean direction, per attribute', () => {
+    // train: two images per colour; red points along x, blue along y (lengths differ: directions count, not norms)
+    const rec = (colour: string, type: string): CaptionRecord => ({ ...records[0]!, attributes: { ...records[0]!.attributes, colour, type: type as never } });
+    const train = [rec('red', 'bus'), rec('red', 'van'), rec('blue', 'bus'), rec('blue', 'van')];
+    const trainEmb = [[5, 0.1], [1, -0.1], [0.1, 3], [-0.1, 1]].map((r) => Float32Array.from(r));
+    // held out: one clearly red, one clearly blue, one red-ish labelled blue (a miss)
+    const heldOut = [rec('red', 'bus'), rec('blue', 'van'), rec('blue', 'bus')];
+    const heldEmb = [[2, 0.5], [0.2, 4], [3, 1]].map((r) => Float32Array.from(r));
+    const p = probeAccuracy(trainEmb, train, heldEmb, heldOut);
+    expect(p.colour).toBeCloseTo(2 / 3, 12);
+    // type means (of unit rows): bus ≈ (0.712, 0.702), van = (0.707, 0.707); held-out scores bus / van:
+    // (2, 0.5) 1.775 / 1.768 → bus ✓, (0.2, 4) 2.950 / 2.970 → van ✓, (3, 1) 2.838 / 2.828 → bus ✓
+    expect(p.type).toBe(1);
+    expect(() => probeAccuracy(trainEmb.slice(1), train, heldEmb, heldOut)).toThrow(/embeddings for/);
   });
 });

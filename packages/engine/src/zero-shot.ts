@@ -29,6 +29,8 @@ export interface AttributeAccuracy {
   readonly balancedAccuracy: number;
   /** Balanced accuracy of any constant guess: 1 / number of values present in the held-out set. */
   readonly balancedChance: number;
+  /** Recall of each value present in the held-out set (sorted): which values are learned and which are not. */
+  readonly recall: Readonly<Record<string, number>>;
   readonly classes: readonly string[];
   readonly numImages: number;
   /** Accuracy among the held-out images of each view (views sorted): tells a cue that some views hide from one not learned at all. */
@@ -126,11 +128,12 @@ export function zeroShotAccuracy(
       byView.set(r.attributes.view, { hits: v.hits + (best === truth ? 1 : 0), n: v.n + 1 });
     });
     const n = heldOut.length;
-    const recalls = [...counts].map(([v, c]) => (hits.get(v) ?? 0) / c);
+    const recall = Object.fromEntries([...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([v, c]) => [v, (hits.get(v) ?? 0) / c]));
+    const recalls = Object.values(recall);
     report[attr] = {
       accuracy: n ? correct / n : NaN, chance: 1 / classes[attr].length, majority: n ? Math.max(...counts.values()) / n : NaN,
       balancedAccuracy: n ? recalls.reduce((a, b) => a + b, 0) / recalls.length : NaN, balancedChance: n ? 1 / counts.size : NaN,
-      classes: classes[attr], numImages: n,
+      recall, classes: classes[attr], numImages: n,
       byView: Object.fromEntries([...byView].sort(([a], [b]) => (a < b ? -1 : 1)).map(([v, c]) => [v, { accuracy: c.hits / c.n, numImages: c.n }])),
     };
   }
@@ -141,4 +144,45 @@ export function zeroShotAccuracy(
 export function embedImages(vit: ClipVisionTransformer, images: tf.Tensor4D): Float32Array[] {
   const rows = tf.tidy(() => vit.forward(images, { training: false }).features.arraySync() as number[][]);
   return rows.map((r) => Float32Array.from(r));
+}
+
+/**
+ * Nearest-class-mean probe of the image tower alone (no text): each attribute value's prototype is the mean
+ * direction of the normalised embeddings of the training images with that value; each held-out image gets the value
+ * of the most similar prototype. High probe but low zero-shot accuracy means the image tower sees the attribute and
+ * the towers are not aligned on it; both low means the image tower does not see it.
+ */
+export function probeAccuracy(
+  trainEmbeddings: readonly Float32Array[],
+  train: readonly CaptionRecord[],
+  heldOutEmbeddings: readonly Float32Array[],
+  heldOut: readonly CaptionRecord[],
+): Readonly<Record<ZeroShotAttribute, number>> {
+  if (trainEmbeddings.length !== train.length || heldOutEmbeddings.length !== heldOut.length) {
+    throw new Error(`probeAccuracy: ${trainEmbeddings.length}/${heldOutEmbeddings.length} embeddings for ${train.length}/${heldOut.length} images`);
+  }
+  const unit = (v: Float32Array): Float32Array => {
+    const n = Math.hypot(...v) || 1;
+    return v.map((x) => x / n);
+  };
+  const out = {} as Record<ZeroShotAttribute, number>;
+  for (const attr of ZERO_SHOT_ATTRIBUTES) {
+    const groups = new Map<string, Float32Array[]>();
+    train.forEach((r, i) => groups.set(r.attributes[attr], [...(groups.get(r.attributes[attr]) ?? []), unit(trainEmbeddings[i]!)]));
+    const protos = [...groups].map(([v, rows]) => [v, meanDirection(rows)] as const);
+    let correct = 0;
+    heldOut.forEach((r, i) => {
+      const e = heldOutEmbeddings[i]!;
+      let best = '';
+      let bestScore = -Infinity;
+      for (const [v, p] of protos) {
+        let s = 0;
+        for (let k = 0; k < p.length; k++) s += p[k]! * e[k]!;
+        if (s > bestScore) [best, bestScore] = [v, s];
+      }
+      if (best === r.attributes[attr]) correct += 1;
+    });
+    out[attr] = heldOut.length ? correct / heldOut.length : NaN;
+  }
+  return out;
 }
