@@ -141,6 +141,9 @@ describe('clip-senet train + eval on the tiny synthetic config', () => {
     const out = join(dir, 'sem');
     const p = await cli('pretrain-sem', '--config', tiny, '--out', out, '--no-progress');
     expect(p.stdout).toContain('completed');
+    for (const attr of ['colour', 'type', 'view']) {
+      expect(p.stdout).toMatch(new RegExp(`zero-shot ${attr}: [\\d.]+ \\(chance [\\d.]+, majority [\\d.]+\\) \\| balanced [\\d.]+ \\([\\d.]+\\); image-only probe [\\d.]+`));
+    }
     for (const f of ['sem-visual.safetensors', 'sem-text.safetensors', 'tokenizer.json', 'zero-shot.json', 'resolved-config.yaml']) {
       expect(existsSync(join(out, f))).toBe(true);
     }
@@ -154,5 +157,18 @@ describe('clip-senet train + eval on the tiny synthetic config', () => {
     const file = readSafetensors(weights);
     writeSafetensors(weights, file.tensors, { ...file.metadata, remade: 'yes' });
     await expect(cli(...args, '--resume')).rejects.toThrow(/config hash: checkpoint \S+ ≠ run \S+ \(the config, or a weights file it loads, changed\)/);
+
+    // another config into the same folder: refused with the folder untouched (its resolved config still describes
+    // the run in it), or with --replace-stale moved aside whole and started afresh
+    const resolved = readFileSync(join(out, 'resolved-config.yaml'), 'utf8');
+    const other = ['pretrain-sem', '--config', tiny, '--out', out, '--no-progress', '--set', 'pretrainSem.seed=99', '--steps', '1'];
+    await expect(cli(...other)).rejects.toThrow(/does not match this run/);
+    expect(readFileSync(join(out, 'resolved-config.yaml'), 'utf8')).toBe(resolved);
+    const moved = await cli(...other, '--replace-stale');
+    const stale = /held a run of another config: moved it to (\S+)/.exec(moved.stdout)?.[1];
+    expect(stale).toMatch(/stale-[0-9a-f]+$/);
+    expect(readFileSync(join(stale!, 'resolved-config.yaml'), 'utf8')).toBe(resolved);
+    expect(existsSync(join(stale!, 'sem-visual.safetensors'))).toBe(true);
+    expect(readFileSync(join(out, 'resolved-config.yaml'), 'utf8')).toContain('seed: 99');
   });
 });

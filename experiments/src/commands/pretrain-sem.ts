@@ -17,6 +17,8 @@ Pretrain the SEM (a small CLIP: ViT image tower + text tower, InfoNCE) on the sy
   --out <dir>        output folder (default: runs/<config name>-sem)
   --steps <n>        stop (with a checkpoint) after n steps
   --no-progress      no progress bar
+  --replace-stale    if the output folder holds a run of another config, move it to <out>/stale-<hash>/ and
+                     start afresh (default: refuse; the main job's pretrain-sem step passes it)
   -h, --help         this text
 
 Writes sem-visual.safetensors (loads as model.sem.weights), sem-text.safetensors, tokenizer.json,
@@ -33,6 +35,7 @@ export const pretrainSemCommand: Command = {
       out: { type: 'string' },
       steps: { type: 'string' },
       'no-progress': { type: 'boolean' },
+      'replace-stale': { type: 'boolean' },
     });
     const configPath = required('pretrain-sem', opts.config, '--config');
     const config = loadExperimentConfig(configPath, opts.set ?? []);
@@ -40,12 +43,13 @@ export const pretrainSemCommand: Command = {
     const steps = positiveInt('pretrain-sem', '--steps', opts.steps);
     const outDir = resolve(opts.out ?? join('runs', `${basename(configPath, extname(configPath))}-sem`));
     mkdirSync(outDir, { recursive: true });
-    writeResolvedConfig(outDir, config);
     await prepareBackend();
     const worldRoot = ensureSyntheticWorld(config.data);
     const r = await pretrainSem({
-      worldRoot, outDir, config: config.pretrainSem, progress: opts['no-progress'] !== true, ...(steps !== undefined ? { stopAfterSteps: steps } : {}),
+      worldRoot, outDir, config: config.pretrainSem, progress: opts['no-progress'] !== true, replaceStale: opts['replace-stale'] === true,
+      onReady: () => writeResolvedConfig(outDir, config), ...(steps !== undefined ? { stopAfterSteps: steps } : {}),
     });
+    if (r.movedAside) io.out(`${outDir} held a run of another config: moved it to ${r.movedAside}\n`);
     io.out(`${r.result.reason} at step ${r.result.step}; output ${outDir}\n`);
     if (r.visualWeights) io.out(`image tower: ${r.visualWeights}\n`);
     if (r.zeroShot && r.probe) {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const CONFIG: PretrainSemConfigInput = { epochs: 5, batchSize: 16, workers: 0, holdoutFraction: 0.25, optimizer: { name: 'adamw', lr: 2e-3, weightDecay: 0.01 } };
 
 describe('SEM pretraining (small CLIP on synthetic captions)', () => {
-  it('loss falls, resumes exactly, saves an OpenAI-layout image tower the SEM loads strictly, reports zero-shot accuracy', async () => {
+  it('loss falls, resumes exactly, refuses or moves aside another config\'s run, saves an OpenAI-layout image tower the SEM loads strictly, reports zero-shot accuracy', async () => {
     const world = generateSyntheticWorld({
       outDir: join(dir, 'world'), numTrainIds: 2, numTestIds: 2, numCameras: 3, camerasPerId: [2, 3], imagesPerIdPerCamera: [1, 1],
       queriesPerId: 1, imageSize: 32, numPretrainIds: 16, pretrainImagesPerId: 4,
@@ -42,7 +42,7 @@ describe('SEM pretraining (small CLIP on synthetic captions)', () => {
     const mean = (xs: typeof log): number => xs.reduce((s, x) => s + x.loss['clip-infonce']!, 0) / xs.length;
     expect(mean(log.slice(-3))).toBeLessThan(mean(log.slice(0, 3)));
     const report = JSON.parse(readFileSync(join(dir, 'full', 'zero-shot.json'), 'utf8'));
-    for (const attr of ['colour', 'type', 'view']) {
+    for (const attr of ['colour', 'type', 'view'] as const) {
       expect(report[attr].accuracy).toBeGreaterThanOrEqual(0);
       expect(report[attr].accuracy).toBeLessThanOrEqual(1);
       expect(report[attr].chance).toBeCloseTo(1 / report[attr].classes.length, 12);
@@ -61,10 +61,29 @@ describe('SEM pretraining (small CLIP on synthetic captions)', () => {
     expect(rest.zeroShot).toEqual(full.zeroShot);
     expect(rest.probe).toEqual(full.probe);
 
+    // a folder holding another config's run is refused untouched, or (replaceStale) moved aside whole
+    const other = { ...CONFIG, epochs: 4 };
+    const before = readFileSync(join(dir, 'full', 'sem-visual.safetensors'));
+    let ready = 0;
+    await expect(pretrainSem({ worldRoot: world.root, outDir: join(dir, 'full'), config: other, progress: false, stopAfterSteps: 1, onReady: () => (ready += 1) })).rejects.toThrow(/does not match this run[\s\S]*config hash/);
+    expect(ready).toBe(0);
+    expect(readFileSync(join(dir, 'full', 'sem-visual.safetensors')).equals(before)).toBe(true);
+    const replaced = await pretrainSem({ worldRoot: world.root, outDir: join(dir, 'full'), config: other, progress: false, stopAfterSteps: 1, replaceStale: true, onReady: () => (ready += 1) });
+    expect(ready).toBe(1);
+    expect(replaced.result.step).toBe(1);
+    expect(replaced.movedAside).toMatch(/[/\\]full[/\\]stale-[0-9a-f]+$/);
+    expect(readFileSync(join(replaced.movedAside!, 'sem-visual.safetensors')).equals(before)).toBe(true);
+    expect(readdirSync(replaced.movedAside!).sort()).toEqual(['checkpoints', 'log.jsonl', 'sem-text.safetensors', 'sem-visual.safetensors', 'tokenizer.json', 'zero-shot.json']);
+    expect(existsSync(join(dir, 'full', 'sem-visual.safetensors'))).toBe(false);
+    // the same config resumes instead of being moved aside
+    const again = await pretrainSem({ worldRoot: world.root, outDir: join(dir, 'full'), config: other, progress: false, stopAfterSteps: 2, replaceStale: true });
+    expect(again.movedAside).toBeUndefined();
+    expect(again.result.step).toBe(2);
+
     const model = buildModel(
       {
         appearance: { backbone: { name: 'resnet-tiny' }, input: { size: [32, 32], normalization: 'imagenet' } },
-        sem: { backbone: { name: 'clip-vit-tiny' }, weights: full.visualWeights!, input: { size: [32, 32], normalization: 'clip' } },
+        sem: { backbone: { name: 'clip-vit-tiny' }, weights: rest.visualWeights!, input: { size: [32, 32], normalization: 'clip' } },
         fusion: { name: 'clip-senet', outDim: 16, afem: { groups: 4 } },
       },
       { numClasses: 2, rng: new Rng(5), log: null },

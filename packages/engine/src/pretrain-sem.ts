@@ -10,7 +10,7 @@
  * Output folder: `sem-visual.safetensors`, `sem-text.safetensors`, `tokenizer.json`, `zero-shot.json`,
  * `log.jsonl`, `checkpoints/`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { Rng, tf, writeJsonAtomic } from '@clip-senet/core';
@@ -18,7 +18,7 @@ import type { Scalar, Tensor2D, Tensor4D } from '@clip-senet/core';
 import { BackboneConfigSchema, buildBackbone, buildTextEncoder, saveWeights, WordTokenizer, type ClipVisionTransformer } from '@clip-senet/backbones';
 import { createBatchLoader, parseVeRi776Name, type BatchLoader, type CaptionRecord } from '@clip-senet/datasets';
 import { ClipInfoNce } from '@clip-senet/losses';
-import { hashConfig } from './checkpoint';
+import { hashConfig, latestCheckpoint, loadCheckpoint } from './checkpoint';
 import { checkpointHook, resumeState } from './checkpoint-hook';
 import { jsonlLog, leakGuard, nonFiniteGuard, progressHook } from './hooks';
 import { BranchInputConfigSchema } from './model-config';
@@ -156,6 +156,16 @@ export interface PretrainSemOptions {
   readonly progress?: boolean;
   /** Stop (with a checkpoint) after this many steps (tests, time-boxed runs). */
   readonly stopAfterSteps?: number;
+  /**
+   * When `outDir` holds a run of another config: false (default) refuses to touch it; true moves that run's
+   * checkpoints and outputs into `outDir/stale-<its config hash>/` (nothing is deleted) and starts afresh.
+   */
+  readonly replaceStale?: boolean;
+  /**
+   * Called once the folder is known to be this config's run (fresh, resuming, or after a stale run was moved
+   * aside), before training: the place to write files describing the run (the CLI's resolved-config.yaml).
+   */
+  readonly onReady?: () => void;
 }
 
 /** What pretraining produced. */
@@ -167,6 +177,28 @@ export interface PretrainSemResult {
   /** Nearest-class-mean accuracy of the image tower alone on the held-out images ({@link probeAccuracy}). */
   readonly probe?: Readonly<Record<ZeroShotAttribute, number>>;
   readonly identities?: IdentityReport;
+  /** Where a stale run of another config was moved ({@link PretrainSemOptions.replaceStale}). */
+  readonly movedAside?: string;
+}
+
+/** A pretraining run folder's outputs besides `checkpoints/` (with the CLI's `resolved-config.yaml`). */
+const RUN_OUTPUTS = ['sem-visual.safetensors', 'sem-text.safetensors', 'tokenizer.json', 'zero-shot.json', 'log.jsonl', 'resolved-config.yaml'] as const;
+
+/**
+ * When `outDir`'s latest checkpoint belongs to a config other than `configHash`, move its `checkpoints/` and
+ * outputs into `outDir/stale-<that hash>[-n]/` and return that folder; otherwise (no run, or the same config, which
+ * resumes) return undefined.
+ */
+export function moveAsideStaleRun(outDir: string, configHash: string): string | undefined {
+  const latest = latestCheckpoint(join(outDir, 'checkpoints'));
+  if (latest === undefined) return undefined;
+  const old = loadCheckpoint(latest).state.configHash ?? 'none';
+  if (old === configHash) return undefined;
+  let dest = join(outDir, `stale-${old}`);
+  for (let k = 2; existsSync(dest); k++) dest = join(outDir, `stale-${old}-${k}`);
+  mkdirSync(dest);
+  for (const name of ['checkpoints', ...RUN_OUTPUTS]) if (existsSync(join(outDir, name))) renameSync(join(outDir, name), join(dest, name));
+  return dest;
 }
 
 /** Pretrain (or resume) the SEM; when finished, save the towers and the zero-shot report. */
@@ -189,7 +221,9 @@ export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSem
   const loader = createBatchLoader({ branches: [{ ...branch, flipProb: cfg.flipProb }], seed: rng.derive('augment').uint32(), ...(cfg.workers !== null ? { workers: cfg.workers } : {}) });
   const evalLoader = createBatchLoader({ branches: [branch], seed: 0, workers: 0 });
   try {
+    const movedAside = opts.replaceStale ? moveAsideStaleRun(opts.outDir, configHash) : undefined;
     const resumed = resumeState(ckptDir, { params, optimizer, configHash });
+    opts.onReady?.();
     const start = (resumed?.data as { epoch: number; index: number } | undefined) ?? { epoch: 0, index: 0 };
     const data = pairSource(trainSet, loader, tokenizer, cfg.batchSize, rng.derive('order'), start);
     const stepsPerEpoch = Math.floor(trainSet.length / cfg.batchSize);
@@ -210,7 +244,8 @@ export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSem
       },
       ...(resumed ? { start: { step: resumed.step, epoch: resumed.epoch } } : {}),
     });
-    if (result.reason !== 'completed' || result.epoch < cfg.epochs) return { result };
+    const moved = movedAside !== undefined ? { movedAside } : {};
+    if (result.reason !== 'completed' || result.epoch < cfg.epochs) return { result, ...moved };
     const visualWeights = join(opts.outDir, 'sem-visual.safetensors');
     saveWeights(visual, visualWeights, { metadata: { 'clip-senet.sem-pretrain': configHash } });
     saveWeights(text, join(opts.outDir, 'sem-text.safetensors'));
@@ -230,7 +265,7 @@ export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSem
     const probe = probeAccuracy(await embed(trainSet), trainSet, embeddings, heldOut);
     const identities = identityReport(trainSet, heldOut, reidIdentities(opts.worldRoot));
     writeJsonAtomic(join(opts.outDir, 'zero-shot.json'), { ...zeroShot, probe, identities, configHash });
-    return { result, visualWeights, zeroShot, probe, identities };
+    return { result, visualWeights, zeroShot, probe, identities, ...moved };
   } finally {
     await loader.close();
     await evalLoader.close();

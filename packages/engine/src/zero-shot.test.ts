@@ -64,7 +64,7 @@ describe('zeroShotAccuracy', () => {
 describe('probeAccuracy', () => {
   it('assigns each held-out image the value of the nearest training-class mean direction, per attribute', () => {
     // train: two images per colour; red points along x, blue along y (lengths differ: directions count, not norms)
-    const rec = (colour: string, type: string): CaptionRecord => ({ ...records[0]!, attributes: { ...records[0]!.attributes, colour, type: type as never } });
+    const rec = (colour: string, type: string): CaptionRecord => ({ ...records[0]!, attributes: { ...records[0]!.attributes, colour: colour as never, type: type as never } });
     const train = [rec('red', 'bus'), rec('red', 'van'), rec('blue', 'bus'), rec('blue', 'van')];
     const trainEmb = [[5, 0.1], [1, -0.1], [0.1, 3], [-0.1, 1]].map((r) => Float32Array.from(r));
     // held out: one clearly red, one clearly blue, one red-ish labelled blue (a miss)
