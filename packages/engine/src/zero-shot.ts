@@ -78,6 +78,18 @@ function meanDirection(rows: readonly Float32Array[]): Float32Array {
   return s.map((v) => v / n);
 }
 
+/** The value whose prototype has the highest dot product with `e` (the first one on ties). */
+function nearestValue(protos: Iterable<readonly [string, Float32Array]>, e: Float32Array): string {
+  let best = '';
+  let bestScore = -Infinity;
+  for (const [value, p] of protos) {
+    let s = 0;
+    for (let k = 0; k < p.length; k++) s += p[k]! * e[k]!;
+    if (s > bestScore) [best, bestScore] = [value, s];
+  }
+  return best;
+}
+
 /** Class prototypes of every attribute: value (sorted) → unit vector, from the counterfactual prompts. */
 function prototypes(prompts: readonly CaptionRecord[], classes: Record<ZeroShotAttribute, string[]>, towers: { readonly text: ClipTextTransformer; readonly tokenizer: WordTokenizer }): Map<ZeroShotAttribute, Map<string, Float32Array>> {
   const captions = new Map<string, string[]>(); // `<attr>/<value>` → prompt captions (one per prompt record)
@@ -111,13 +123,7 @@ export function zeroShotAccuracy(
     const hits = new Map<string, number>();
     const byView = new Map<string, { hits: number; n: number }>();
     heldOut.forEach((r, i) => {
-      let best = '';
-      let bestScore = -Infinity;
-      for (const [value, p] of protos.get(attr)!) {
-        let s = 0;
-        for (let k = 0; k < p.length; k++) s += p[k]! * imageEmbeddings[i]![k]!;
-        if (s > bestScore) [best, bestScore] = [value, s];
-      }
+      const best = nearestValue(protos.get(attr)!, imageEmbeddings[i]!);
       const truth = r.attributes[attr];
       if (best === truth) {
         correct += 1;
@@ -172,15 +178,7 @@ export function probeAccuracy(
     const protos = [...groups].map(([v, rows]) => [v, meanDirection(rows)] as const);
     let correct = 0;
     heldOut.forEach((r, i) => {
-      const e = heldOutEmbeddings[i]!;
-      let best = '';
-      let bestScore = -Infinity;
-      for (const [v, p] of protos) {
-        let s = 0;
-        for (let k = 0; k < p.length; k++) s += p[k]! * e[k]!;
-        if (s > bestScore) [best, bestScore] = [v, s];
-      }
-      if (best === r.attributes[attr]) correct += 1;
+      if (nearestValue(protos, heldOutEmbeddings[i]!) === r.attributes[attr]) correct += 1;
     });
     out[attr] = heldOut.length ? correct / heldOut.length : NaN;
   }
