@@ -63,8 +63,6 @@ export function applyDiff(a: unknown, b: unknown): unknown {
 const layer = (a: Record<string, unknown>, b: Record<string, unknown> | undefined): Record<string, unknown> =>
   applyDiff(a, b ?? {}) as Record<string, unknown>;
 
-/** The run key of a resolved config text (the same hash `train` checks checkpoints against). */
-
 /** Expand an ablation into its validated runs. Errors name the ablation file, variant and seed. */
 export function planAblation(ablation: LoadedAblation, options: PlanOptions): AblationPlan {
   const { def } = ablation;

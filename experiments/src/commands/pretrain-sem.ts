@@ -53,9 +53,9 @@ export const pretrainSemCommand: Command = {
     io.out(`${r.result.reason} at step ${r.result.step}; output ${outDir}\n`);
     if (r.visualWeights) io.out(`image tower: ${r.visualWeights}\n`);
     if (r.zeroShot && r.probe) {
+      const f = (x: number): string => x.toFixed(3);
       for (const attr of ZERO_SHOT_ATTRIBUTES) {
         const a = r.zeroShot[attr];
-        const f = (x: number): string => x.toFixed(3);
         io.out(`zero-shot ${attr}: ${f(a.accuracy)} (chance ${f(a.chance)}, majority ${f(a.majority)}) | balanced ${f(a.balancedAccuracy)} (${f(a.balancedChance)}); image-only probe ${f(r.probe[attr])}\n`);
       }
     }

@@ -196,7 +196,11 @@ export function makeIdentities(vehicleIds: readonly number[], rng: Rng, options:
   if (!Number.isInteger(perModel) || perModel < 1) throw new Error(`idsPerModel must be a positive integer, got ${perModel}`);
   const attributes = options.attributes ?? 'weighted';
   const grid = VEHICLE_TYPES.flatMap((type) => COLOUR_NAMES.map((colour) => ({ type, colour })));
-  const gridOrder = (block: number): number[] => rng.derive(`grid/${block}`).shuffle(grid.map((_, k) => k));
+  const orders = new Map<number, number[]>(); // block of grid.length models → its shuffled cell order
+  const gridOrder = (block: number): number[] => {
+    if (!orders.has(block)) orders.set(block, rng.derive(`grid/${block}`).shuffle(grid.map((_, k) => k)));
+    return orders.get(block)!;
+  };
   const out: VehicleIdentity[] = [];
   let seenInModel = new Set<string>();
   vehicleIds.forEach((vehicleId, i) => {
