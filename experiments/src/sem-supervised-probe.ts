@@ -1,7 +1,7 @@
 /**
  * Diagnostic: how well can the SEM's image tower learn one caption attribute when it is told the answer? Trains a
  * fresh tower (the `pretrainSem.image` / `input` of a config) plus a linear head with cross-entropy on that
- * attribute alone, on the same training identities as `pretrain-sem`, and prints held-out accuracy after every
+ * attribute alone, on the same training identities, optimiser and schedule as `pretrain-sem`, and prints held-out accuracy after every
  * epoch and the confusion matrix at the end. A supervised ceiling for the zero-shot numbers: when it is low too,
  * the tower (its resolution, size, training budget), not the text alignment, limits the attribute.
  *
@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { Rng, tf } from '@clip-senet/core';
 import { buildBackbone } from '@clip-senet/backbones';
 import { createBatchLoader, type CaptionRecord } from '@clip-senet/datasets';
-import { buildOptimizer, PretrainSemConfigSchema, readCaptions, splitByIdentity, ZERO_SHOT_ATTRIBUTES, type ZeroShotAttribute } from '@clip-senet/engine';
+import { buildOptimizer, buildSchedule, pretrainSplit, PretrainSemConfigSchema, ZERO_SHOT_ATTRIBUTES, type ZeroShotAttribute } from '@clip-senet/engine';
 import { prepareBackend } from './backend';
 import { loadExperimentConfig } from './config';
 import { ensureSyntheticWorld } from './data';
@@ -27,8 +27,7 @@ const config = loadExperimentConfig(values.config, values.set ?? []);
 const cfg = PretrainSemConfigSchema.parse(config.pretrainSem);
 await prepareBackend();
 const rng = new Rng(cfg.seed);
-// the same split as pretrain-sem (its `holdout` stream)
-const { train, heldOut } = splitByIdentity(readCaptions(ensureSyntheticWorld(config.data)), cfg.holdoutFraction, rng.derive('holdout'));
+const { train, heldOut } = pretrainSplit(ensureSyntheticWorld(config.data), cfg); // pretrain-sem's own split
 const classes = [...new Set(train.map((r) => r.attributes[attr]))].sort();
 const tower = buildBackbone(cfg.image, { rng: rng.derive('image') });
 const headRng = rng.derive('head');
@@ -41,7 +40,7 @@ const evalLoader = createBatchLoader({ branches: [branch], seed: 0, workers: 0 }
 const samples = (rs: readonly CaptionRecord[]): { path: string; vehicleId: number; cameraId: number }[] => rs.map((r) => ({ path: r.image, vehicleId: r.vehicleId, cameraId: -1 }));
 const logits = (images: tf.Tensor4D, training: boolean): tf.Tensor2D => tf.matMul(tower.forward(images, { training }).features, head);
 const perEpoch = Math.floor(train.length / cfg.batchSize);
-const lr = cfg.optimizer.lr;
+const schedule = buildSchedule(cfg.schedule, { lr: cfg.optimizer.lr, totalSteps: epochs * perEpoch, stepsPerEpoch: perEpoch }); // pretrain-sem's schedule
 
 for (let epoch = 0; epoch < epochs; epoch++) {
   const order = rng.derive(`epoch/${epoch}`).shuffle(train.map((_, i) => i));
@@ -50,11 +49,9 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     const picked = order.slice(b * cfg.batchSize, (b + 1) * cfg.batchSize).map((i) => train[i]!);
     const batch = await loader.load({ epoch, index: b, samples: samples(picked) });
     const labels = tf.oneHot(picked.map((r) => classes.indexOf(r.attributes[attr])), classes.length);
-    // cosine decay over the whole run, as pretrain-sem's default schedule (without its warm-up)
-    const step = epoch * perEpoch + b;
     const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, logits(batch.images, true)) as tf.Scalar, [...params.values()]);
     lossSum += (await value.data())[0]!;
-    optimizer.step(new Map([...params].map(([k, v]) => [k, grads[v.name]!])), 0.5 * lr * (1 + Math.cos((Math.PI * step) / (epochs * perEpoch))));
+    optimizer.step(new Map([...params].map(([k, v]) => [k, grads[v.name]!])), schedule(epoch * perEpoch + b));
     tf.dispose([value, labels, batch.images, ...Object.values(grads)]);
   }
   const confusion = new Map<string, number>();

@@ -63,7 +63,7 @@ export { runTraining } from './run';
 export type { RunTrainingOptions, RunTrainingResult, RunEvaluation } from './run';
 
 // SEM pretraining (small CLIP on synthetic captions) + zero-shot attribute accuracy
-export { pretrainSem, PretrainSemConfigSchema, readCaptions, splitByIdentity } from './pretrain-sem';
+export { pretrainSem, pretrainSplit, PretrainSemConfigSchema, readCaptions, splitByIdentity } from './pretrain-sem';
 export type { PretrainSemConfig, PretrainSemConfigInput, PretrainSemOptions, PretrainSemResult } from './pretrain-sem';
 export { zeroShotAccuracy, probeAccuracy, embedImages, ZERO_SHOT_ATTRIBUTES } from './zero-shot';
 export type { ZeroShotReport, ZeroShotAttribute, AttributeAccuracy } from './zero-shot';

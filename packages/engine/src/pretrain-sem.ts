@@ -148,6 +148,15 @@ function pairSource(records: readonly CaptionRecord[], loader: BatchLoader, toke
   };
 }
 
+/**
+ * The identities {@link pretrainSem} trains on and holds out for zero-shot evaluation: `cfg.holdoutFraction` of the
+ * world's captioned identities, drawn from the config seed's `holdout` stream. Diagnostics that must score the same
+ * held-out images (e.g. experiments' sem-supervised-probe) call this.
+ */
+export function pretrainSplit(worldRoot: string, cfg: PretrainSemConfig): { train: CaptionRecord[]; heldOut: CaptionRecord[] } {
+  return splitByIdentity(readCaptions(worldRoot), cfg.holdoutFraction, new Rng(cfg.seed).derive('holdout'));
+}
+
 /** Options of {@link pretrainSem}. */
 export interface PretrainSemOptions {
   readonly worldRoot: string;
@@ -205,7 +214,7 @@ export function moveAsideStaleRun(outDir: string, configHash: string): string | 
 export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSemResult> {
   const cfg = PretrainSemConfigSchema.parse(opts.config);
   const rng = new Rng(cfg.seed);
-  const { train: trainSet, heldOut } = splitByIdentity(readCaptions(opts.worldRoot), cfg.holdoutFraction, rng.derive('holdout'));
+  const { train: trainSet, heldOut } = pretrainSplit(opts.worldRoot, cfg);
   const tokenizer = WordTokenizer.fromCaptions(trainSet.map((r) => r.caption), { contextLength: cfg.text.contextLength });
   const vit = buildBackbone(cfg.image, { rng: rng.derive('image') });
   if (vit.family !== 'clip-vit') throw new Error(`pretrainSem: image tower '${cfg.image.name}' is not a CLIP ViT`);
