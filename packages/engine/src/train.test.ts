@@ -86,6 +86,31 @@ describe('train loop', () => {
     expect(a.at(-1)!.loss.total!).toBeLessThan(a[0]!.loss.total!);
   });
 
+  it('a signal delivered by the event loop (a timer here) stops the run within one step, with a checkpoint', async () => {
+    // tinySource resolves its batches synchronously, as a prefetched loader does: without a turn of the event loop
+    // per step the timer below (like a real signal handler or the parent-watch) would only run after the last step
+    const dir = tmp();
+    const signals = new EventEmitter();
+    const run = setup(dir, 3, false);
+    let firedAt: number | undefined;
+    const timerOnStart: TrainHook = {
+      name: 'timer',
+      onStart: (ctx) => void setTimeout(() => {
+        firedAt = ctx.step;
+        signals.emit('SIGTERM', 'SIGTERM');
+      }, 0),
+    };
+    const epochs = 100; // 400 steps: far more than the timer needs
+    const result = await train({ ...run, hooks: [timerOnStart, ...run.hooks], lossFn: (b) => tinyLoss(run.model, b), schedule, epochs, signalTarget: signals });
+    expect(firedAt).toBeDefined();
+    expect(result.reason).toBe('interrupted');
+    expect(result.stoppedBy).toBe('SIGTERM');
+    expect(result.step).toBeLessThanOrEqual(firedAt! + 1);
+    expect(result.step).toBeLessThan(epochs * PER_EPOCH);
+    expect(loadCheckpoint(dir).state.step).toBe(result.step);
+    dispose(run);
+  });
+
   it('stops on a non-finite loss without applying the update; the last good checkpoint stays latest', async () => {
     const dir = tmp();
     const run = setup(dir, 1, false);

@@ -9,6 +9,9 @@
  *
  * SIGINT / SIGTERM (while `train` runs) request a stop: the current step finishes, hooks' `onEnd` runs with
  * reason `'interrupted'` (the checkpoint hook saves there) and `train` resolves; a second signal exits at once.
+ * The loop yields to the event loop after every step ({@link yieldToEventLoop}): a step on one wasm thread is
+ * synchronous and a prefetched batch resolves as a microtask, so without that turn neither a signal handler nor a
+ * timer (the parent-watch of trainers started by the ablation runner) would run before the run ends.
  * Errors (a guard, a failed hook) call `onError` and rethrow — no checkpoint is written then, so the last good
  * one stays the latest.
  */
@@ -192,6 +195,14 @@ async function runStep<B>(opts: TrainOptions<B>, ctx: TrainContext, batch: B, ho
   }
 }
 
+/**
+ * One full turn of the event loop (timers, I/O and signal callbacks run), for long CPU loops: a resolved promise
+ * only drains microtasks, `setImmediate` waits for the poll phase where signal watchers are delivered.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Train until `steps` / `epochs` are reached or a stop is requested. */
 export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
   finite(opts.steps, 'steps');
@@ -236,6 +247,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
         ctx.epoch = sb.epoch + 1;
         for (const h of hooks) await h.onEpochEnd?.(ctx, sb.epoch);
       }
+      await yieldToEventLoop();
     }
     const result: TrainResult =
       ctx.stopRequested === undefined
