@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '@clip-senet/core/base';
 import type { ExperimentConfig } from '../config';
-import type { EvalPoint, RankedList, RunSummary, TrainPoint } from './summary';
+import { RUN_SUMMARY_FORMAT, type EvalPoint, type RankedList, type RunSummary, type TrainPoint } from './summary';
 
 /** Files of a run folder the runner reads or writes. */
 export const RUN_FILES = {
@@ -88,13 +88,14 @@ export function summarizeRun(runDir: string, runKey: string, config: ExperimentC
     .filter((l) => l.type === 'eval')
     .map((l) => {
       const m = l.metrics as Record<string, number>;
-      return { step: l.step as number, epoch: (l.epoch as number) + 1, mAP: m.mAP!, rank1: m.rank1!, rank5: m.rank5!, mINP: m.mINP! };
+      // the eval hook logs `ctx.epoch` after the epoch ended: already the number of completed epochs
+      return { step: l.step as number, epoch: l.epoch as number, mAP: m.mAP!, rank1: m.rank1!, rank5: m.rank5!, mINP: m.mINP! };
     });
   const steps: TrainPoint[] = log
     .filter((l) => l.type === 'step')
     .map((l) => ({ step: l.step as number, epoch: l.epoch as number, lr: l.lr as number, loss: l.loss as Record<string, number> }));
   return {
-    format: 'clip-senet/run-summary@1',
+    format: RUN_SUMMARY_FORMAT,
     runKey,
     ...(Object.keys(inputs).length > 0 ? { inputs } : {}),
     dataset: datasetTag(config),
@@ -115,13 +116,32 @@ export function summarizeRun(runDir: string, runKey: string, config: ExperimentC
   };
 }
 
-/** Read a run's `summary.json`, or undefined when absent. */
+/**
+ * A summary as the current format holds it. `run-summary@1` (written before the eval-epoch fix) recorded every
+ * evaluation one epoch late — the log's `epoch` (epochs completed) plus 1 — so its curve is shifted back by exactly
+ * that; anything else that is not the current format is an error naming `where`.
+ */
+export function upgradeSummary(raw: unknown, where: string): RunSummary {
+  const s = raw as { format?: unknown; evalCurve?: readonly EvalPoint[] };
+  if (s?.format === RUN_SUMMARY_FORMAT) return raw as RunSummary;
+  if (s?.format === 'clip-senet/run-summary@1') {
+    const evalCurve = (s.evalCurve ?? []).map((p) => ({ ...p, epoch: p.epoch - 1 }));
+    return { ...(raw as RunSummary), format: RUN_SUMMARY_FORMAT, evalCurve };
+  }
+  throw new Error(`${where}: unknown format '${String(s?.format)}' (expected ${RUN_SUMMARY_FORMAT})`);
+}
+
+/** Read a run's `summary.json` (upgraded to the current format), or undefined when absent. */
 export function readSummary(runDir: string): RunSummary | undefined {
   const file = join(runDir, RUN_FILES.summary);
   if (!existsSync(file)) return undefined;
-  const s = JSON.parse(readFileSync(file, 'utf8')) as RunSummary;
-  if (s.format !== 'clip-senet/run-summary@1') throw new Error(`${file}: unknown format '${String(s.format)}' (expected clip-senet/run-summary@1)`);
-  return s;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message}); delete it to re-summarise the run from results.json`);
+  }
+  return upgradeSummary(raw, file);
 }
 
 /** Write a run's `summary.json` atomically. */

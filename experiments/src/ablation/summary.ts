@@ -43,9 +43,12 @@ export interface RankedList {
   readonly gallery: readonly { readonly path: string; readonly match: boolean }[];
 }
 
+/** Format tag of {@link RunSummary}; `@2` fixed the evaluation epochs (`@1` recorded each one epoch late). */
+export const RUN_SUMMARY_FORMAT = 'clip-senet/run-summary@2';
+
 /** `runs/<runKey>/summary.json`: everything the reports need from one finished run. */
 export interface RunSummary {
-  readonly format: 'clip-senet/run-summary@1';
+  readonly format: typeof RUN_SUMMARY_FORMAT;
   readonly runKey: string;
   /** SHA-256 of each weights file the run loaded (config field → digest; part of `runKey`); absent when none. */
   readonly inputs?: Readonly<Record<string, string>>;

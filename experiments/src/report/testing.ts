@@ -1,5 +1,5 @@
 /** Test fixtures of the report layer: hand-made run summaries and ablation records, and a small CSV reader. */
-import type { AblationRecord, AblationRunRecord, EvalPoint, RankedList, RunMetrics, RunSummary } from '../ablation/summary';
+import { RUN_SUMMARY_FORMAT, type AblationRecord, type AblationRunRecord, type EvalPoint, type RankedList, type RunMetrics, type RunSummary } from '../ablation/summary';
 
 /** Options of {@link fakeSummary}. */
 export interface FakeSummaryOptions {
@@ -14,7 +14,7 @@ export interface FakeSummaryOptions {
 /** A finished run's summary with the given metrics (fractions) and a short falling loss curve. */
 export function fakeSummary(runKey: string, seed: number, metrics: Omit<RunMetrics, 'rank10'>, options: FakeSummaryOptions = {}): RunSummary {
   return {
-    format: 'clip-senet/run-summary@1',
+    format: RUN_SUMMARY_FORMAT,
     runKey,
     dataset: options.dataset ?? 'synthetic',
     protocolId: options.protocolId ?? 'veri776/no-rr/cosine/non-interp',

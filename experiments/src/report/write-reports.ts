@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { AblationRecord } from '../ablation/summary';
+import { upgradeSummary } from '../ablation/summarize';
 import { ablationCsv, ablationMarkdown, type FigureRefs } from './ablation-report';
 import { curvesFigure, rankedFigure, trainingFigure } from './figures';
 import { writeGenerated, type GeneratedFile } from './report-files';
@@ -16,7 +17,8 @@ export function readAblationRecord(path: string): AblationRecord {
   const record = JSON.parse(readFileSync(path, 'utf8')) as AblationRecord;
   if (record.format !== 'clip-senet/ablation-runs@1') throw new Error(`${path}: not an ablation record (format '${String(record.format)}')`);
   if (!Array.isArray(record.variants) || !Array.isArray(record.runs) || !Array.isArray(record.seeds)) throw new Error(`${path}: ablation record without variants/runs/seeds`);
-  return record;
+  const runs = record.runs.map((r, i) => ({ ...r, summary: r.summary === null ? null : upgradeSummary(r.summary, `${path}: runs[${i}].summary`) }));
+  return { ...record, runs };
 }
 
 /** Options of {@link ablationReportFiles}. */
