@@ -46,6 +46,13 @@ describe('clip-senet --help', () => {
     expect(c.err()).toBe('');
   });
 
+  it('npx clip-senet --help works from the repository root (a real bin entry)', async () => {
+    const repo = join(projectDir, '..');
+    const r = await run('npx', ['--no-install', 'clip-senet', '--help'], { cwd: repo, env: { ...process.env, CLIP_SENET_BACKEND: 'wasm' } });
+    expect(r.stdout).toContain('Usage: clip-senet <command>');
+    expect(r.stdout).toContain('ablation');
+  });
+
   it('lists every command; an unknown command exits 2', async () => {
     const c = capture();
     expect(await main(['--help'], c.io)).toBe(0);
