@@ -1,10 +1,13 @@
 /**
  * Image decoding (JPEG/PNG via @napi-rs/canvas, the fastest decoder measured in BACKENDS.md) and a deterministic
  * bilinear resize, both to interleaved RGB uint8. Pure JS arithmetic after decoding, so results are identical in
- * every process and worker.
+ * every process and worker. Decoding is strict: the canvas decoder fills the missing rows of a truncated JPEG or
+ * PNG without complaint, so the encoded structure is checked first (`encodedImageProblem`) and a damaged file is an
+ * error naming it.
  */
 import { readFileSync } from 'node:fs';
 import { type Canvas, Image, createCanvas } from '@napi-rs/canvas';
+import { encodedImageProblem } from './image-structure';
 
 /** An RGB image, row-major, channels interleaved (`data.length === width * height * 3`). */
 export interface RgbImage {
@@ -25,7 +28,8 @@ function canvasOf(width: number, height: number): Canvas {
  *
  * @param source a file path, or the encoded bytes
  * @param name how to name the image in errors when `source` is bytes
- * @throws Error naming the path when the file is missing, unreadable or not a decodable image
+ * @throws Error naming the path when the file is missing, unreadable, truncated or corrupt (an incomplete JPEG
+ *   marker structure or PNG chunk list, a PNG chunk failing its CRC), or otherwise not a decodable image
  */
 export function decodeImage(source: string | Uint8Array, name = '<bytes>'): RgbImage {
   const label = typeof source === 'string' ? source : name;
@@ -35,6 +39,8 @@ export function decodeImage(source: string | Uint8Array, name = '<bytes>'): RgbI
   } catch (err) {
     throw new Error(`cannot read image ${label}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  const problem = encodedImageProblem(bytes);
+  if (problem !== undefined) throw new Error(`cannot decode image ${label}: ${problem}`);
   const img = new Image();
   try {
     img.src = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

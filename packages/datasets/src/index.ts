@@ -58,6 +58,18 @@ export type { ContactSheetOptions } from './synthetic/contact-sheet';
 export { decodeImage, resizeBilinear } from './decode';
 export type { RgbImage } from './decode';
 export {
+  assertImagesIntact,
+  checkImageFiles,
+  encodedImageProblem,
+  headTailProblem,
+  imageFileProblem,
+  DamagedImagesError,
+  DAMAGED_SHOWN,
+  HEAD_BYTES,
+  TAIL_BYTES,
+} from './image-structure';
+export type { DamagedImage, ImageCheckReport } from './image-structure';
+export {
   applyTransforms,
   trainTransforms,
   hflip,
