@@ -1,17 +1,90 @@
 /**
  * Atomic file writes: write to a temporary sibling, fsync, then rename over the target, so a reader
  * (or a resumed run) never sees a half-written file even if the process is killed mid-write.
+ *
+ * A process killed mid-write (`kill -9`, power loss) leaves its temporary file behind. Temporary names carry
+ * the writer's pid, a host tag and a per-process nonce (`.<name>.tmp-<pid>-<host>-<nonce>-<thread>-<n>`), so
+ * {@link removeStaleTempFiles} (or `writeFileAtomic(…, { removeStaleTemps: true })`) can tell a leftover of a
+ * dead writer from a file a live writer is still writing, and removes only the former.
+ *
+ * Every error names the file being written (`Cannot write <path>: ENOSPC: no space left on device, write`) and
+ * keeps the original `code` / `errno` / `syscall` (the original error is the `cause`).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, basename, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 
+/** 8 hex digits naming this machine, so a folder shared over the network is not swept by another host. */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+/** 8 hex digits naming this process, so a later process that gets the same pid (containers) is told apart. */
+const NONCE = randomBytes(4).toString('hex');
+
+/**
+ * `.<target>.tmp-<pid>-<host>-<nonce>-<thread>-<n>`; the older `.<target>.tmp-<pid>-<thread>-<n>` (no host, no
+ * nonce) is still recognised.
+ */
+const TEMP_PATTERN = /^\..+\.tmp-(\d+)-(?:([0-9a-f]{8})-([0-9a-f]{8})-)?\d+-\d+$/;
+
 let counter = 0;
 
-/** Unique per process, worker thread and call (the file is opened with `wx`, so a clash fails loudly). */
-function tempPathFor(path: string): string {
+/**
+ * A fresh temporary path next to `path`, as {@link writeFileAtomic} uses: unique per process, worker thread and
+ * call (the file is opened with `wx`, so a clash fails loudly).
+ */
+export function atomicTempPath(path: string): string {
   counter += 1;
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${threadId}-${counter}`);
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${HOST_TAG}-${NONCE}-${threadId}-${counter}`);
+}
+
+/** Options of {@link writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /** First remove temporary files that dead writers left in the target's folder ({@link removeStaleTempFiles}). */
+  readonly removeStaleTemps?: boolean;
+  /** Where a removed stale file is reported (default `console.warn`; `null` = silent). */
+  readonly log?: ((line: string) => void) | null;
+}
+
+/** False only when the writer of a temporary file named `name` is certainly gone. */
+function writerMayBeAlive(name: string): boolean {
+  const m = TEMP_PATTERN.exec(name);
+  if (!m) return true; // not ours: leave it
+  const [, pidText, host, nonce] = m;
+  if (host !== undefined && host !== HOST_TAG) return true; // another machine sharing the folder: cannot tell
+  const pid = Number(pidText);
+  if (pid === process.pid) return nonce === NONCE; // this process (another thread may be writing it), or an earlier one with our pid
+  try {
+    process.kill(pid, 0); // signal 0: only checks that the process exists
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/**
+ * Remove the temporary files of atomic writes in `dir` whose writer process no longer exists (left by a crash
+ * or `kill -9`). Files of live writers — other processes on this host, this process, and anything written from
+ * another host — are never touched. A pid reused by an unrelated live process keeps its file (the safe side).
+ * Returns the removed paths; each is also reported to `log` (default `console.warn`).
+ */
+export function removeStaleTempFiles(dir: string, log: ((line: string) => void) | null = (l) => console.warn(l)): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!TEMP_PATTERN.test(name) || writerMayBeAlive(name)) continue;
+    const path = join(dir, name);
+    rmSync(path, { force: true });
+    removed.push(path);
+    log?.(`removed ${path}: a temporary file of an interrupted write (its process ${TEMP_PATTERN.exec(name)![1]} is gone)`);
+  }
+  return removed;
 }
 
 /** Best-effort fsync of the folder so the rename itself survives a power loss (not possible on every OS). */
@@ -27,34 +100,59 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Atomically replace `path` with `data` (parent folders are created). */
-export function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[]): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = tempPathFor(path);
-  const fd = openSync(tmp, 'wx');
-  try {
-    const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
-    for (const chunk of chunks) {
-      let off = 0;
-      while (off < chunk.byteLength) off += writeSync(fd, chunk, off, chunk.byteLength - off);
-    }
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
+/** `err` with the target path in its message; `code`, `errno` and `syscall` kept, the original as `cause`. */
+function writeError(err: unknown, path: string): Error {
+  const e = err as NodeJS.ErrnoException;
+  const out: NodeJS.ErrnoException = new Error(`Cannot write ${path}: ${e?.message ?? String(err)}`, { cause: err });
+  if (e?.code !== undefined) out.code = e.code;
+  if (e?.errno !== undefined) out.errno = e.errno;
+  if (e?.syscall !== undefined) out.syscall = e.syscall;
+  out.path = path;
+  return out;
+}
+
+function writeChunks(fd: number, data: string | Uint8Array | readonly Uint8Array[]): void {
+  const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
+  for (const chunk of chunks) {
+    let off = 0;
+    while (off < chunk.byteLength) off += writeSync(fd, chunk, off, chunk.byteLength - off);
   }
-  closeSync(fd);
+  fsyncSync(fd);
+}
+
+/**
+ * Atomically replace `path` with `data` (parent folders are created).
+ *
+ * @throws Error `Cannot write <path>: <system message>` with the system error's `code` (ENOSPC, EISDIR, …);
+ *   the temporary file is removed and `path` keeps its previous content.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[], options: AtomicWriteOptions = {}): void {
   try {
-    renameSync(tmp, path);
+    mkdirSync(dirname(path), { recursive: true });
+    if (options.removeStaleTemps) removeStaleTempFiles(dirname(path), options.log === undefined ? (l) => console.warn(l) : options.log);
+    const tmp = atomicTempPath(path);
+    const fd = openSync(tmp, 'wx');
+    try {
+      writeChunks(fd, data);
+    } catch (err) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    closeSync(fd);
+    try {
+      renameSync(tmp, path);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
   } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
+    throw writeError(err, path);
   }
   fsyncDir(dirname(path));
 }
 
 /** Atomically write JSON (2-space indented, trailing newline). */
-export function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+export function writeJsonAtomic(path: string, value: unknown, options: AtomicWriteOptions = {}): void {
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, options);
 }

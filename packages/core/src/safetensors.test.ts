@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -255,6 +255,7 @@ describe('strict validation of malformed files', () => {
     writeFileSync(path, bytes);
     expect(() => readSafetensors(path)).toThrow(`Invalid safetensors file ${path}: header is not`);
     expect(() => readSafetensors(join(dir, 'missing.safetensors'))).toThrow(/Cannot read safetensors file .*missing\.safetensors: ENOENT/);
+    expect(() => readSafetensors(bytes, { source: 'checkpoint ckpt-3.safetensors' })).toThrow(/^Invalid safetensors file checkpoint ckpt-3\.safetensors: header is not/);
   });
 
   it('copies tensors whose data is not aligned for their dtype', () => {
@@ -272,7 +273,7 @@ describe('writeSafetensors input validation', () => {
   it('rejects mismatched storage, lengths, names and metadata', () => {
     const path = join(dir, 'x.safetensors');
     expect(() => writeSafetensors(path, { a: { dtype: 'I64', shape: [1], data: Int32Array.of(1) } })).toThrow(
-      "safetensors: tensor 'a': dtype I64 needs a BigInt64Array, got Int32Array",
+      `${path}: safetensors: tensor 'a': dtype I64 needs a BigInt64Array, got Int32Array`,
     );
     expect(() => writeSafetensors(path, { a: { dtype: 'F32', shape: [2, 2], data: new Float32Array(3) } })).toThrow(
       "tensor 'a': shape [2, 2] has 4 elements but data has 3",
@@ -282,5 +283,19 @@ describe('writeSafetensors input validation', () => {
     expect(() => writeSafetensors(path, {}, { n: 3 as unknown as string })).toThrow(/metadata\['n'\] must be a string/);
     expect(existsSync(path)).toBe(false);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a failed write names the file and keeps the error code', () => {
+    const path = join(dir, 'ckpt.safetensors');
+    mkdirSync(path); // a folder where the file should go: the final rename fails
+    let err: NodeJS.ErrnoException | undefined;
+    try {
+      writeSafetensors(path, { a: { dtype: 'F32', shape: [1], data: Float32Array.of(1) } });
+    } catch (e) {
+      err = e as NodeJS.ErrnoException;
+    }
+    expect(err?.message).toMatch(new RegExp(`^Cannot write ${path}: EISDIR`));
+    expect(err?.code).toBe('EISDIR');
+    expect(readdirSync(dir)).toEqual(['ckpt.safetensors']);
   });
 });

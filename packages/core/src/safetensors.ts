@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic, type AtomicWriteOptions } from './atomic';
 
 /** Element storage of a {@link SafeTensor}; F16/BF16 are raw bit patterns in a `Uint16Array`, F8 in a `Uint8Array`. */
 export type SafeTensorData =
@@ -284,6 +284,12 @@ function viewOf(bytes: Uint8Array, at: number, e: Entry): SafeTensorData {
   return new Ctor(copy.buffer, 0, count);
 }
 
+/** Options of {@link readSafetensors}. */
+export interface ReadSafetensorsOptions {
+  /** Name of the bytes in error messages (default: the path, or `<bytes>`), e.g. the file they were read from. */
+  readonly source?: string;
+}
+
 /**
  * Read a safetensors file (path) or buffer. Tensors alias `bytes` where aligned; copy what you keep if
  * you intend to mutate the source buffer.
@@ -291,9 +297,9 @@ function viewOf(bytes: Uint8Array, at: number, e: Entry): SafeTensorData {
  * @throws Error naming the file (or `<bytes>`) and the offending tensor for any malformed header,
  *   unsupported dtype, size mismatch, or offsets that do not tile the data buffer exactly.
  */
-export function readSafetensors(pathOrBytes: string | Uint8Array): SafetensorsFile {
+export function readSafetensors(pathOrBytes: string | Uint8Array, options: ReadSafetensorsOptions = {}): SafetensorsFile {
   assertLittleEndianHost();
-  const source = typeof pathOrBytes === 'string' ? pathOrBytes : '<bytes>';
+  const source = options.source ?? (typeof pathOrBytes === 'string' ? pathOrBytes : '<bytes>');
   let bytes: Uint8Array;
   try {
     bytes = typeof pathOrBytes === 'string' ? readFileSync(pathOrBytes) : pathOrBytes;
@@ -381,11 +387,24 @@ export function encodeSafetensors(
   return out;
 }
 
-/** Write a safetensors file atomically (temp file + fsync + rename; parent folders created). */
+/**
+ * Write a safetensors file atomically (temp file + fsync + rename; parent folders created; `options` as for
+ * `writeFileAtomic`, e.g. `removeStaleTemps`).
+ *
+ * @throws Error naming `path`: an invalid tensor (`<path>: safetensors: tensor 'x': …`) before anything is
+ *   written, or the write error (`Cannot write <path>: ENOSPC: …`, with its `code`).
+ */
 export function writeSafetensors(
   path: string,
   tensors: Record<string, SafeTensorInput> | ReadonlyMap<string, SafeTensorInput>,
   metadata?: Record<string, string>,
+  options: AtomicWriteOptions = {},
 ): void {
-  writeFileAtomic(path, encodeParts(tensors, metadata));
+  let parts: Uint8Array[];
+  try {
+    parts = encodeParts(tensors, metadata);
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
+  }
+  writeFileAtomic(path, parts, options);
 }
