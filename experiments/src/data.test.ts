@@ -2,14 +2,16 @@
  * loadData + evaluationFor on miniature trees in the exact real formats, written by the datasets package's layout
  * writers: VeRi-776 (official indices, view labels), VehicleID (seeded draws) and VeRi-Wild (test sizes); strict
  * counts by default; relative roots resolve against the repository root. Ends with `train` + `eval` on a VehicleID
- * tree built from the tiny synthetic world's images (mean ± std over the draws in results.json / eval.json).
+ * tree built from the tiny synthetic world's images (mean ± std over the draws in results.json / eval.json), and
+ * `train` refusing a tree with a truncated gallery image before training starts.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  DamagedImagesError,
   DatasetCountError,
   vehicleIdQueryGallery,
   writeVeRi776Layout,
@@ -88,6 +90,28 @@ describe('VeRi-776 miniature', () => {
     const plan = evaluationFor(c, data);
     expect(plan.protocol.id).toBe('veri776-gtjk/no-rr/cosine/non-interp');
     expect(plan.gallery).toBe(data.gallery);
+  });
+
+  it('a truncated or non-image file in any split is an error naming it and counting the damaged files', () => {
+    const good = loadData(config(`data: { dataset: veri776, root: ${t.rel}, strictCounts: false }`).data, quiet);
+    const cut = good.gallery[3]!.path;
+    const odd = good.train[0]!.path;
+    const copy = tree('veri-damaged');
+    writeVeRi776Layout(copy.abs, entries);
+    const inCopy = (p: string): string => join(copy.abs, relative(t.abs, p));
+    writeFileSync(inCopy(cut), BYTES.subarray(0, 3)); // lost its end-of-image marker
+    writeFileSync(inCopy(odd), 'GIF89a');
+    let err: unknown;
+    try {
+      loadData(config(`data: { dataset: veri776, root: ${copy.rel}, strictCounts: false }`).data, quiet);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DamagedImagesError);
+    const { message } = err as DamagedImagesError;
+    expect(message.startsWith(`veri776 dataset at ${copy.abs}: 2 of 19 image(s) are damaged`)).toBe(true);
+    expect(message).toContain(`${inCopy(cut)}: JPEG does not end with the end-of-image marker FFD9`);
+    expect(message).toContain(`${inCopy(odd)}: not a JPEG`);
   });
 
   it('a view-label file gives every sample a view id (for a CV model with views)', () => {
@@ -207,6 +231,25 @@ describe('train (+ eval) on real-format trees of the tiny synthetic world\u2019s
     const keys = [...readSafetensors(join(runDir, 'checkpoints', ckpt)).tensors.keys()];
     expect(keys.some((k) => k.endsWith('fusion.camera_view.camera'))).toBe(true);
     expect(keys.some((k) => k.endsWith('fusion.camera_view.view'))).toBe(true);
+  });
+
+  it('train refuses a tree with a truncated gallery image before the first step, naming the file', async () => {
+    const t = tree('veri-truncated');
+    const queries = new Set(world.query.map((s) => s.path));
+    const entries = (split: 'train' | 'query' | 'gallery', xs: readonly Sample[]): VeRi776LayoutEntry[] =>
+      xs.map((s, i) => ({ vehicleId: s.vehicleId, cameraId: s.cameraId, split, srcPath: s.path, frame: i + 1 }));
+    const written = writeVeRi776Layout(t.abs, [...entries('train', world.train), ...entries('query', world.query), ...entries('gallery', world.gallery.filter((s) => !queries.has(s.path)))]);
+    const victim = join(t.abs, 'image_test', written.gallery[written.gallery.length - 1]!);
+    const bytes = readFileSync(victim);
+    writeFileSync(victim, bytes.subarray(0, bytes.length - 2)); // the last two bytes are the end-of-image marker
+    const cfg = join(dir, 'veri-truncated.yaml');
+    writeFileSync(cfg, `extends: ${tiny}\ndata:\n  dataset: veri776\n  world: null\n  root: ${t.rel}\n  strictCounts: false\n`);
+    const runDir = join(dir, 'run-truncated');
+    out = '';
+    expect(await main(['train', '--config', cfg, '--set', 'train.maxSteps=2', '--run-dir', runDir, '--no-progress'], io), out).toBe(1);
+    expect(out).toMatch(/1 of \d+ image\(s\) are damaged/);
+    expect(out).toContain(`${victim}: JPEG does not end with the end-of-image marker FFD9`);
+    expect(existsSync(join(runDir, 'checkpoints'))).toBe(false);
   });
 
   it('VehicleID: results.json and eval.json carry mean ± std over the draws', async () => {

@@ -2,12 +2,15 @@
  * Dataset resolution for the CLI (PROTOCOLS.md): `synthetic` generates (or reuses) the embedded world under the
  * git-ignored `<repo>/datasets/synthetic/` and reads it as VeRi-776; `veri776`, `vehicleid` and `veriwild` read
  * `data.root` (relative to the repository root) with the datasets package's readers, strict about counts
- * unless `data.strictCounts: false`.
+ * unless `data.strictCounts: false`. Every image of every split is then checked structurally (head and tail bytes,
+ * datasets' `assertImagesIntact`), so a truncated or damaged file stops the run before training starts instead of
+ * training on grey rows.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashString32 } from '@clip-senet/core';
 import {
+  assertImagesIntact,
   generateSyntheticWorld,
   loadVeRi776,
   loadVeRiWild,
@@ -74,8 +77,20 @@ export function ensureSyntheticWorld(data: Readonly<DataConfig>): string {
 
 const byPath = (a: Sample, b: Sample): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
-/** Load the configured dataset (generating the synthetic world first when needed). */
+/**
+ * Load the configured dataset (generating the synthetic world first when needed) and check its images.
+ *
+ * @throws DatasetFormatError / DatasetCountError from the readers
+ * @throws DamagedImagesError when images of any split are truncated or not JPEG/PNG (how many, and the first few)
+ */
 export function loadData(data: Readonly<DataConfig>, options: LoadDataOptions = {}): LoadedData {
+  const loaded = readData(data, options);
+  const { train, query, gallery, test = [] } = loaded;
+  assertImagesIntact(`${loaded.dataset} dataset at ${loaded.root}`, [train, query, gallery, test].flatMap((xs) => xs.map((s) => s.path)));
+  return loaded;
+}
+
+function readData(data: Readonly<DataConfig>, options: LoadDataOptions): LoadedData {
   const counts = { strict: data.strictCounts, ...(options.onWarning ? { onWarning: options.onWarning } : {}) };
   switch (data.dataset) {
     case 'synthetic': {
