@@ -102,6 +102,14 @@ describe('hand-made VehicleID fixture (CRLF, BOM, trailing blanks)', () => {
     ['bad-vehicle-id', 800, 'test_list_800.txt', 2, /malformed entry "0000102 nine"/],
     ['duplicate-entry', 800, 'train_list.txt', 5, /duplicate entry "0000002" \(first at line 2\)/],
     ['missing-image', 1600, 'test_list_1600.txt', 6, /1 listed image\(s\) missing on disk:\n {2}line 6: .*0000199\.jpg/],
+    [
+      'train-test-image-overlap', 800, 'test_list_800.txt', 4,
+      /1 test entry shares its image or vehicle id with the training list .*train_list\.txt .*\n {2}line 4: image 0000004 is also train line 4$/,
+    ],
+    [
+      'train-test-id-overlap', 800, 'test_list_800.txt', 3,
+      /2 test entries share .*train_list\.txt \(the protocol needs disjoint train and test identities\):\n {2}line 3: vehicle 4 is a training identity \(train line 3\)\n {2}line 5: vehicle 30 is a training identity \(train line 1\)$/,
+    ],
   ];
   for (const [name, testSize, file, line, message] of cases) {
     it(`fails on ${name} with file and line`, () => {

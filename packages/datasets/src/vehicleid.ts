@@ -7,13 +7,16 @@
  * train samples get labels 0..N−1 in ascending vehicle-id order.
  *
  * Protocol: per test identity one randomly chosen image is the gallery and the rest are queries
- * ({@link vehicleIdQueryGallery}); results are averaged over 10 seeded draws.
+ * ({@link vehicleIdQueryGallery}); results are averaged over 10 seeded draws. Train and test identities are
+ * disjoint (the real lists are), so an image or a vehicle id of the test list that is also in `train_list.txt` is
+ * an error naming both files and lines. The test lists overlap each other by design (800 ⊂ 1600 ⊂ 2400); only
+ * the one read is compared with the training list.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Rng } from '@clip-senet/core';
 import { DatasetFormatError } from './errors';
-import { DirectoryIndex, DuplicateGuard, MissingImages, parseNonNegInt, readListLines } from './list-file';
+import { DirectoryIndex, DuplicateGuard, MISSING_SHOWN, MissingImages, parseNonNegInt, readListLines } from './list-file';
 import {
   type CountCheckOptions,
   type TrainTestCounts,
@@ -49,10 +52,20 @@ export interface VehicleIDDataset {
 /** Image ids are plain file stems: letters, digits, `_`, `-`, `.` (no path separators). */
 const IMAGE_ID = /^[A-Za-z0-9_.-]+$/;
 
-function readList(file: string, imageDir: string, dirs: DirectoryIndex): Sample[] {
+interface ListEntries {
+  readonly file: string;
+  readonly samples: Sample[];
+  /** Image id and 1-based line of each sample. */
+  readonly imageIds: string[];
+  readonly lines: number[];
+}
+
+function readList(file: string, imageDir: string, dirs: DirectoryIndex): ListEntries {
   const dupes = new DuplicateGuard(file);
   const missing = new MissingImages(file);
   const samples: Sample[] = [];
+  const imageIds: string[] = [];
+  const lines: number[] = [];
   for (const { text, line } of readListLines(file)) {
     const tokens = text.split(/\s+/);
     const vehicleId = tokens.length === 2 ? parseNonNegInt(tokens[1]!) : undefined;
@@ -64,16 +77,48 @@ function readList(file: string, imageDir: string, dirs: DirectoryIndex): Sample[
     const path = join(imageDir, name);
     if (!dirs.has(imageDir, name)) missing.add(line, path);
     samples.push({ path, vehicleId, cameraId: -1 });
+    imageIds.push(tokens[0]!);
+    lines.push(line);
   }
   missing.throwIfAny();
-  return samples;
+  return { file, samples, imageIds, lines };
+}
+
+/**
+ * Test-list lines whose image or vehicle id is also in the training list: one error at the first, naming both
+ * files, the first few offending line pairs and the total.
+ */
+function checkDisjoint(train: ListEntries, test: ListEntries): void {
+  const trainImage = new Map<string, number>();
+  const trainId = new Map<number, number>();
+  train.imageIds.forEach((id, i) => trainImage.set(id, train.lines[i]!));
+  train.samples.forEach((s, i) => {
+    if (!trainId.has(s.vehicleId)) trainId.set(s.vehicleId, train.lines[i]!);
+  });
+  const clashes: { line: number; text: string }[] = [];
+  test.samples.forEach((s, i) => {
+    const line = test.lines[i]!;
+    const imageLine = trainImage.get(test.imageIds[i]!);
+    const idLine = trainId.get(s.vehicleId);
+    if (imageLine !== undefined) clashes.push({ line, text: `line ${line}: image ${test.imageIds[i]} is also train line ${imageLine}` });
+    else if (idLine !== undefined) clashes.push({ line, text: `line ${line}: vehicle ${s.vehicleId} is a training identity (train line ${idLine})` });
+  });
+  if (clashes.length === 0) return;
+  const shown = clashes.slice(0, MISSING_SHOWN).map((c) => c.text);
+  const more = clashes.length > MISSING_SHOWN ? `\n  … and ${clashes.length - MISSING_SHOWN} more` : '';
+  throw new DatasetFormatError(
+    test.file,
+    clashes[0]!.line,
+    `${clashes.length} test entr${clashes.length === 1 ? 'y shares its image or vehicle id' : 'ies share their image or vehicle id'} with the training list ${train.file} ` +
+      `(the protocol needs disjoint train and test identities):\n  ${shown.join('\n  ')}${more}`,
+  );
 }
 
 /**
  * Load VehicleID with one of its test lists.
  *
- * @throws DatasetFormatError for a missing file/folder, a malformed line, a duplicate image id, or listed images
- *   missing on disk (first few + total).
+ * @throws DatasetFormatError for a missing file/folder, a malformed line, a duplicate image id, listed images
+ *   missing on disk (first few + total), or test entries whose image or vehicle id is in the training list.
  * @throws DatasetCountError with `strict: true` when counts differ from `expectedCounts` (default: published).
  */
 export function loadVehicleID(root: string, options: VehicleIDOptions): VehicleIDDataset {
@@ -88,8 +133,11 @@ export function loadVehicleID(root: string, options: VehicleIDOptions): VehicleI
   const trainList = join(splitDir, 'train_list.txt');
   const testList = join(splitDir, `test_list_${testSize}.txt`);
   if (!existsSync(imageDir)) throw new DatasetFormatError(imageDir, undefined, 'required image folder not found');
-  const { samples: train, numIds: numTrainIds } = relabelBySortedId(readList(trainList, imageDir, dirs));
-  const test = readList(testList, imageDir, dirs);
+  const trainEntries = readList(trainList, imageDir, dirs);
+  const testEntries = readList(testList, imageDir, dirs);
+  checkDisjoint(trainEntries, testEntries);
+  const { samples: train, numIds: numTrainIds } = relabelBySortedId(trainEntries.samples);
+  const test = testEntries.samples;
   const expected = options.expectedCounts ?? vehicleIdCounts(testSize);
   const warnings = checkCounts(
     `VehicleID (test ${testSize})`,
