@@ -2,7 +2,7 @@
  * Weight import/export: strictness (one error naming every bad key), non-strict reports, local tensors,
  * and export → import round trips in every layout, with key sets identical to the PyTorch-made files.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { loadWeights, saveWeights } from './weights';
 import { isIgnorable, type WeightFormat } from './key-maps';
 import type { Backbone } from './registry';
 import { fixturePath, maxAbsDiff, readFixtureTensors } from './testing';
+import { readTorchCheckpoint } from './torch-checkpoint';
 
 const dir = mkdtempSync(join(tmpdir(), 'backbones-weights-'));
 beforeAll(async () => {
@@ -85,6 +86,81 @@ describe('loadWeights strictness', () => {
     const report = loadWeights(gem, fixturePath('resnet-basic.safetensors'));
     expect(report.keptLocal).toEqual(['gem.p']);
     gem.dispose();
+  });
+});
+
+/** A copy of `t` whose float32 data has NaN / +Inf at the given flat indices. */
+function poisoned(t: SafeTensor, at: Record<number, number>): SafeTensor {
+  const data = Float32Array.from(t.data as Float32Array);
+  for (const [i, v] of Object.entries(at)) data[Number(i)] = v;
+  return { ...t, data };
+}
+
+describe('loadWeights refuses values a float32 parameter cannot hold', () => {
+  it('NaN / Inf in a safetensors file: one error naming the file and each tensor, nothing assigned, strict or not', () => {
+    const path = join(dir, 'nan.safetensors');
+    writeFileSync(path, edited('resnet-basic.safetensors', (m) => {
+      m.set('layer1.0.conv1.weight', poisoned(m.get('layer1.0.conv1.weight')!, { 5: NaN, 9: NaN }));
+      m.set('bn1.running_var', poisoned(m.get('bn1.running_var')!, { 0: Infinity }));
+    }));
+    const model = buildBackbone(basic);
+    const before = model.t('conv1.weight').dataSync().slice();
+    for (const strict of [true, false]) {
+      expect(() => loadWeights(model, path, { strict, log: null })).toThrow(
+        new RegExp(`^loadWeights\\(${path}, format 'torchvision'\\): 0 missing, 0 unexpected, 0 mis-shaped key\\(s\\), 2 unusable tensor\\(s\\)` +
+          `[\\s\\S]*unusable: bn1\\.running_var: 0 NaN and 1 ±Inf of 8 values \\(F32 \\[8\\], first at flat index 0\\)` +
+          `[\\s\\S]*unusable: layer1\\.0\\.conv1\\.weight: 2 NaN and 0 ±Inf of 576 values \\(F32 \\[8, 8, 3, 3\\], first at flat index 5\\)`),
+      );
+    }
+    expect(model.t('conv1.weight').dataSync()).toEqual(before);
+    model.dispose();
+  });
+
+  it('NaN in an F16 file is found after conversion', () => {
+    const bytes = edited('resnet-basic.f16.safetensors', (m) => {
+      const t = m.get('conv1.weight')!;
+      const bits = Uint16Array.from(t.data as Uint16Array);
+      bits[3] = 0x7e00; // a quiet NaN
+      m.set('conv1.weight', { ...t, data: bits });
+    });
+    const model = buildBackbone(basic);
+    expect(() => loadWeights(model, bytes)).toThrow(/unusable: conv1\.weight: 1 NaN and 0 ±Inf of \d+ values \(F16 \[8, 3, 7, 7\], first at flat index 3\)/);
+    model.dispose();
+  });
+
+  it('NaN in a torch.save checkpoint (a ViT, as the SEM loads) names the .pth file and the key', () => {
+    const src = fixturePath('vit-quickgelu.pth');
+    const key = 'module.visual.conv1.weight';
+    const t = readTorchCheckpoint(src).get(key)!;
+    const bytes = new Uint8Array(readFileSync(src));
+    const raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const at = Buffer.from(bytes).indexOf(Buffer.from(raw.subarray(0, 32))); // torch.save stores storages uncompressed
+    expect(at).toBeGreaterThan(0);
+    new DataView(bytes.buffer).setFloat32(at + 4 * 2, NaN, true);
+    const path = join(dir, 'nan.pth');
+    writeFileSync(path, bytes);
+    const vit = buildBackbone(quick);
+    expect(() => loadWeights(vit, path, { format: 'openai' })).toThrow(
+      new RegExp(`^loadWeights\\(${path}, format 'openai'\\)[^\\n]*1 unusable tensor\\(s\\)\\n  unusable: visual\\.conv1\\.weight: 1 NaN and 0 ±Inf of \\d+ values \\(F32 \\[[\\d, ]+\\], first at flat index 2\\)$`),
+    );
+    vit.dispose();
+  });
+
+  it('a float tensor labelled I32 is refused, naming file, key, found and expected dtype (never cast)', () => {
+    const path = join(dir, 'i32.safetensors');
+    writeFileSync(path, edited('resnet-basic.safetensors', (m) => {
+      const t = m.get('layer2.0.bn2.weight')!;
+      const f = Float32Array.from(t.data as Float32Array);
+      m.set('layer2.0.bn2.weight', { ...t, dtype: 'I32', data: new Int32Array(f.buffer) });
+    }));
+    const model = buildBackbone(basic);
+    const before = model.t('layer2.0.bn2.weight').dataSync().slice();
+    expect(() => loadWeights(model, path, { strict: false, log: null })).toThrow(
+      `loadWeights(${path}, format 'torchvision'): 0 missing, 0 unexpected, 0 mis-shaped key(s), 1 unusable tensor(s)\n` +
+        "  unusable: layer2.0.bn2.weight: dtype I32 in the file, expected F32 (or F16/BF16/F64, converted) for float32 parameter 'layer2.0.bn2.weight'; an integer tensor is not cast",
+    );
+    expect(model.t('layer2.0.bn2.weight').dataSync()).toEqual(before);
+    model.dispose();
   });
 });
 

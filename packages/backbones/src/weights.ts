@@ -3,10 +3,11 @@
  * (conv `[out, in, kh, kw]` ↔ `[kh, kw, in, out]`, linear transpose, HF q/k/v ↔ fused in_proj,
  * F16/BF16/F64 → F32). Loading validates everything before assigning anything: missing, unexpected
  * and mis-shaped keys are collected and reported together in one error (strict) or in the returned
- * report (non-strict, also logged).
+ * report (non-strict, also logged). A tensor that cannot be a float32 parameter — an integer or bool dtype
+ * (never cast), or NaN/±Inf values — is always an error naming the file, the key and what is wrong, strict or not.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { tf, readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '@clip-senet/core';
+import { tf, readSafetensors, toFloat32, writeSafetensors, type SafeDtype, type SafeTensor } from '@clip-senet/core';
 import { fromTorch, toTorchData, toTorchShape, type Module, type ParamSpec } from './module';
 import { isZip, readTorchCheckpoint } from './torch-checkpoint';
 import { detectFormat, isIgnorable, keyMapFor, type KeyRule, type ModelFamily, type WeightFormat } from './key-maps';
@@ -74,21 +75,54 @@ function expectedShapes(spec: ParamSpec, rule: KeyRule): number[][] {
   return rule.keys.map(() => [full[0]! / rule.keys.length, ...full.slice(1)]);
 }
 
-function describe(source: string, format: WeightFormat, r: Pick<LoadReport, 'missing' | 'unexpected' | 'mismatched'>): string {
+/** File dtypes a float32 parameter is read from (converted to F32); integer and bool tensors are refused. */
+const FLOAT_DTYPES: ReadonlySet<SafeDtype> = new Set(['F32', 'F16', 'BF16', 'F64', 'F8_E5M2', 'F8_E4M3']);
+
+/** Why a file tensor cannot become a float32 parameter (wrong dtype, NaN/±Inf values), or undefined. */
+function unusable(key: string, t: SafeTensor, param: string): string | undefined {
+  if (!FLOAT_DTYPES.has(t.dtype)) {
+    return `${key}: dtype ${t.dtype} in the file, expected F32 (or F16/BF16/F64, converted) for float32 parameter '${param}'; an integer tensor is not cast`;
+  }
+  const data = toFloat32(t);
+  let nan = 0;
+  let inf = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v - v === 0) continue; // finite
+    if (Number.isNaN(v)) nan++;
+    else inf++;
+    if (first < 0) first = i;
+  }
+  if (first < 0) return undefined;
+  return `${key}: ${nan} NaN and ${inf} ±Inf of ${data.length} values (${t.dtype} [${t.shape.join(', ')}], first at flat index ${first})`;
+}
+
+interface Problems {
+  readonly missing: readonly string[];
+  readonly unexpected: readonly string[];
+  readonly mismatched: readonly string[];
+  readonly invalid: readonly string[];
+}
+
+function describe(source: string, format: WeightFormat, r: Problems): string {
   const lines = [
-    `loadWeights(${source}, format '${format}'): ${r.missing.length} missing, ${r.unexpected.length} unexpected, ${r.mismatched.length} mis-shaped key(s)`,
+    `loadWeights(${source}, format '${format}'): ${r.missing.length} missing, ${r.unexpected.length} unexpected, ${r.mismatched.length} mis-shaped key(s)` +
+      (r.invalid.length ? `, ${r.invalid.length} unusable tensor(s)` : ''),
   ];
   if (r.missing.length) lines.push(`  missing: ${r.missing.join(', ')}`);
   if (r.unexpected.length) lines.push(`  unexpected: ${r.unexpected.join(', ')}`);
   if (r.mismatched.length) lines.push(`  mis-shaped: ${r.mismatched.join('; ')}`);
+  for (const line of r.invalid) lines.push(`  unusable: ${line}`);
   return lines.join('\n');
 }
 
 /**
  * Load a safetensors file or a PyTorch zip checkpoint (`torch.save` state dict; path or bytes) into `model`.
  *
- * @throws Error listing every missing, unexpected and mis-shaped key when `strict` (default); nothing
- *   is assigned in that case.
+ * @throws Error listing every missing, unexpected and mis-shaped key when `strict` (default), and — strict
+ *   or not — every tensor with a non-float dtype (`I32` where an F32 parameter goes is refused, not cast) or
+ *   NaN/±Inf values, each named with its key; nothing is assigned in that case.
  */
 export function loadWeights(model: WeightModel, pathOrBytes: string | Uint8Array, opts: LoadWeightsOptions = {}): LoadReport {
   const source = typeof pathOrBytes === 'string' ? pathOrBytes : '<bytes>';
@@ -109,6 +143,7 @@ export function loadWeights(model: WeightModel, pathOrBytes: string | Uint8Array
   const missing: string[] = [];
   const mismatched: string[] = [];
   const keptLocal: string[] = [];
+  const invalid: string[] = [];
   const plan: Array<{ spec: ParamSpec; rule: KeyRule }> = [];
   for (const spec of model.specs.values()) {
     const rule = map.rule(spec);
@@ -122,7 +157,9 @@ export function loadWeights(model: WeightModel, pathOrBytes: string | Uint8Array
     const want = expectedShapes(spec, rule);
     const bad = rule.keys.filter((k, i) => !tf.util.arraysEqual(tensors.get(k)!.shape, want[i]!));
     for (const k of bad) mismatched.push(`${k}: file [${tensors.get(k)!.shape.join(', ')}] ≠ expected [${want[rule.keys.indexOf(k)]!.join(', ')}]`);
-    if (!bad.length) plan.push({ spec, rule });
+    const wrong = bad.length ? [] : rule.keys.map((k) => unusable(k, tensors.get(k)!, spec.name)).filter((l) => l !== undefined);
+    invalid.push(...wrong);
+    if (!bad.length && !wrong.length) plan.push({ spec, rule });
   }
   const ignored: string[] = [...outside];
   const unexpected: string[] = [];
@@ -131,9 +168,9 @@ export function loadWeights(model: WeightModel, pathOrBytes: string | Uint8Array
     if (isIgnorable(model.family, k) || !map.owns(k)) ignored.push(k);
     else unexpected.push(k);
   }
-  const problems = { missing, unexpected, mismatched };
+  const problems = { missing, unexpected, mismatched, invalid };
   const hasProblems = missing.length + unexpected.length + mismatched.length > 0;
-  if (hasProblems && (opts.strict ?? true)) throw new Error(describe(source, format, problems));
+  if (invalid.length || (hasProblems && (opts.strict ?? true))) throw new Error(describe(source, format, problems));
   if (hasProblems) {
     const log = opts.log === undefined ? (l: string) => console.warn(l) : opts.log;
     log?.(`${describe(source, format, problems)}\n  (strict: false — loaded the ${plan.length} matching tensors)`);
