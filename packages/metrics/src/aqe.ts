@@ -5,6 +5,7 @@
  * same way against itself (database-side augmentation; each gallery image is then its own first neighbour).
  */
 import { distanceBlocks, type Gemm } from './distance';
+import { assertFiniteRows } from './finite';
 import { selectTopK } from './topk';
 
 /** Input of {@link alphaQueryExpansion}. */
@@ -61,7 +62,10 @@ function expand(x: Float32Array, gallery: Float32Array, dim: number, k: number, 
   return out;
 }
 
-/** αQE over query (and optionally gallery) features; returns new arrays, inputs untouched. */
+/**
+ * αQE over query (and optionally gallery) features; returns new arrays, inputs untouched.
+ * @throws when a feature is NaN or ±Infinity (the message names the split, counts its bad rows, names the first)
+ */
 export function alphaQueryExpansion(input: AqeInput): AqeResult {
   const { query, gallery, dim } = input;
   const alpha = input.alpha ?? 3;
@@ -72,6 +76,8 @@ export function alphaQueryExpansion(input: AqeInput): AqeResult {
   const k = Math.min(input.k ?? 5, ng);
   if (!Number.isInteger(k) || k < 0) throw new Error(`alphaQueryExpansion: k must be a non-negative integer, got ${input.k}`);
   if (!Number.isFinite(alpha)) throw new Error(`alphaQueryExpansion: alpha must be finite, got ${alpha}`);
+  assertFiniteRows(query, dim, 'alphaQueryExpansion: query features');
+  assertFiniteRows(gallery, dim, 'alphaQueryExpansion: gallery features');
   return {
     query: expand(query, gallery, dim, k, alpha, input.gemm),
     gallery: input.expandGallery ? expand(gallery, gallery, dim, k, alpha, input.gemm) : gallery.slice(),

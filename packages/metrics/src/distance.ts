@@ -8,6 +8,7 @@
  * results are deterministic and independent of block sizes.
  */
 
+import { assertFiniteRows } from './finite';
 import { fillDistanceBlock as fillBlock, mirrorLower, squaredNorms } from './matmul-kernel.mjs';
 
 export { squaredNorms };
@@ -79,12 +80,20 @@ function fillRows(query: Float32Array, gallery: Float32Array, dim: number, metri
   distancesFromDots(dots, metric, qNorm, gNorm, start, count, out);
 }
 
-/** Validate shapes; returns the row counts. */
-export function checkShapes(query: Float32Array, gallery: Float32Array, dim: number): { nq: number; ng: number } {
-  if (!Number.isInteger(dim) || dim <= 0) throw new Error(`computeDistances: dim must be a positive integer, got ${dim}`);
-  if (query.length % dim !== 0) throw new Error(`computeDistances: query length ${query.length} is not a multiple of dim ${dim}`);
+/**
+ * Validate shapes and values (every feature finite: the kernel would turn a NaN row into distance 1 / 0);
+ * returns the row counts. `fn` names the caller in the error; a self-distance call passes the same array twice.
+ */
+export function checkShapes(query: Float32Array, gallery: Float32Array, dim: number, fn = 'computeDistances'): { nq: number; ng: number } {
+  if (!Number.isInteger(dim) || dim <= 0) throw new Error(`${fn}: dim must be a positive integer, got ${dim}`);
+  if (query.length % dim !== 0) throw new Error(`${fn}: query length ${query.length} is not a multiple of dim ${dim}`);
   if (gallery.length % dim !== 0) {
-    throw new Error(`computeDistances: gallery length ${gallery.length} is not a multiple of dim ${dim}`);
+    throw new Error(`${fn}: gallery length ${gallery.length} is not a multiple of dim ${dim}`);
+  }
+  if (query === gallery) assertFiniteRows(query, dim, `${fn}: features`);
+  else {
+    assertFiniteRows(query, dim, `${fn}: query features`);
+    assertFiniteRows(gallery, dim, `${fn}: gallery features`);
   }
   return { nq: query.length / dim, ng: gallery.length / dim };
 }
@@ -95,6 +104,7 @@ export function checkShapes(query: Float32Array, gallery: Float32Array, dim: num
  * @param query row-major [nq × dim] features
  * @param gallery row-major [ng × dim] features
  * @param metric `cosine` (1 − cos; a zero vector has cos 0) or `euclidean` (squared, clamped at 0)
+ * @throws when a feature is NaN or ±Infinity (the message counts the bad rows and names the first)
  */
 export function computeDistances(query: Float32Array, gallery: Float32Array, dim: number, metric: DistanceMetric, options: DistanceOptions = {}): Float32Array {
   const { nq, ng } = checkShapes(query, gallery, dim);
@@ -109,7 +119,7 @@ export function computeDistances(query: Float32Array, gallery: Float32Array, dim
  */
 export function computeSelfDistances(features: Float32Array, dim: number, metric: DistanceMetric, options: DistanceOptions = {}): Float32Array {
   if (options.gemm) return computeDistances(features, features, dim, metric, options);
-  const { nq: n } = checkShapes(features, features, dim);
+  const { nq: n } = checkShapes(features, features, dim, 'computeSelfDistances');
   const out = new Float32Array(n * n);
   const norms = squaredNorms(features, dim);
   fillBlock(features, features, dim, metric, norms, norms, 0, n, out, true);
@@ -129,7 +139,7 @@ export function* distanceBlocks(
   metric: DistanceMetric,
   options: DistanceBlockOptions = {},
 ): Generator<DistanceBlock> {
-  const { nq, ng } = checkShapes(query, gallery, dim);
+  const { nq, ng } = checkShapes(query, gallery, dim, 'distanceBlocks');
   const blockSize = options.blockSize ?? 64;
   if (!Number.isInteger(blockSize) || blockSize <= 0) throw new Error(`distanceBlocks: blockSize must be a positive integer, got ${blockSize}`);
   const qNorm = squaredNorms(query, dim);

@@ -23,6 +23,10 @@ export type { RerankInput } from './rerank';
 export { alphaQueryExpansion } from './aqe';
 export type { AqeInput, AqeResult } from './aqe';
 
+// non-finite guard
+export { assertFiniteRows, findNonFiniteRows, nonFiniteMessage } from './finite';
+export type { NonFiniteRows, FiniteCheckOptions } from './finite';
+
 // dataset protocols
 export { veri776, veriWild, vehicleId, drawVehicleIdSplit, parseVeri776IndexFile, protocolId, VERI_WILD_COUNTS } from './protocols';
 export type {

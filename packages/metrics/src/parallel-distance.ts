@@ -128,19 +128,19 @@ export function createDistancePool(options: DistancePoolOptions = {}): DistanceP
   return {
     size,
     async computeDistances(query, gallery, dim, metric) {
-      const { nq, ng } = checkShapes(query, gallery, dim);
+      const { nq, ng } = checkShapes(query, gallery, dim, 'DistancePool.computeDistances');
       await setInputs(query, gallery, dim, metric);
       return matrix(nq, ng, false);
     },
     async computeSelfDistances(features, dim, metric) {
-      const { nq: n } = checkShapes(features, features, dim);
+      const { nq: n } = checkShapes(features, features, dim, 'DistancePool.computeSelfDistances');
       await setInputs(features, features, dim, metric);
       const out = await matrix(n, n, true);
       mirrorLower(out, n);
       return out;
     },
     async *distanceBlocks(query, gallery, dim, metric, opts = {}) {
-      const { nq, ng } = checkShapes(query, gallery, dim);
+      const { nq, ng } = checkShapes(query, gallery, dim, 'DistancePool.distanceBlocks');
       const blockSize = opts.blockSize ?? 64;
       if (!Number.isInteger(blockSize) || blockSize <= 0) throw new Error(`distanceBlocks: blockSize must be a positive integer, got ${blockSize}`);
       await setInputs(query, gallery, dim, metric);

@@ -8,6 +8,7 @@ import { Rng } from '@clip-senet/core/base';
 import { alphaQueryExpansion } from './aqe';
 import { computeDistances, computeSelfDistances, distanceBlocks } from './distance';
 import type { DistanceBlock, DistanceMetric, Gemm } from './distance';
+import { assertFiniteRows } from './finite';
 import type { DistancePool } from './parallel-distance';
 import type { ApMode } from './query-score';
 import { evaluateRanking } from './ranking';
@@ -21,6 +22,8 @@ export interface LabelledFeatures {
   readonly ids: ArrayLike<number>;
   /** Camera ids (required where same-camera matches are junk). */
   readonly cams?: ArrayLike<number>;
+  /** Where the rows come from (e.g. the list file); named in errors about an empty or non-finite split. */
+  readonly source?: string;
 }
 
 /** k-reciprocal re-ranking parameters (defaults 20 / 6 / 0.3). */
@@ -54,11 +57,24 @@ export function protocolId(dataset: string, metric: DistanceMetric, ap: ApMode, 
   return parts.join('/');
 }
 
-function rowsOf(features: Float32Array, dim: number, what: string): number {
-  if (!Number.isInteger(dim) || dim <= 0 || features.length % dim !== 0) {
-    throw new Error(`${what}: features length ${features.length} is not a multiple of dim ${dim}`);
+/**
+ * Rows of one split, checked: the length is a multiple of dim, the split is not empty and every feature is
+ * finite. Errors name the protocol, the split and its source.
+ */
+function splitRows(protocol: string, split: 'query' | 'gallery' | 'test', f: LabelledFeatures, dim: number): number {
+  const source = f.source !== undefined ? ` (${f.source})` : '';
+  if (!Number.isInteger(dim) || dim <= 0 || f.features.length % dim !== 0) {
+    throw new Error(`${protocol}: ${split} features${source}: length ${f.features.length} is not a multiple of dim ${dim}`);
   }
-  return features.length / dim;
+  const n = f.features.length / dim;
+  if (n === 0) throw new Error(`${protocol}: no valid query: the ${split} list${source} is empty`);
+  assertFiniteRows(f.features, dim, `${protocol}: ${split} features${source}`);
+  return n;
+}
+
+/** Where the evaluator's "no valid query" error says the rows come from. */
+function sources(query: LabelledFeatures, gallery: LabelledFeatures): { querySource?: string; gallerySource?: string } {
+  return { ...(query.source !== undefined ? { querySource: query.source } : {}), ...(gallery.source !== undefined ? { gallerySource: gallery.source } : {}) };
 }
 
 /** Options of {@link veri776}. */
@@ -117,8 +133,8 @@ export function veri776(options: Veri776Options = {}): QueryGalleryProtocol {
   return {
     id,
     evaluate({ query, gallery, dim }) {
-      const nq = rowsOf(query.features, dim, 'veri776 query');
-      const ng = rowsOf(gallery.features, dim, 'veri776 gallery');
+      const nq = splitRows('veri776', 'query', query, dim);
+      const ng = splitRows('veri776', 'gallery', gallery, dim);
       let q = query.features;
       let g = gallery.features;
       if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe, gemm: options.gemm }));
@@ -140,6 +156,7 @@ export function veri776(options: Veri776Options = {}): QueryGalleryProtocol {
         maxRank: options.maxRank,
         ap,
         ...(options.goodJunk ? { goodJunk: options.goodJunk } : {}),
+        ...sources(query, gallery),
       });
       return { ...result, protocolId: id };
     },
@@ -191,8 +208,8 @@ export function veriWild(options: VeriWildOptions): VeriWildProtocol {
   const ap = options.ap ?? 'non-interpolated';
   const id = protocolId(`veriwild-${published.name}`, metric, ap, false, options.aqe);
   const prepare = ({ query, gallery, dim }: QueryGalleryInput) => {
-    const nq = rowsOf(query.features, dim, 'veriWild query');
-    const ng = rowsOf(gallery.features, dim, 'veriWild gallery');
+    const nq = splitRows('veriWild', 'query', query, dim);
+    const ng = splitRows('veriWild', 'gallery', gallery, dim);
     let q = query.features;
     let g = gallery.features;
     if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe, gemm: options.gemm }));
@@ -205,6 +222,7 @@ export function veriWild(options: VeriWildOptions): VeriWildProtocol {
       galleryCams: gallery.cams,
       maxRank: options.maxRank,
       ap,
+      ...sources(query, gallery),
     });
     const finish = (): VeriWildResult => ({
       ...evaluator.result(),
@@ -315,7 +333,7 @@ export function vehicleId(options: VehicleIdOptions): VehicleIdProtocol {
   return {
     id,
     evaluate({ test, dim }) {
-      const n = rowsOf(test.features, dim, 'vehicleId test');
+      const n = splitRows('vehicleId', 'test', test, dim);
       if (test.ids.length !== n) throw new Error(`vehicleId: ${test.ids.length} ids for ${n} feature rows`);
       const draws: (RankingResult & { seed: number })[] = [];
       for (let r = 0; r < repeats; r++) {

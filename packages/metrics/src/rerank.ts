@@ -11,6 +11,7 @@
  * (float32 squares, column maxima, transpose); neighbour order ties break by index (stable); weights, V and
  * the Jaccard distance are float64; the output is float32.
  */
+import { assertFiniteRows } from './finite';
 import { selectTopK } from './topk';
 
 /** Input of {@link kReciprocalRerank}. Distances must be non-negative-ish "smaller is closer" values. */
@@ -214,6 +215,9 @@ function checkInput(inp: RerankInput, k1: number, k2: number, lambda: number): v
   if (inp.qg.length !== nq * ng) throw new Error(`kReciprocalRerank: qg length ${inp.qg.length}, expected ${nq} × ${ng}`);
   if (inp.qq.length !== nq * nq) throw new Error(`kReciprocalRerank: qq length ${inp.qq.length}, expected ${nq} × ${nq}`);
   if (inp.gg.length !== ng * ng) throw new Error(`kReciprocalRerank: gg length ${inp.gg.length}, expected ${ng} × ${ng}`);
+  assertFiniteRows(inp.qg, ng, 'kReciprocalRerank: query–gallery distances (qg)', { rowNoun: 'query row', columnNoun: 'gallery column' });
+  assertFiniteRows(inp.qq, nq, 'kReciprocalRerank: query–query distances (qq)', { rowNoun: 'query row', columnNoun: 'query column' });
+  assertFiniteRows(inp.gg, ng, 'kReciprocalRerank: gallery–gallery distances (gg)', { rowNoun: 'gallery row', columnNoun: 'gallery column' });
   if (!Number.isInteger(k1) || k1 < 1 || k1 + 1 > nq + ng) {
     throw new Error(`kReciprocalRerank: k1 must be an integer in [1, ${nq + ng - 1}], got ${k1}`);
   }
@@ -225,6 +229,7 @@ function checkInput(inp: RerankInput, k1: number, k2: number, lambda: number): v
  * Re-ranked [numQuery × numGallery] distances (float32):
  * `final = (1 − λ) · Jaccard(V_q, V_g) + λ · original`, V from k-reciprocal sets of size k1 expanded by
  * the half-size (round(k1/2)) sets, then averaged over the k2 nearest neighbours.
+ * @throws when an input or output distance is NaN or ±Infinity (the message counts the rows, names the first)
  */
 export function kReciprocalRerank(input: RerankInput): Float32Array {
   const k1 = input.k1 ?? 20;
@@ -258,5 +263,10 @@ export function kReciprocalRerank(input: RerankInput): Float32Array {
     }
     tempMin.fill(0);
   }
+  // finite inputs can still give a non-finite result: all distances of an image 0 (max 0), or squares past float32
+  assertFiniteRows(out, ng, 'kReciprocalRerank: re-ranked distances (of finite inputs: all-zero or float32-overflowing distances)', {
+    rowNoun: 'query row',
+    columnNoun: 'gallery column',
+  });
   return out;
 }

@@ -6,6 +6,7 @@
  * `result()`, so the figures are bit-identical whatever the block size or the order blocks arrive in, and
  * identical to {@link evaluateRanking} on the dense matrix.
  */
+import { findNonFiniteRows, nonFiniteMessage } from './finite';
 import { createScoreScratch, scoreQuery } from './query-score';
 import type { ApMode, QueryLabels } from './query-score';
 
@@ -32,6 +33,10 @@ export interface RankingEvaluatorOptions {
   readonly ap?: ApMode;
   /** Official per-query good/junk lists; when given they replace the id/camera rule. */
   readonly goodJunk?: GoodJunkLists;
+  /** Where the query rows come from (e.g. their list file); named in the "no valid query" error. */
+  readonly querySource?: string;
+  /** Where the gallery rows come from; named in the "no valid query" error. */
+  readonly gallerySource?: string;
 }
 
 /** Aggregated ranking metrics over the valid queries. */
@@ -58,11 +63,14 @@ export interface QueryBlockInput {
 
 /** Incremental evaluator returned by {@link createRankingEvaluator}. */
 export interface RankingEvaluator {
-  /** Score query rows [start, start + count); each query must be added exactly once. */
+  /**
+   * Score query rows [start, start + count); each query must be added exactly once. Throws when a distance is
+   * NaN or ±Infinity (counting the bad rows of the block and naming the first query row and gallery column).
+   */
   addQueryBlock(block: QueryBlockInput): void;
   /** Number of queries added so far. */
   readonly numAdded: number;
-  /** Aggregate; throws if a query is missing or none is valid. */
+  /** Aggregate; throws if a query is missing or none is valid (saying which list is empty or has no match). */
   result(): RankingResult;
 }
 
@@ -171,6 +179,21 @@ function createLabeler(o: RankingEvaluatorOptions): (q: number) => QueryLabels {
   };
 }
 
+/** The "no valid query" error: which list is empty, or that no query has a positive under the junk rule. */
+function noValidQueryMessage(o: RankingEvaluatorOptions): string {
+  const q = o.querySource !== undefined ? ` (${o.querySource})` : '';
+  const g = o.gallerySource !== undefined ? ` (${o.gallerySource})` : '';
+  if (o.numQuery === 0) return `ranking: no valid query: the query list${q} is empty`;
+  if (o.numGallery === 0) return `ranking: no valid query: the gallery list${g} is empty, so none of the ${o.numQuery} queries${q} can match`;
+  const rule =
+    o.goodJunk !== undefined
+      ? 'has a good gallery index that is not also junk (official good/junk lists)'
+      : (o.excludeSameCamera ?? true)
+        ? 'has a same-id image from another camera (same-id same-camera images are junk)'
+        : 'has a same-id image';
+  return `ranking: no valid query: none of the ${o.numQuery} queries in the query list${q} ${rule} in the ${o.numGallery}-image gallery list${g}`;
+}
+
 /**
  * Create a streaming evaluator. Feed it {@link distanceBlocks} output (or any row blocks) and call
  * `result()` once every query has been added.
@@ -199,6 +222,11 @@ export function createRankingEvaluator(options: RankingEvaluatorOptions): Rankin
       if (distances.length !== count * ng) {
         throw new Error(`addQueryBlock: distances length ${distances.length}, expected ${count} × ${ng}`);
       }
+      const bad = ng > 0 ? findNonFiniteRows(distances, ng) : undefined;
+      if (bad) {
+        const what = count === nq ? 'ranking: distances' : `ranking: distances of query rows [${start}, ${start + count}) of ${nq}`;
+        throw new Error(nonFiniteMessage(what, bad, { rowOffset: start, rowNoun: 'query row', columnNoun: 'gallery column' }));
+      }
       for (let r = 0; r < count; r++) {
         const q = start + r;
         if (seen[q]) throw new Error(`addQueryBlock: query ${q} added twice`);
@@ -224,7 +252,7 @@ export function createRankingEvaluator(options: RankingEvaluatorOptions): Rankin
         inpSum += inp[q];
         if (firstHit[q] < cmcLen) hits[firstHit[q]] += 1;
       }
-      if (valid === 0) throw new Error(`ranking: no valid query (all ${nq} queries have no positive in the gallery)`);
+      if (valid === 0) throw new Error(noValidQueryMessage(options));
       const cmc = new Float64Array(cmcLen);
       let cum = 0;
       for (let k = 0; k < cmcLen; k++) {
