@@ -63,7 +63,27 @@ function expand(x: Float32Array, gallery: Float32Array, dim: number, k: number, 
 }
 
 /**
- * αQE over query (and optionally gallery) features; returns new arrays, inputs untouched.
+ * Row-wise L2-normalised copy of row-major [n × dim] features (a zero row stays zero), each row summed in float64
+ * and rounded to float32 once. This is how the protocols put the gallery on the unit sphere next to the expanded
+ * queries (PROTOCOLS.md; see the metrics README "Alpha query expansion").
+ */
+export function l2NormaliseRows(features: Float32Array, dim: number): Float32Array {
+  if (!Number.isInteger(dim) || dim <= 0 || features.length % dim !== 0) {
+    throw new Error(`l2NormaliseRows: features length ${features.length} is not a multiple of dim ${dim}`);
+  }
+  const out = new Float32Array(features.length);
+  const acc = new Float64Array(dim);
+  for (let r = 0; r < features.length / dim; r++) {
+    acc.fill(0);
+    normalisedRow(features, r, dim, acc, 1);
+    out.set(acc, r * dim);
+  }
+  return out;
+}
+
+/**
+ * αQE over query (and optionally gallery) features; returns new arrays, inputs untouched. The expanded rows are
+ * unit vectors; an un-expanded gallery is returned as given (see {@link l2NormaliseRows}).
  * @throws when a feature is NaN or ±Infinity (the message names the split, counts its bad rows, names the first)
  */
 export function alphaQueryExpansion(input: AqeInput): AqeResult {

@@ -20,7 +20,7 @@ export { selectTopK } from './topk';
 // post-processing
 export { kReciprocalRerank } from './rerank';
 export type { RerankInput } from './rerank';
-export { alphaQueryExpansion } from './aqe';
+export { alphaQueryExpansion, l2NormaliseRows } from './aqe';
 export type { AqeInput, AqeResult } from './aqe';
 
 // non-finite guard

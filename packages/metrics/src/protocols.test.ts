@@ -119,3 +119,47 @@ describe('vehicleId', () => {
     expect(r.mAP.mean).toBe(1);
   });
 });
+
+describe('every protocol is invariant to the features\u2019 scale', () => {
+  // Before the fix, veri776/veriWild with euclidean αQE ranked unit-length expanded queries against the raw
+  // gallery: mAP collapsed and moved when every feature was scaled.
+  const rng = new Rng(63);
+  const query = labelled(rng, 30, 12, 1.2);
+  const gallery = labelled(rng, 110, 12, 1.2);
+  const test = labelled(rng, 120, 30, 1.0);
+  const scaled = <T extends { features: Float32Array }>(x: T, c: number): T => ({ ...x, features: x.features.map((v) => v * c) });
+  const metrics = ['cosine', 'euclidean'] as const;
+  const rerank = [false, { k1: 6, k2: 3 }] as const;
+  const aqe = [false, { k: 3 }, { k: 3, alpha: 1, expandGallery: true }] as const;
+  // official-list variant: every same-id gallery image good, the same-camera ones junk
+  const sameId = (q: number, sameCam: boolean) => Int32Array.from(Array.from(gallery.ids.keys()).filter((g) => gallery.ids[g] === query.ids[q] && (gallery.cams[g] === query.cams[q]) === sameCam));
+  const goodJunk = { good: Array.from({ length: 30 }, (_, q) => sameId(q, false)), junk: Array.from({ length: 30 }, (_, q) => sameId(q, true)) };
+  const queryGallery = [
+    ...metrics.flatMap((metric) => rerank.flatMap((rr) => aqe.map((a) => veri776({ metric, rerank: rr, aqe: a })))),
+    ...metrics.map((metric) => veri776({ metric, ap: 'trapezoid', aqe: { k: 4 }, goodJunk })),
+    ...metrics.flatMap((metric) => aqe.map((a) => veriWild({ testSize: 3000, metric, aqe: a, blockSize: 7 }))),
+  ];
+  const summary = (r: { mAP: number; mINP: number; cmc: Float64Array; apPerQuery: Float64Array }) => ({ mAP: r.mAP, mINP: r.mINP, cmc: Array.from(r.cmc), ap: Array.from(r.apPerQuery) });
+
+  it.each(queryGallery.map((p) => [p.id, p] as const))('%s', (_id, p) => {
+    const base = summary(p.evaluate({ query, gallery, dim }));
+    for (const c of [4, 0.25, 3]) expect(summary(p.evaluate({ query: scaled(query, c), gallery: scaled(gallery, c), dim }))).toEqual(base);
+  });
+
+  it.each(metrics.map((metric) => [metric, vehicleId({ testSize: 800, repeats: 3, metric })] as const))('vehicleId %s', (_metric, p) => {
+    const base = p.evaluate({ test, dim });
+    for (const c of [4, 0.25, 3]) {
+      const r = p.evaluate({ test: scaled(test, c), dim });
+      expect(r.draws.map(summary)).toEqual(base.draws.map(summary));
+    }
+  });
+
+  it('αQE ranks the same with euclidean and cosine (both on unit vectors) and does not collapse', () => {
+    for (const rr of rerank) {
+      const cos = veri776({ metric: 'cosine', rerank: rr, aqe: {} }).evaluate({ query, gallery, dim });
+      const euc = veri776({ metric: 'euclidean', rerank: rr, aqe: {} }).evaluate({ query, gallery, dim });
+      expect(euc.mAP).toBeCloseTo(cos.mAP, 6);
+      expect(euc.mAP).toBeGreaterThan(0.5 * veri776({ metric: 'euclidean', rerank: rr }).evaluate({ query, gallery, dim }).mAP);
+    }
+  });
+});

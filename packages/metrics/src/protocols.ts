@@ -2,10 +2,11 @@
  * Dataset evaluation protocols (PROTOCOLS.md): VeRi-776, VehicleID and VeRi-Wild. A protocol owns the whole
  * pipeline from features to metrics, so the protocol id it stamps on every result states exactly what was
  * done: `<dataset>/<re-ranking>[/<aqe>]/<distance>/<ap>`, e.g. `veri776/no-rr/cosine/non-interp` or
- * `veri776/rr(k1=20,k2=6,lambda=0.3)/aqe(k=5,alpha=3)/cosine/trapezoid`.
+ * `veri776/rr(k1=20,k2=6,lambda=0.3)/aqe(k=5,alpha=3)/cosine/trapezoid`. αQE works on the unit sphere (query
+ * and gallery L2-normalised before the configured distance), so every protocol is invariant to the features' scale.
  */
 import { Rng } from '@clip-senet/core/base';
-import { alphaQueryExpansion } from './aqe';
+import { alphaQueryExpansion, l2NormaliseRows } from './aqe';
 import { computeDistances, computeSelfDistances, distanceBlocks } from './distance';
 import type { DistanceBlock, DistanceMetric, Gemm } from './distance';
 import { assertFiniteRows } from './finite';
@@ -77,6 +78,18 @@ function sources(query: LabelledFeatures, gallery: LabelledFeatures): { querySou
   return { ...(query.source !== undefined ? { querySource: query.source } : {}), ...(gallery.source !== undefined ? { gallerySource: gallery.source } : {}) };
 }
 
+/**
+ * αQE as the protocols apply it: the expanded queries are unit vectors, so the gallery is put on the unit sphere
+ * too (expanded, or L2-normalised) before the configured distance — distances and metrics then do not depend on
+ * the features' scale. Cosine ignores row norms, so there the un-expanded gallery is passed as given (normalising
+ * it would only change float32 rounding).
+ */
+function expandForProtocol(q: Float32Array, g: Float32Array, dim: number, metric: DistanceMetric, aqe: AqeParams, gemm?: Gemm): { q: Float32Array; g: Float32Array } {
+  const expanded = alphaQueryExpansion({ query: q, gallery: g, dim, ...aqe, gemm });
+  const unitGallery = aqe.expandGallery || metric === 'cosine' ? expanded.gallery : l2NormaliseRows(g, dim);
+  return { q: expanded.query, g: unitGallery };
+}
+
 /** Options of {@link veri776}. */
 export interface Veri776Options {
   /** Inner-product provider for the distances (default: the TS kernel); see {@link Gemm}. */
@@ -137,7 +150,7 @@ export function veri776(options: Veri776Options = {}): QueryGalleryProtocol {
       const ng = splitRows('veri776', 'gallery', gallery, dim);
       let q = query.features;
       let g = gallery.features;
-      if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe, gemm: options.gemm }));
+      if (options.aqe) ({ q, g } = expandForProtocol(q, g, dim, metric, options.aqe, options.gemm));
       const gemmOption = { gemm: options.gemm };
       let distmat = computeDistances(q, g, dim, metric, gemmOption);
       if (options.rerank) {
@@ -212,7 +225,7 @@ export function veriWild(options: VeriWildOptions): VeriWildProtocol {
     const ng = splitRows('veriWild', 'gallery', gallery, dim);
     let q = query.features;
     let g = gallery.features;
-    if (options.aqe) ({ query: q, gallery: g } = alphaQueryExpansion({ query: q, gallery: g, dim, ...options.aqe, gemm: options.gemm }));
+    if (options.aqe) ({ q, g } = expandForProtocol(q, g, dim, metric, options.aqe, options.gemm));
     const evaluator = createRankingEvaluator({
       numQuery: nq,
       numGallery: ng,
