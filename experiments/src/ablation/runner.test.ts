@@ -1,10 +1,12 @@
 /**
  * End to end: a tiny ablation on the synthetic world through the real CLI (child processes, wasm, one thread):
  * the grid trains, its record has every cell; a rerun trains nothing; a runner killed with SIGKILL mid-grid is
- * rerun without redoing finished runs (the orphaned trainer checkpoints and exits on its own).
+ * rerun without redoing finished runs (the orphaned trainer checkpoints and exits on its own); two runners
+ * started together split the grid and never train a run twice; a partial or failing grid never replaces a record
+ * with more finished cells; Ctrl-C on the runner and SIGKILL of the runner stop long trainers within a step.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +38,53 @@ variants:
     description: CLIP-SENet fusion
     paper: [IV/+SEM+AFEM]
 `);
+
+const long = join(dir, 'long-grid.yaml');
+writeFileSync(long, `name: long-grid
+title: One long run (test)
+base: ${tiny}
+baseline: base
+seeds: [1]
+set: { train: { maxSteps: 100000, epochs: 100000, checkpoint: { everySteps: 100000 } } }
+variants:
+  - name: base
+    description: appearance only
+    set: { model: { sem: null, fusion: { $replace: true, name: appearance-only, outDim: 32 } } }
+`);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const stepLines = (file: string): number[] =>
+  existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { type: string; step: number }).filter((l) => l.type === 'step').map((l) => l.step) : [];
+
+/** Start a runner on the long grid and wait until its trainer has logged a few steps; returns the trainer's pid. */
+async function startLong(name: string): Promise<{ runner: ReturnType<typeof spawn>; trainer: number; runDir: string }> {
+  const runner = spawn(process.execPath, ['--import', 'tsx', cliPath, 'ablation', long, '--jobs', '1', ...dirs(name)], { cwd: projectDir, env, stdio: 'ignore' });
+  const t0 = Date.now();
+  for (;;) {
+    if (Date.now() - t0 > 120_000) throw new Error('the long run logged no step within 120 s');
+    const runs = join(dir, name, 'runs');
+    const key = existsSync(runs) ? readdirSync(runs)[0] : undefined;
+    if (key !== undefined && stepLines(join(runs, key, 'log.jsonl')).length >= 3 && existsSync(join(runs, key, 'runner.lock'))) {
+      const lock = JSON.parse(readFileSync(join(runs, key, 'runner.lock'), 'utf8')) as { trainer: number | null };
+      if (lock.trainer !== null) return { runner, trainer: lock.trainer, runDir: join(runs, key) };
+    }
+    await sleep(100);
+  }
+}
+
+async function waitDead(pid: number, ms: number): Promise<boolean> {
+  const t0 = Date.now();
+  while (alive(pid) && Date.now() - t0 < ms) await sleep(100);
+  return !alive(pid);
+}
 
 function cli(...args: string[]): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, ['--import', 'tsx', cliPath, ...args], { cwd: projectDir, env, maxBuffer: 16 << 20 });
@@ -105,5 +154,71 @@ describe('clip-senet ablation (tiny grid, real trainers)', () => {
     // finished runs were not touched again
     expect(done.map((k) => statSync(join(dir, 'killed', 'runs', k, 'summary.json')).mtimeMs)).toEqual(mtimes);
     for (const k of done) expect(readFileSync(join(dir, 'killed', 'runs', k, 'attempts.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('two runners started together split the grid: every run is trained exactly once', async () => {
+    const spawnRunner = () => new Promise<{ code: number | null; out: string }>((res) => {
+      const c = spawn(process.execPath, ['--import', 'tsx', cliPath, 'ablation', ablation, '--jobs', '1', ...dirs('race')], { cwd: projectDir, env });
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      c.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      c.on('exit', (code) => res({ code, out }));
+    });
+    const [a, b] = await Promise.all([spawnRunner(), spawnRunner()]);
+    expect(a.code, a.out).toBe(0);
+    expect(b.code, b.out).toBe(0);
+    const done = (a.out + b.out).match(/\] done /g) ?? [];
+    expect(done).toHaveLength(4);
+    const runs = join(dir, 'race', 'runs');
+    const keys = readdirSync(runs).filter((k) => existsSync(join(runs, k, 'summary.json')));
+    expect(keys).toHaveLength(4);
+    for (const k of keys) {
+      expect(readFileSync(join(runs, k, 'attempts.jsonl'), 'utf8').trim().split('\n'), k).toHaveLength(1);
+      expect(stepLines(join(runs, k, 'log.jsonl')), k).toEqual([1, 2, 3, 4]);
+      expect(existsSync(join(runs, k, 'runner.lock'))).toBe(false);
+    }
+    // whichever runner wrote last, the record is complete
+    expect(record('race').runs.every((r) => r.summary !== null)).toBe(true);
+  });
+
+  it('a partial or failing grid never replaces a record holding more finished cells', async () => {
+    const recFile = join(dir, 'grid', 'reports', 'tiny-grid', 'default', 'runs.json');
+    const mdFile = join(dir, 'grid', 'reports', 'tiny-grid', 'default', 'tiny-grid.md');
+    const [rec0, md0] = [readFileSync(recFile, 'utf8'), readFileSync(mdFile, 'utf8')];
+    // fewer seeds, other steps (every run trains and finishes): 2 finished cells instead of 4
+    const partial = await cli('ablation', ablation, '--seeds', '1', '--set', 'train.maxSteps=2', ...dirs('grid'));
+    expect(partial.stderr).toMatch(/kept .*runs\.json and its reports as they were: the new record would have 2 finished grid cell\(s\) fewer \(base\/seed 2, full\/seed 2\)/);
+    expect(readFileSync(recFile, 'utf8')).toBe(rec0);
+    expect(readFileSync(mdFile, 'utf8')).toBe(md0);
+    // a failing run: its folder holds another config
+    const dry = await cli('ablation', ablation, '--set', 'train.maxSteps=3', '--dry-run', ...dirs('grid'));
+    const key = /^\s+base\s+seed 1\s+(\S+)/m.exec(dry.stdout)![1]!;
+    mkdirSync(join(dir, 'grid', 'runs', key), { recursive: true });
+    writeFileSync(join(dir, 'grid', 'runs', key, 'resolved-config.yaml'), 'edited: by hand\n');
+    const failing = await cli('ablation', ablation, '--set', 'train.maxSteps=3', ...dirs('grid')).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(failing?.code).toBe(1);
+    expect(failing?.stderr).toMatch(/1 run\(s\) failed/);
+    expect(failing?.stderr).toMatch(/kept .*fewer \(base\/seed 1\)/);
+    expect(readFileSync(recFile, 'utf8')).toBe(rec0);
+    expect(readFileSync(mdFile, 'utf8')).toBe(md0);
+  });
+
+  it('Ctrl-C on the runner: its trainer checkpoints within a step and both exit', async () => {
+    const { runner, trainer, runDir } = await startLong('sigint');
+    const exited = new Promise<number | null>((r) => runner.on('exit', (code) => r(code)));
+    runner.kill('SIGINT');
+    expect(await waitDead(trainer, 30_000)).toBe(true);
+    await exited;
+    const ckpt = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'latest.json'), 'utf8')) as { step: number };
+    expect(ckpt.step).toBe(stepLines(join(runDir, 'log.jsonl')).at(-1));
+    expect(ckpt.step).toBeLessThan(100000);
+  });
+
+  it('SIGKILL of the runner: the orphaned trainer checkpoints and exits by itself', async () => {
+    const { runner, trainer, runDir } = await startLong('orphan');
+    runner.kill('SIGKILL');
+    expect(await waitDead(trainer, 30_000)).toBe(true);
+    const ckpt = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'latest.json'), 'utf8')) as { step: number };
+    expect(ckpt.step).toBe(stepLines(join(runDir, 'log.jsonl')).at(-1));
   });
 });

@@ -9,7 +9,7 @@
  * rerun continues cleanly. SIGINT/SIGTERM to the runner are forwarded: trainers checkpoint and stop.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '@clip-senet/core/base';
@@ -18,9 +18,10 @@ import { datasetRoot, REPO_ROOT } from '../data';
 import { PARENT_PID_ENV } from '../parent-watch';
 import type { AblationPlan, PlannedRun, Shard } from './plan';
 import { runDirFor, shardKeys } from './plan';
+import { isHeld, tryLockRun, type LockBusy, type RunLock } from './run-lock';
 import { downsample, MAX_TRAIN_POINTS, readSummary, RUN_FILES, summarizeRun, writeSummary } from './summarize';
 import type { AblationRecord, RankedList, RunSummary } from './summary';
-import { writeAblationReport } from '../report/write-reports';
+import { readAblationRecord, writeAblationReport } from '../report/write-reports';
 
 /** Where the runner writes. */
 export interface RunnerIo {
@@ -54,6 +55,10 @@ export interface RunnerResult {
   readonly trained: readonly string[];
   readonly skipped: readonly string[];
   readonly failed: readonly { runKey: string; message: string }[];
+  /** Run keys owned by another live runner (not trained here). */
+  readonly busy: readonly { runKey: string; holder: string }[];
+  /** Whether the record (and its reports) were written; false when that would have lost finished cells. */
+  readonly recordWritten?: boolean;
   /** Grid cells (variant × seed) with a summary, out of all. */
   readonly finished: number;
   readonly total: number;
@@ -73,29 +78,19 @@ export function recordFileFor(reportsDir: string, ablation: string, profile: str
   return join(reportsDir, ablation, profile, 'runs.json');
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Wait for a live lock holder (an orphaned trainer checkpointing after its runner died) or clear a stale lock. */
-async function acquireLock(runDir: string, timeoutMs = 120_000): Promise<void> {
-  const file = join(runDir, RUN_FILES.lock);
+/**
+ * Take a run's lock; a trainer orphaned by a killed runner (it checkpoints and exits within a step) is waited for.
+ * Undefined when another live runner owns the run.
+ */
+async function lockRun(runDir: string, io: RunnerIo, timeoutMs = 120_000): Promise<RunLock | LockBusy> {
   const t0 = Date.now();
-  while (existsSync(file)) {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    if (!Number.isInteger(pid) || !pidAlive(pid)) {
-      rmSync(file, { force: true });
-      break;
-    }
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${file}: run is being trained by live process ${pid} (another runner?); stop it first`);
-    await sleep(500);
+  for (;;) {
+    const r = tryLockRun(runDir, { log: (line) => io.out(`note: ${line}\n`) });
+    if (isHeld(r) || !r.orphan) return r;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${r.file}: an orphaned trainer (${r.holder}) has not stopped within ${timeoutMs / 1000} s; stop it first`);
+    await sleep(200);
   }
 }
 
@@ -112,7 +107,7 @@ interface Trainer {
   readonly done: Promise<number>;
 }
 
-function startTrainer(run: PlannedRun, runDir: string, options: RunnerOptions): Trainer {
+function startTrainer(run: PlannedRun, runDir: string, options: RunnerOptions, lock: RunLock): Trainer {
   const logFd = openSync(join(runDir, 'train.log'), 'a');
   const child = spawn(
     process.execPath,
@@ -124,7 +119,7 @@ function startTrainer(run: PlannedRun, runDir: string, options: RunnerOptions): 
     },
   );
   closeSync(logFd);
-  writeFileAtomic(join(runDir, RUN_FILES.lock), `${child.pid}\n`);
+  lock.setTrainer(child.pid);
   const done = new Promise<number>((res) => {
     child.on('exit', (code, signal) => res(code ?? (signal ? 128 : 1)));
     child.on('error', () => res(1));
@@ -165,11 +160,12 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
       const state = !mine.has(r.runKey) ? 'other shard' : finished(r.runKey) ? 'finished' : existsSync(join(runDirFor(runsDir, r.runKey), 'checkpoints')) ? 'resume' : 'train';
       io.out(`  ${r.variant.padEnd(22)} seed ${String(r.seed).padEnd(6)} ${r.runKey}  ${state}\n`);
     }
-    return { trained: [], skipped, failed: [], finished: 0, total: plan.runs.length, wallSeconds: (Date.now() - t0) / 1000 };
+    return { trained: [], skipped, busy: [], failed: [], finished: 0, total: plan.runs.length, wallSeconds: (Date.now() - t0) / 1000 };
   }
 
   const trained: string[] = [];
   const failed: { runKey: string; message: string }[] = [];
+  const busy: { runKey: string; holder: string }[] = [];
   const active = new Set<Trainer>();
   let stopping: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -187,7 +183,25 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
     if (absent.length > 0) throw new Error(`missing weights file(s): ${absent.join(', ')} (the synthetic SEM comes from \`npx nx run experiments:pretrain-sem\`)`);
     const runDir = runDirFor(runsDir, key);
     mkdirSync(runDir, { recursive: true });
-    await acquireLock(runDir);
+    const lock = await lockRun(runDir, io);
+    if (!isHeld(lock)) {
+      busy.push({ runKey: key, holder: lock.holder });
+      io.out(`[${index}/${todo.length}] skip   ${describeRun(plan, key)}: being trained by ${lock.holder}\n`);
+      return;
+    }
+    try {
+      if (finished(key)) {
+        // another runner finished it between our plan and our lock
+        skipped.push(key);
+        return;
+      }
+      await trainLocked(run, key, index, runDir, lock);
+    } finally {
+      lock.release();
+    }
+  };
+
+  const trainLocked = async (run: PlannedRun, key: string, index: number, runDir: string, lock: RunLock): Promise<void> => {
     const root = datasetRoot(run.config.data);
     const configFile = join(runDir, RESOLVED_CONFIG);
     if (existsSync(configFile) && readFileSync(configFile, 'utf8') !== run.configText) {
@@ -198,11 +212,10 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
       const resuming = existsSync(join(runDir, 'checkpoints'));
       io.out(`[${index}/${todo.length}] ${resuming ? 'resume' : 'train '} ${describeRun(plan, key)}\n`);
       const start = Date.now();
-      const trainer = startTrainer(run, runDir, options);
+      const trainer = startTrainer(run, runDir, options, lock);
       active.add(trainer);
       const code = await trainer.done;
       active.delete(trainer);
-      rmSync(join(runDir, RUN_FILES.lock), { force: true });
       const seconds = (Date.now() - start) / 1000;
       appendFileSync(join(runDir, RUN_FILES.attempts), `${JSON.stringify({ start: new Date(start).toISOString(), seconds, exit: code })}\n`);
       if (code !== 0 || !existsSync(join(runDir, RUN_FILES.results))) {
@@ -240,14 +253,45 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
 
   const record = buildRecord(plan, runsDir);
   const recordFile = recordFileFor(reportsDir, name, plan.profile);
-  writeJsonAtomic(recordFile, record);
-  const report = writeAblationReport(recordFile);
-  for (const note of report.notes) io.out(`note: ${note}\n`);
   const done = record.runs.filter((r) => r.summary !== null).length;
   const wallSeconds = (Date.now() - t0) / 1000;
-  io.out(`ablation ${name}: ${done}/${record.runs.length} grid cells finished; record and ${report.written.length} report files in ${relative(process.cwd(), dirname(recordFile))} (${wallSeconds.toFixed(0)} s)\n`);
+  if (busy.length > 0) {
+    io.out(`${busy.length} run(s) are being trained by another runner (${[...new Set(busy.map((b) => b.holder))].join('; ')}); ` +
+      'that runner adds them to the record when they finish\n');
+  }
+  const lost = lostCells(recordFile, record);
+  let written = false;
+  if (lost.length > 0) {
+    io.err(`kept ${relative(process.cwd(), recordFile)} and its reports as they were: the new record would have ${lost.length} finished grid cell(s) fewer ` +
+      `(${lost.slice(0, 6).join(', ')}${lost.length > 6 ? ', …' : ''}); it is written once every cell it holds has finished\n`);
+  } else {
+    writeJsonAtomic(recordFile, record);
+    const report = writeAblationReport(recordFile);
+    for (const note of report.notes) io.out(`note: ${note}\n`);
+    written = true;
+    io.out(`ablation ${name}: ${done}/${record.runs.length} grid cells finished; record and ${report.written.length} report files in ${relative(process.cwd(), dirname(recordFile))} (${wallSeconds.toFixed(0)} s)\n`);
+  }
+  if (failed.length > 0) io.err(`ablation ${name}: ${failed.length} run(s) failed: ${failed.map((f) => describeRun(plan, f.runKey)).join('; ')}\n`);
   if (stopping) io.out('stopped early; rerun the same command to continue\n');
-  return { record, recordFile, trained, skipped, failed, finished: done, total: record.runs.length, wallSeconds };
+  return { record, recordFile, recordWritten: written, trained, skipped, busy, failed, finished: done, total: record.runs.length, wallSeconds };
+}
+
+/**
+ * Grid cells (`variant/seed`) that the record already in `recordFile` holds as finished and `next` does not: a
+ * record is never replaced by one with fewer finished cells (a failed or partial grid, fewer seeds, other
+ * overrides), so every number a written report shows comes from a finished run. An unreadable existing record is
+ * an error: it is not overwritten either.
+ */
+export function lostCells(recordFile: string, next: AblationRecord): string[] {
+  if (!existsSync(recordFile)) return [];
+  let old: AblationRecord;
+  try {
+    old = readAblationRecord(recordFile);
+  } catch (err) {
+    throw new Error(`cannot read the existing record (${(err as Error).message}); move it away to write a new one`, { cause: err });
+  }
+  const have = new Set(next.runs.filter((r) => r.summary !== null).map((r) => `${r.variant}/seed ${r.seed}`));
+  return old.runs.filter((r) => r.summary !== null).map((r) => `${r.variant}/seed ${r.seed}`).filter((c) => !have.has(c));
 }
 
 /** The grid's record from whatever summaries exist (runs of other shards included). */

@@ -1,4 +1,5 @@
 /** `clip-senet ablation`: expand ablation definitions into runs, train what is not finished, write the records. */
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,7 +32,9 @@ its tables/figures are written, and (with the default --reports-dir) the paper t
   --shard i/n        train only the i-th of n disjoint shares of the grid (e.g. one per Slurm array task)
   --jobs <n>         runs trained at once (default: cores / threads)
   --threads <n>      compute threads per run (default 1)
-  --set k=v          override a config value in every run (repeatable; changes the run keys)
+  --set k=v          override a config value in every run (repeatable; changes the run keys). Without
+                     --reports-dir the records then go to <runs-dir>/records/set-<hash>/, never over the
+                     committed reports
   --dry-run          print the plan (run keys, finished/resume/train) and exit
   --runs-dir <dir>   run folders (default <repo>/runs)
   --reports-dir <d>  records and reports (default <repo>/reports/ablations)
@@ -89,16 +92,23 @@ export const ablationCommand: Command = {
     const seeds = seedList(o.seeds);
     // Plan every file first, so a bad definition fails before anything trains.
     const plans = files.map((f) => planAblation(loadAblation(f), { profile, overrides: o.set ?? [], ...(seeds ? { seeds } : {}) }));
+    const runsDir = resolve(o['runs-dir'] ?? DEFAULT_RUNS_DIR);
+    const overrides = o.set ?? [];
+    // A grid with overrides is another experiment than the committed records describe: it gets its own records.
+    const overrideReports = overrides.length > 0 && o['reports-dir'] === undefined
+      ? join(runsDir, 'records', `set-${createHash('sha256').update(overrides.join('\n')).digest('hex').slice(0, 8)}`)
+      : undefined;
+    if (overrideReports && o['dry-run'] !== true) io.out(`--set given: records and reports go to ${overrideReports} (the committed reports are left as they are)\n`);
     let failed = 0;
     for (const plan of plans) {
       const r = await runAblation(plan, {
         jobs, threadsPerRun: threads, io, dryRun: o['dry-run'] === true,
-        runsDir: resolve(o['runs-dir'] ?? DEFAULT_RUNS_DIR), reportsDir: resolve(o['reports-dir'] ?? DEFAULT_REPORTS_DIR),
+        runsDir, reportsDir: overrideReports ?? resolve(o['reports-dir'] ?? DEFAULT_REPORTS_DIR),
         ...(shard ? { shard } : {}),
       });
       failed += r.failed.length;
     }
-    if (o['dry-run'] !== true && o['reports-dir'] === undefined) {
+    if (o['dry-run'] !== true && o['reports-dir'] === undefined && overrideReports === undefined) {
       // Keep the paper tables and the README's results section in step with the records just written.
       const { files, records } = paperTablesAndReadme(resolve(DEFAULT_REPORTS_DIR, '..'), { figures: true, readme: true });
       writeGenerated(files);

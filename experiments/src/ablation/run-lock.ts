@@ -1,0 +1,213 @@
+/**
+ * Run ownership for the ablation runner: a run folder is trained by whoever holds its `runner.lock`, and taking
+ * the lock is atomic — the file is created with `O_CREAT | O_EXCL` (`wx`), so of N runners (or N shards of a
+ * Slurm array on a shared filesystem) that reach the same run at the same moment exactly one wins; the others see
+ * it owned and move on to other runs.
+ *
+ * The lock holds JSON `{ host, runner, trainer, token, since }`: the host name, the runner's pid, the trainer's pid
+ * once started, and a random token. The owner refreshes the file's mtime every {@link HEARTBEAT_MS} while it holds
+ * it. A lock is **stale** when
+ * - it was written on this host and neither its runner nor its trainer process is alive (a trainer orphaned by a
+ *   killed runner keeps the run until it has checkpointed and exited), or
+ * - its heartbeat is older than the stale age (another host's owner that died; default {@link DEFAULT_STALE_MS},
+ *   `CLIP_SENET_LOCK_STALE_S` overrides), or
+ * - it cannot be parsed (a writer killed between create and write).
+ *
+ * Breaking a stale lock is itself serialised by a second exclusive file (`runner.lock.break`), so two runners that
+ * both find the same stale lock cannot both take the run: only the one holding the breaker re-checks, removes and
+ * re-creates the lock.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeSync, renameSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+import { RUN_FILES } from './summarize';
+
+/** Lock file name inside a run folder. */
+export const LOCK_FILE = RUN_FILES.lock;
+/** How often a holder refreshes its lock's mtime. */
+export const HEARTBEAT_MS = 30_000;
+/** Age of a heartbeat after which a lock of another host counts as abandoned. */
+export const DEFAULT_STALE_MS = 10 * 60_000;
+/** Age after which a leftover breaker file is removed (its holder died in the few ms it needs). */
+const BREAKER_STALE_MS = 60_000;
+
+/** What a lock file says. */
+export interface LockInfo {
+  readonly host: string;
+  readonly runner: number;
+  readonly trainer: number | null;
+  readonly token: string;
+  readonly since: string;
+}
+
+/** A held lock. */
+export interface RunLock {
+  readonly file: string;
+  readonly token: string;
+  /** Record the trainer's pid in the lock (so an orphaned trainer keeps the run until it exits). */
+  setTrainer(pid: number | undefined): void;
+  /** Release it (only if it is still ours). */
+  release(): void;
+}
+
+/** Why a run could not be taken. */
+export interface LockBusy {
+  readonly file: string;
+  readonly holder: string;
+  /** The holder is a trainer on this host whose runner is gone: it checkpoints and exits within a step. */
+  readonly orphan: boolean;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function staleMs(env: NodeJS.ProcessEnv): number {
+  const raw = env.CLIP_SENET_LOCK_STALE_S;
+  if (raw === undefined || raw === '') return DEFAULT_STALE_MS;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0) throw new Error(`CLIP_SENET_LOCK_STALE_S must be a positive number of seconds, got '${raw}'`);
+  return s * 1000;
+}
+
+function readLock(file: string): LockInfo | undefined {
+  try {
+    const info = JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
+    return typeof info.host === 'string' && Number.isInteger(info.runner) ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Undefined when the lock is held by someone live; otherwise why it is stale. */
+function staleReason(file: string, env: NodeJS.ProcessEnv): string | undefined {
+  let mtime: number;
+  try {
+    mtime = statSync(file).mtimeMs;
+  } catch {
+    return 'gone';
+  }
+  const info = readLock(file);
+  if (!info) return Date.now() - mtime > 5_000 ? 'unreadable' : undefined; // a writer may be between create and write
+  if (info.host === hostname()) {
+    const alive = [info.runner, info.trainer].some((p) => p !== null && p !== process.pid && pidAlive(p));
+    const ours = info.runner === process.pid;
+    return alive || ours ? undefined : `its processes (${[info.runner, info.trainer].filter((p) => p !== null).join(', ')}) are gone`;
+  }
+  const age = Date.now() - mtime;
+  return age > staleMs(env) ? `no heartbeat from ${info.host} for ${Math.round(age / 1000)} s` : undefined;
+}
+
+function busy(file: string, holder?: string): LockBusy {
+  const info = readLock(file);
+  const orphan = info !== undefined && info.host === hostname() && !pidAlive(info.runner) && info.trainer !== null && pidAlive(info.trainer);
+  const who = info ? `runner ${info.runner}${info.trainer !== null ? ` (trainer ${info.trainer})` : ''} on ${info.host} since ${info.since}` : 'an unreadable lock';
+  return { file, holder: holder ?? who, orphan };
+}
+
+function createExclusive(file: string, content: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new Error(`${file}: cannot create the run lock: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/** Replace the content of a lock we hold (rename over it, so readers never see half a file). */
+function rewrite(file: string, info: LockInfo): void {
+  const tmp = `${file}.${info.token}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, `${JSON.stringify(info)}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+/** Options of {@link tryLockRun}. */
+export interface LockOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Called with a line when a stale lock is broken. */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Take the run folder's lock, or report who holds it. Never blocks: a live holder means "someone else trains this
+ * run". A stale lock is broken (and said so through `log`) and taken in the same call.
+ */
+export function tryLockRun(runDir: string, options: LockOptions = {}): RunLock | LockBusy {
+  const env = options.env ?? process.env;
+  const file = join(runDir, LOCK_FILE);
+  const token = randomBytes(8).toString('hex');
+  let info: LockInfo = { host: hostname(), runner: process.pid, trainer: null, token, since: new Date().toISOString() };
+  const content = (): string => `${JSON.stringify(info)}\n`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (createExclusive(file, content())) return held();
+    const reason = staleReason(file, env);
+    if (reason === undefined) return busy(file);
+    const breaker = `${file}.break`;
+    if (!createExclusive(breaker, `${process.pid}\n`)) {
+      try {
+        if (Date.now() - statSync(breaker).mtimeMs > BREAKER_STALE_MS) rmSync(breaker, { force: true });
+      } catch {
+        // gone meanwhile
+      }
+      return busy(file, 'another runner breaking a stale lock');
+    }
+    try {
+      const again = staleReason(file, env); // re-check under the breaker: someone may have taken it meanwhile
+      if (again === undefined) return busy(file);
+      options.log?.(`${file}: stale lock (${again}) removed`);
+      rmSync(file, { force: true });
+      if (createExclusive(file, content())) return held();
+    } finally {
+      rmSync(breaker, { force: true });
+    }
+  }
+  return busy(file);
+
+  function held(): RunLock {
+    const beat = setInterval(() => {
+      try {
+        const now = new Date();
+        utimesSync(file, now, now);
+      } catch {
+        // the folder went away; release() will notice
+      }
+    }, HEARTBEAT_MS);
+    beat.unref();
+    return {
+      file,
+      token,
+      setTrainer(pid) {
+        info = { ...info, trainer: pid ?? null };
+        rewrite(file, info);
+      },
+      release() {
+        clearInterval(beat);
+        if (readLock(file)?.token === token) rmSync(file, { force: true });
+      },
+    };
+  }
+}
+
+/** Type guard: did {@link tryLockRun} take the lock? */
+export function isHeld(r: RunLock | LockBusy): r is RunLock {
+  return 'release' in r;
+}
