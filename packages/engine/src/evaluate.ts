@@ -2,7 +2,8 @@
  * Evaluation: feature extraction (eval mode, optional flip test-time augmentation: mean of the features of the
  * image and its mirror) → a metrics protocol (its id says distance, AP mode, re-ranking, AQE) → a results JSON
  * tagged with protocol id, seed, backend and commit, written atomically. Also feature extraction for an
- * arbitrary image folder.
+ * arbitrary image folder. A non-finite feature is an error naming the split, the count and the first image
+ * (a NaN weight must not turn into a believable mAP or a features file).
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { backendInfo, createProgress, tf, writeJsonAtomic, writeSafetensors } fr
 import type { ProgressStream, Tensor2D, Tensor4D } from '@clip-senet/core';
 import type { BatchLoader, LoadedBatch, Sample } from '@clip-senet/datasets';
 import { disposeBatch, parseVeRi776Name } from '@clip-senet/datasets';
+import { findNonFiniteRows, nonFiniteMessage } from '@clip-senet/metrics';
 import type { LabelledFeatures, ProtocolResult, QueryGalleryProtocol } from '@clip-senet/metrics';
 import type { ClipSenetModel } from './model';
 import { batchInputs, checkSideInfo } from './model-loss';
@@ -26,6 +28,8 @@ export interface ExtractOptions {
   /** Progress label (no progress output when absent). */
   readonly progress?: string;
   readonly progressStream?: ProgressStream;
+  /** Which split the samples are (e.g. 'query'), named in the non-finite error (default 'extracted'). */
+  readonly split?: string;
 }
 
 /** Features of `samples` (row-major [n × dim]) with their ids and cameras. */
@@ -47,7 +51,20 @@ function featuresOf(model: ClipSenetModel, batch: LoadedBatch, flip: boolean): T
   });
 }
 
-/** Extract retrieval features of `samples` in eval mode (the model's mode is restored afterwards). */
+/**
+ * Throw when a feature row is NaN / ±Infinity: how many rows of the split, the first row and its image path.
+ * `what` names the caller and split, e.g. `extractFeatures: query features`.
+ */
+function assertFiniteFeatures(features: Float32Array, dim: number, samples: readonly Sample[], what: string): void {
+  const bad = dim > 0 ? findNonFiniteRows(features, dim) : undefined;
+  if (!bad) return;
+  throw new Error(`${nonFiniteMessage(what, bad, { rowName: (r) => samples[r]?.path })} — the model's output is not finite (a NaN/Inf weight in the checkpoint?)`);
+}
+
+/**
+ * Extract retrieval features of `samples` in eval mode (the model's mode is restored afterwards).
+ * @throws when a feature is NaN or ±Infinity (after the whole split, naming the count and the first image)
+ */
 export async function extractFeatures(model: ClipSenetModel, samples: readonly Sample[], options: ExtractOptions): Promise<ExtractedFeatures> {
   checkSideInfo(model, samples); // all of them before the first image is read
   const bs = options.batchSize ?? 64;
@@ -74,6 +91,7 @@ export async function extractFeatures(model: ClipSenetModel, samples: readonly S
     model.train(wasTraining);
     bar?.done();
   }
+  assertFiniteFeatures(out, dim, samples, `extractFeatures: ${options.split ?? 'extracted'} features`);
   return { features: out, dim, ids: Int32Array.from(samples, (s) => s.vehicleId), cams: Int32Array.from(samples, (s) => s.cameraId) };
 }
 
@@ -107,11 +125,13 @@ export function folderSamples(dir: string, options: FolderSampleOptions = {}): S
 
 /**
  * Save extracted features as safetensors: `features` F32 [n, dim], `ids` / `cams` I32 [n]; the image paths (in
- * row order) and any `metadata` go to `__metadata__` (`paths` is a JSON array).
+ * row order) and any `metadata` go to `__metadata__` (`paths` is a JSON array). Refuses (writes nothing) when a
+ * feature is NaN or ±Infinity.
  */
 export function writeFeatures(path: string, extracted: ExtractedFeatures, samples: readonly Sample[], metadata: Record<string, string> = {}): void {
   const n = extracted.ids.length;
   if (samples.length !== n) throw new Error(`writeFeatures: ${samples.length} samples for ${n} feature rows`);
+  assertFiniteFeatures(extracted.features, extracted.dim, samples, `writeFeatures: ${path}: features`);
   writeSafetensors(
     path,
     {
@@ -142,6 +162,11 @@ export interface EvalResults {
   readonly mINP: number;
   readonly numValidQueries: number;
   readonly numSkippedQueries: number;
+  /**
+   * The skipped queries (no valid match left in the gallery), in query order: their image paths, or `query <i>`
+   * without paths. Empty when the protocol does not report per-query results (VehicleID's draws).
+   */
+  readonly skippedQueries: readonly string[];
   readonly flip: boolean;
   readonly seed: number;
   readonly backend: string;
@@ -168,23 +193,52 @@ export interface EvaluateModelOptions extends ExtractOptions {
   readonly rankedLists?: number;
 }
 
+/** Tags of {@link toEvalResults}. */
+export interface EvalTags {
+  readonly flip: boolean;
+  readonly seed: number;
+  readonly commit?: string;
+  readonly extra?: Readonly<Record<string, unknown>>;
+  /** Image path of every query (names the skipped ones); without them they are `query <i>`. */
+  readonly queryPaths?: readonly string[];
+}
+
+/** The skipped queries of a result (NaN AP), named by path (or `query <i>`), in query order. */
+function skippedQueriesOf(r: ProtocolResult, paths?: readonly string[]): string[] {
+  const out: string[] = [];
+  r.apPerQuery.forEach((ap, q) => {
+    if (Number.isNaN(ap)) out.push(paths?.[q] ?? `query ${q}`);
+  });
+  return out;
+}
+
 /** Tag a protocol result. */
-export function toEvalResults(r: ProtocolResult, tags: { flip: boolean; seed: number; commit?: string; extra?: Readonly<Record<string, unknown>> }): EvalResults {
+export function toEvalResults(r: ProtocolResult, tags: EvalTags): EvalResults {
   const cmc = (k: number): number => r.cmc[Math.min(k, r.cmc.length) - 1] ?? NaN;
   return {
     protocolId: r.protocolId, mAP: r.mAP, rank1: cmc(1), rank5: cmc(5), rank10: cmc(10), mINP: r.mINP,
-    numValidQueries: r.numValidQueries, numSkippedQueries: r.numSkippedQueries, flip: tags.flip, seed: tags.seed,
+    numValidQueries: r.numValidQueries, numSkippedQueries: r.numSkippedQueries, skippedQueries: skippedQueriesOf(r, tags.queryPaths),
+    flip: tags.flip, seed: tags.seed,
     backend: backendInfo()?.name ?? tf.getBackend(), commit: tags.commit ?? gitCommit(), time: new Date().toISOString(),
     ...(tags.extra ? { extra: tags.extra } : {}),
   };
 }
 
-/** Extract query and gallery features, run the protocol, optionally write the results JSON. */
+/**
+ * Extract query and gallery features, run the protocol, optionally write the results JSON.
+ * @throws when the query list is empty, or a query / gallery feature is not finite (naming the split and image)
+ */
 export async function evaluateModel(model: ClipSenetModel, options: EvaluateModelOptions): Promise<EvalResults> {
-  const query = await extractFeatures(model, options.query, { ...options, ...(options.progress ? { progress: `${options.progress} query` } : {}) });
-  const gallery = await extractFeatures(model, options.gallery, { ...options, ...(options.progress ? { progress: `${options.progress} gallery` } : {}) });
+  if (options.query.length === 0) throw new Error(`evaluateModel: the query list is empty (protocol ${options.protocol.id}): nothing to evaluate`);
+  const extract = (split: 'query' | 'gallery', samples: readonly Sample[]): Promise<ExtractedFeatures> =>
+    extractFeatures(model, samples, { ...options, split, ...(options.progress ? { progress: `${options.progress} ${split}` } : {}) });
+  const query = await extract('query', options.query);
+  const gallery = await extract('gallery', options.gallery);
   const result = options.protocol.evaluate({ query, gallery, dim: query.dim });
-  const tags = toEvalResults(result, { flip: options.flip ?? false, seed: options.seed, ...(options.commit ? { commit: options.commit } : {}), ...(options.extra ? { extra: options.extra } : {}) });
+  const tags = toEvalResults(result, {
+    flip: options.flip ?? false, seed: options.seed, queryPaths: options.query.map((s) => s.path),
+    ...(options.commit ? { commit: options.commit } : {}), ...(options.extra ? { extra: options.extra } : {}),
+  });
   const n = options.rankedLists ?? 0;
   const ranked = n > 0
     ? rankedLists({ query, gallery, dim: query.dim, querySamples: options.query, gallerySamples: options.gallery, metric: protocolMetric(options.protocol.id), count: n })
