@@ -47,6 +47,34 @@ export function readListLines(file: string): ListLine[] {
   return out;
 }
 
+/** Non-blank lines of a sample list; a list without any entry is a {@link DatasetFormatError} (nothing to train or test on). */
+export function readEntryLines(file: string): ListLine[] {
+  const lines = readListLines(file);
+  if (lines.length === 0) throw new DatasetFormatError(file, undefined, 'list has no entries (the file is empty or only blank lines)');
+  return lines;
+}
+
+/**
+ * Query entries of an identity with no image in the gallery list can never be matched (a truncated or mixed-up
+ * gallery list): one {@link DatasetFormatError} at the first, with the first few and the total.
+ */
+export function checkQueryIdsInGallery(
+  queryFile: string,
+  query: readonly { readonly vehicleId: number; readonly line: number }[],
+  galleryFile: string,
+  galleryIds: ReadonlySet<number>,
+): void {
+  const orphans = query.filter((q) => !galleryIds.has(q.vehicleId));
+  if (orphans.length === 0) return;
+  const shown = orphans.slice(0, MISSING_SHOWN).map((q) => `line ${q.line}: vehicle ${q.vehicleId}`);
+  const more = orphans.length > MISSING_SHOWN ? `\n  … and ${orphans.length - MISSING_SHOWN} more` : '';
+  throw new DatasetFormatError(
+    queryFile,
+    orphans[0]!.line,
+    `${orphans.length} query image(s) of identities with no image in the gallery list ${galleryFile}:\n  ${shown.join('\n  ')}${more}`,
+  );
+}
+
 /** Rejects a second entry with the same key, naming the line of the first one. */
 export class DuplicateGuard {
   private readonly seen = new Map<string, number>();

@@ -97,11 +97,12 @@ describe('hand-made VehicleID fixture (CRLF, BOM, trailing blanks)', () => {
     expect(ds.test.map((s) => s.vehicleId)).toEqual([900, 900, 901, 901, 901]);
   });
 
-  const cases: [string, 800 | 1600, string, number, RegExp][] = [
+  const cases: [string, 800 | 1600, string, number | undefined, RegExp][] = [
     ['malformed-line', 800, 'train_list.txt', 4, /malformed entry "0000004 17 extra"/],
     ['bad-vehicle-id', 800, 'test_list_800.txt', 2, /malformed entry "0000102 nine"/],
     ['duplicate-entry', 800, 'train_list.txt', 5, /duplicate entry "0000002" \(first at line 2\)/],
     ['missing-image', 1600, 'test_list_1600.txt', 6, /1 listed image\(s\) missing on disk:\n {2}line 6: .*0000199\.jpg/],
+    ['empty-train-list', 800, 'train_list.txt', undefined, /list has no entries/],
     [
       'train-test-image-overlap', 800, 'test_list_800.txt', 4,
       /1 test entry shares its image or vehicle id with the training list .*train_list\.txt .*\n {2}line 4: image 0000004 is also train line 4$/,

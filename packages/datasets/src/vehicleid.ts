@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Rng } from '@clip-senet/core';
 import { DatasetFormatError } from './errors';
-import { DirectoryIndex, DuplicateGuard, MISSING_SHOWN, MissingImages, parseNonNegInt, readListLines } from './list-file';
+import { DirectoryIndex, DuplicateGuard, MISSING_SHOWN, MissingImages, parseNonNegInt, readEntryLines } from './list-file';
 import {
   type CountCheckOptions,
   type TrainTestCounts,
@@ -66,7 +66,7 @@ function readList(file: string, imageDir: string, dirs: DirectoryIndex): ListEnt
   const samples: Sample[] = [];
   const imageIds: string[] = [];
   const lines: number[] = [];
-  for (const { text, line } of readListLines(file)) {
+  for (const { text, line } of readEntryLines(file)) {
     const tokens = text.split(/\s+/);
     const vehicleId = tokens.length === 2 ? parseNonNegInt(tokens[1]!) : undefined;
     if (vehicleId === undefined || !IMAGE_ID.test(tokens[0]!)) {
@@ -117,7 +117,8 @@ function checkDisjoint(train: ListEntries, test: ListEntries): void {
 /**
  * Load VehicleID with one of its test lists.
  *
- * @throws DatasetFormatError for a missing file/folder, a malformed line, a duplicate image id, listed images
+ * @throws DatasetFormatError for a missing file/folder, an empty list, a malformed line, a duplicate image id, listed
+ *   images
  *   missing on disk (first few + total), or test entries whose image or vehicle id is in the training list.
  * @throws DatasetCountError with `strict: true` when counts differ from `expectedCounts` (default: published).
  */

@@ -131,6 +131,7 @@ describe('writeVeRi776Layout details', () => {
     const written = writeVeRi776Layout(
       root,
       [
+        { vehicleId: 4, cameraId: 0, split: 'train', srcPath: src },
         { vehicleId: 5, cameraId: 1, split: 'query', srcPath: src },
         { vehicleId: 5, cameraId: 2, split: 'gallery', srcPath: src, frame: 77 },
       ],
@@ -179,6 +180,14 @@ describe('hand-made VeRi-776 fixture (CRLF, BOM, trailing blanks)', () => {
     ['unknown-camera', () => loadVeRi776(brokenTree('unknown-camera')), 'name_query.txt', 2, /unknown camera c021/],
     ['duplicate-entry', () => loadVeRi776(brokenTree('duplicate-entry')), 'name_test.txt', 5, /duplicate entry .*first at line 2/],
     ['missing-image', () => loadVeRi776(brokenTree('missing-image')), 'name_train.txt', 2, /2 listed image\(s\) missing[^]*line 5:/],
+    ['empty-train-list', () => loadVeRi776(brokenTree('empty-train-list')), 'name_train.txt', undefined, /list has no entries/],
+    [
+      'query-id-not-in-gallery',
+      () => loadVeRi776(brokenTree('query-id-not-in-gallery')),
+      'name_query.txt',
+      2,
+      /1 query image\(s\) of identities with no image in the gallery list .*name_test\.txt:\n {2}line 2: vehicle 2$/,
+    ],
     [
       'index-out-of-range',
       () => loadVeRi776(brokenTree('index-out-of-range'), { withOfficialIndices: true }),

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatasetFormatError } from './errors';
-import { DirectoryIndex, DuplicateGuard, MissingImages, readListLines } from './list-file';
+import { DirectoryIndex, DuplicateGuard, MissingImages, checkQueryIdsInGallery, readEntryLines } from './list-file';
 import {
   type CountCheckOptions,
   type QueryGalleryCounts,
@@ -82,10 +82,17 @@ export interface VeRi776Dataset {
   readonly goodJunk?: VeRi776GoodJunk;
 }
 
-function readSplit(root: string, split: keyof typeof VERI776_SPLITS, numCameras: number, dirs: DirectoryIndex): Sample[] {
+interface SplitEntries {
+  readonly listFile: string;
+  readonly samples: Sample[];
+  /** 1-based list line of each sample. */
+  readonly lines: number[];
+}
+
+function readSplit(root: string, split: keyof typeof VERI776_SPLITS, numCameras: number, dirs: DirectoryIndex): SplitEntries {
   const listFile = join(root, VERI776_SPLITS[split].list);
   const imageDir = join(root, VERI776_SPLITS[split].dir);
-  const lines = readListLines(listFile);
+  const lines = readEntryLines(listFile);
   if (!existsSync(imageDir)) throw new DatasetFormatError(imageDir, undefined, 'required image folder not found');
   const dupes = new DuplicateGuard(listFile);
   const missing = new MissingImages(listFile);
@@ -105,23 +112,32 @@ function readSplit(root: string, split: keyof typeof VERI776_SPLITS, numCameras:
     samples.push({ path, vehicleId: parsed.vehicleId, cameraId: parsed.camera - 1 });
   }
   missing.throwIfAny();
-  return samples;
+  return { listFile, samples, lines: lines.map((l) => l.line) };
 }
 
 /**
  * Load a VeRi-776 tree rooted at `root` (see PROTOCOLS.md for the layout).
  *
- * @throws DatasetFormatError for a missing list file or folder, a malformed name, an unknown camera, a duplicate
- *   entry, listed images missing on disk (first few + total), bad view labels or bad official indices.
+ * @throws DatasetFormatError for a missing list file or folder, an empty list, a malformed name, an unknown camera,
+ *   a duplicate entry, listed images missing on disk (first few + total), a query of an identity absent from the
+ *   gallery list, bad view labels or bad official indices.
  * @throws DatasetCountError with `strict: true` when counts differ from `expectedCounts` (default: published).
  */
 export function loadVeRi776(root: string, options: VeRi776Options = {}): VeRi776Dataset {
   const absRoot = resolve(root);
   const numCameras = options.numCameras ?? 20;
   const dirs = new DirectoryIndex();
-  const rawTrain = readSplit(absRoot, 'train', numCameras, dirs);
-  let query = readSplit(absRoot, 'query', numCameras, dirs);
-  let gallery = readSplit(absRoot, 'gallery', numCameras, dirs);
+  const rawTrain = readSplit(absRoot, 'train', numCameras, dirs).samples;
+  const querySplit = readSplit(absRoot, 'query', numCameras, dirs);
+  const gallerySplit = readSplit(absRoot, 'gallery', numCameras, dirs);
+  let query = querySplit.samples;
+  let gallery = gallerySplit.samples;
+  checkQueryIdsInGallery(
+    querySplit.listFile,
+    query.map((s, i) => ({ vehicleId: s.vehicleId, line: querySplit.lines[i]! })),
+    gallerySplit.listFile,
+    new Set(gallery.map((s) => s.vehicleId)),
+  );
   const relabelled = relabelBySortedId(rawTrain);
   let train = relabelled.samples;
   const numTrainIds = relabelled.numIds;

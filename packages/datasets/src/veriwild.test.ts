@@ -115,13 +115,16 @@ describe('hand-made VeRi-Wild fixtures (both formats; CRLF, BOM, trailing blanks
     expect(portable(newer, join(FIXTURES, 'newer'))).toEqual(portable(original, join(FIXTURES, 'base')));
   });
 
-  const cases: [string, string, number, RegExp][] = [
+  const cases: [string, string, number | undefined, RegExp][] = [
     ['malformed-line', 'test_3000.txt', 2, /malformed entry "00100-000006"/],
     ['unknown-camera', 'train_list.txt', 4, /unknown camera: "00010\/000099" has no entry in .*vehicle_info\.txt/],
     ['vehicle-info-malformed', 'vehicle_info.txt', 3, /malformed entry "00003\/000002;c2/],
     ['duplicate-entry', 'test_3000_query.txt', 3, /duplicate entry "00100\/000004" \(first at line 1\)/],
     ['query-in-gallery', 'test_3000_query.txt', 2, /query image 00100\/000005 is also in the gallery list \(.*test_3000\.txt:1\)/],
     ['missing-image', 'train_list.txt', 3, /1 listed image\(s\) missing on disk:\n {2}line 3: .*000011\.jpg/],
+    ['empty-query-list', 'test_3000_query.txt', undefined, /list has no entries/],
+    ['vehicle-info-header-only', 'vehicle_info.txt', undefined, /no entries after the header line/],
+    ['query-id-not-in-gallery', 'test_3000_query.txt', 2, /1 query image\(s\) of identities with no image in the gallery list .*test_3000\.txt:\n {2}line 2: vehicle 3$/],
   ];
   for (const [name, file, line, message] of cases) {
     it(`fails on ${name} with file and line`, () => {

@@ -14,7 +14,16 @@
 import { existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { DatasetFormatError } from './errors';
-import { DirectoryIndex, DuplicateGuard, MissingImages, parseNonNegInt, physicalLines, readListLines, readTextFile } from './list-file';
+import {
+  DirectoryIndex,
+  DuplicateGuard,
+  MissingImages,
+  checkQueryIdsInGallery,
+  parseNonNegInt,
+  physicalLines,
+  readEntryLines,
+  readTextFile,
+} from './list-file';
 import {
   type CountCheckOptions,
   type QueryGalleryCounts,
@@ -93,6 +102,7 @@ function readVehicleInfo(file: string): Map<string, number> {
     cams.set(key, cam);
     if (cams.size === first) throw new DatasetFormatError(file, i + 1, `duplicate entry "${key}" (first at line ${firstLine(lines, key)})`);
   }
+  if (cams.size === 0) throw new DatasetFormatError(file, undefined, 'no entries after the header line');
   return cams;
 }
 
@@ -102,7 +112,7 @@ function firstLine(lines: readonly string[], key: string): number {
 }
 
 function readOriginalList(file: string, cams: ReadonlyMap<string, number>, infoFile: string): Entry[] {
-  return readListLines(file).map(({ text, line }) => {
+  return readEntryLines(file).map(({ text, line }) => {
     const m = ORIGINAL_LINE.exec(text);
     if (!m) throw new DatasetFormatError(file, line, `malformed entry "${text}" (expected "<vid>/<imgId>")`);
     const camRaw = cams.get(`${m[1]}/${m[2]}`);
@@ -112,7 +122,7 @@ function readOriginalList(file: string, cams: ReadonlyMap<string, number>, infoF
 }
 
 function readNewerList(file: string): Entry[] {
-  return readListLines(file).map(({ text, line }) => {
+  return readEntryLines(file).map(({ text, line }) => {
     const tokens = text.split(/\s+/);
     const m = tokens.length === 3 ? NEWER_PATH.exec(tokens[0]!) : null;
     const camRaw = tokens.length === 3 ? parseNonNegInt(tokens[2]!) : undefined;
@@ -158,8 +168,9 @@ function toSamples(file: string, entries: readonly Entry[], imagesDir: string, c
 /**
  * Load VeRi-Wild with the Small/Medium/Large test set, detecting the list format.
  *
- * @throws DatasetFormatError for missing files/folders, malformed lines, unknown cameras (original format: an
- *   image absent from `vehicle_info.txt`), duplicates, a query also listed in the gallery, or missing images.
+ * @throws DatasetFormatError for missing files/folders, empty lists, malformed lines, unknown cameras (original
+ *   format: an image absent from `vehicle_info.txt`), duplicates, a query also listed in the gallery, a query of
+ *   an identity absent from the gallery list, or missing images.
  * @throws DatasetCountError with `strict: true` when counts differ from `expectedCounts` (default: published).
  */
 export function loadVeRiWild(root: string, options: VeRiWildOptions): VeRiWildDataset {
@@ -199,6 +210,7 @@ export function loadVeRiWild(root: string, options: VeRiWildOptions): VeRiWildDa
       throw new DatasetFormatError(files.query, e.line, `query image ${e.vidDir}/${e.imgId} is also in the gallery list (${files.gallery}:${gLine})`);
     }
   }
+  checkQueryIdsInGallery(files.query, entries.query.map((e) => ({ vehicleId: Number(e.vidDir), line: e.line })), files.gallery, new Set(gallery.map((s) => s.vehicleId)));
   const expected = options.expectedCounts ?? veriWildCounts(testSize);
   const warnings = checkCounts(
     `VeRi-Wild (test ${testSize}, ${format} format)`,
