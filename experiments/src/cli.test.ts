@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +78,41 @@ describe('clip-senet train: config errors', () => {
   });
 });
 
+describe('clip-senet train refuses folders holding outputs it would overwrite', () => {
+  const trainInto = async (runDir: string, ...extra: string[]) => {
+    const c = capture();
+    const code = await main(['train', '--config', tiny, '--set', 'train.maxSteps=1', '--run-dir', runDir, '--no-progress', ...extra], c.io);
+    return { code, err: c.err() };
+  };
+
+  it('a finished run (results.json, no checkpoints) is refused, with or without --resume, and left as it was', async () => {
+    const runDir = join(dir, 'finished-no-ckpt');
+    mkdirSync(runDir);
+    writeFileSync(join(runDir, 'results.json'), '{"mAP": 0.5}\n');
+    writeFileSync(join(runDir, 'log.jsonl'), '{"type":"step","step":1}\n');
+    for (const extra of [[], ['--resume']]) {
+      const r = await trainInto(runDir, ...extra);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`${runDir} holds a finished run (results.json)`);
+    }
+    expect(readFileSync(join(runDir, 'results.json'), 'utf8')).toBe('{"mAP": 0.5}\n');
+    expect(readdirSync(runDir).sort()).toEqual(['log.jsonl', 'results.json']);
+  });
+
+  it("a user's unrelated log.jsonl is never appended to", async () => {
+    const runDir = join(dir, 'foreign-log');
+    mkdirSync(runDir);
+    writeFileSync(join(runDir, 'log.jsonl'), '{"note":"my own experiment"}\n');
+    const fresh = await trainInto(runDir);
+    expect(fresh.code).toBe(2);
+    expect(fresh.err).toContain(`${runDir} already holds a run (log.jsonl); pass --resume`);
+    const resumed = await trainInto(runDir, '--resume');
+    expect(resumed.code).toBe(2);
+    expect(resumed.err).toContain('but no resolved-config.yaml (not a clip-senet run folder)');
+    expect(readFileSync(join(runDir, 'log.jsonl'), 'utf8')).toBe('{"note":"my own experiment"}\n');
+  });
+});
+
 describe('clip-senet train + eval on the tiny synthetic config', () => {
   it('train writes the resolved config, log, checkpoint and results; eval writes protocol-tagged results', async () => {
     const runDir = join(dir, 'run');
@@ -93,7 +128,7 @@ describe('clip-senet train + eval on the tiny synthetic config', () => {
     expect(results.protocolId).toBe('veri776/no-rr/cosine/non-interp');
     expect(results.mAP).toBeGreaterThan(0);
 
-    await expect(cli('train', '--config', tiny, '--set', 'train.maxSteps=3', '--run-dir', runDir)).rejects.toThrow(/pass --resume/);
+    await expect(cli('train', '--config', tiny, '--set', 'train.maxSteps=3', '--run-dir', runDir)).rejects.toThrow(/holds a finished run \(results\.json\)/);
 
     const out = join(dir, 'eval.json');
     const e = await cli('eval', '--run', runDir, '--out', out);

@@ -29,10 +29,24 @@ export function runDirOf(configPath: string, config: ExperimentConfig, flag?: st
   return resolve(flag ?? config.runDir ?? join('runs', basename(configPath, extname(configPath))));
 }
 
+/** Files that make a folder a run's (anything else, e.g. the runner's train.log, may be there). */
+const RUN_OUTPUTS = ['results.json', 'log.jsonl', 'summary.json'] as const;
+
 function prepareRunDir(runDir: string, config: ExperimentConfig, resume: boolean): void {
   const hasCheckpoint = existsSync(join(runDir, 'checkpoints', LATEST_FILE));
-  if (hasCheckpoint && !resume) throw new UsageError(`clip-senet train: ${runDir} already holds a run; pass --resume to continue it or choose another --run-dir`);
+  const outputs = RUN_OUTPUTS.filter((f) => existsSync(join(runDir, f)));
+  if (outputs.includes('results.json')) {
+    throw new UsageError(`clip-senet train: ${runDir} holds a finished run (results.json); choose another --run-dir or move that folder away`);
+  }
+  if (!resume && (hasCheckpoint || outputs.length > 0)) {
+    const what = [...(hasCheckpoint ? ['checkpoints/'] : []), ...outputs].join(', ');
+    throw new UsageError(`clip-senet train: ${runDir} already holds a run (${what}); pass --resume to continue it or choose another --run-dir`);
+  }
   const previous = readResolvedConfig(runDir);
+  if (resume && outputs.length > 0 && previous === undefined) {
+    // a log without the resolved config next to it is not this toolkit's run: never append to it
+    throw new UsageError(`clip-senet train: ${runDir} holds ${outputs.join(', ')} but no resolved-config.yaml (not a clip-senet run folder); choose another --run-dir`);
+  }
   if (resume && previous !== undefined && previous !== resolvedConfigText(config)) {
     throw new UsageError(`clip-senet train: the resolved config differs from ${join(runDir, 'resolved-config.yaml')}; a run resumes only with the same config`);
   }

@@ -37,12 +37,18 @@ export function jsonlLog(path: string): JsonlLogHook {
     onStart(ctx: TrainContext) {
       if (existsSync(path)) {
         const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
-        const keep = lines.filter((l) => {
+        const keep = lines.filter((l, i) => {
+          let rec: { type?: unknown; step?: unknown };
           try {
-            return ((JSON.parse(l) as { step?: number }).step ?? 0) <= ctx.step;
+            rec = JSON.parse(l) as { type?: unknown; step?: unknown };
           } catch {
-            return false; // a torn last line from a killed run
+            if (i === lines.length - 1) return false; // a torn last line from a killed run
+            throw new Error(`${path}:${i + 1}: not a JSON line; this is not a training log of this toolkit — refusing to append to it`);
           }
+          if (typeof rec.type !== 'string' || typeof rec.step !== 'number') {
+            throw new Error(`${path}:${i + 1}: not a training log record (expected 'type' and 'step'); refusing to append to someone else's log`);
+          }
+          return rec.step <= ctx.step;
         });
         if (keep.length !== lines.length) writeFileAtomic(path, keep.map((l) => `${l}\n`).join(''));
       }

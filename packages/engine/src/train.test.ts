@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '@clip-senet/core';
@@ -109,6 +109,22 @@ describe('train loop', () => {
     expect(result.step).toBeLessThan(epochs * PER_EPOCH);
     expect(loadCheckpoint(dir).state.step).toBe(result.step);
     dispose(run);
+  });
+
+  it("the JSONL log refuses to append to a file that is not a training log (names file and line); a torn last line is dropped", async () => {
+    const dir = tmp();
+    const file = join(dir, 'log.jsonl');
+    writeFileSync(file, '{"type":"step","step":1}\n{"note":"a user\'s own record"}\n');
+    const ctx = { step: 0 } as Parameters<NonNullable<TrainHook['onStart']>>[0];
+    expect(() => jsonlLog(file).onStart!(ctx)).toThrow(`${file}:2: not a training log record`);
+    writeFileSync(file, 'plain text\n{"type":"step","step":1}\n');
+    expect(() => jsonlLog(file).onStart!(ctx)).toThrow(`${file}:1: not a JSON line`);
+    expect(readFileSync(file, 'utf8')).toBe('plain text\n{"type":"step","step":1}\n');
+    writeFileSync(file, '{"type":"step","step":1}\n{"type":"step","st');
+    const log = jsonlLog(file);
+    log.onStart!({ step: 1 } as typeof ctx);
+    (log.onEnd as () => void)();
+    expect(readFileSync(file, 'utf8')).toBe('{"type":"step","step":1}\n');
   });
 
   it('stops on a non-finite loss without applying the update; the last good checkpoint stays latest', async () => {
