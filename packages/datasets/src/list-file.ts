@@ -75,6 +75,44 @@ export function checkQueryIdsInGallery(
   );
 }
 
+/** A list entry as {@link checkTrainTestDisjoint} compares it: image key (e.g. `<vid>/<imgId>`), identity, line. */
+export interface KeyedEntry {
+  readonly key: string;
+  readonly vehicleId: number;
+  readonly line: number;
+}
+
+/**
+ * Test-list entries whose image or vehicle id is also in the training list (the protocols need disjoint train
+ * and test identities): one {@link DatasetFormatError} at the first, naming both files, the first few offending
+ * lines with their training lines, and the total.
+ */
+export function checkTrainTestDisjoint(trainFile: string, train: readonly KeyedEntry[], testFile: string, test: readonly KeyedEntry[]): void {
+  const trainImage = new Map<string, number>();
+  const trainId = new Map<number, number>();
+  for (const e of train) {
+    trainImage.set(e.key, e.line);
+    if (!trainId.has(e.vehicleId)) trainId.set(e.vehicleId, e.line);
+  }
+  const clashes: { line: number; text: string }[] = [];
+  for (const e of test) {
+    const imageLine = trainImage.get(e.key);
+    const idLine = trainId.get(e.vehicleId);
+    if (imageLine !== undefined) clashes.push({ line: e.line, text: `line ${e.line}: image ${e.key} is also train line ${imageLine}` });
+    else if (idLine !== undefined) clashes.push({ line: e.line, text: `line ${e.line}: vehicle ${e.vehicleId} is a training identity (train line ${idLine})` });
+  }
+  if (clashes.length === 0) return;
+  const shown = clashes.slice(0, MISSING_SHOWN).map((c) => c.text);
+  const more = clashes.length > MISSING_SHOWN ? `\n  … and ${clashes.length - MISSING_SHOWN} more` : '';
+  const what = clashes.length === 1 ? 'test entry shares its' : 'test entries share their';
+  throw new DatasetFormatError(
+    testFile,
+    clashes[0]!.line,
+    `${clashes.length} ${what} image or vehicle id with the training list ${trainFile} ` +
+      `(the protocol needs disjoint train and test identities):\n  ${shown.join('\n  ')}${more}`,
+  );
+}
+
 /** Rejects a second entry with the same key, naming the line of the first one. */
 export class DuplicateGuard {
   private readonly seen = new Map<string, number>();

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Rng } from '@clip-senet/core';
 import { DatasetFormatError } from './errors';
-import { DirectoryIndex, DuplicateGuard, MISSING_SHOWN, MissingImages, parseNonNegInt, readEntryLines } from './list-file';
+import { type KeyedEntry, DirectoryIndex, DuplicateGuard, MissingImages, checkTrainTestDisjoint, parseNonNegInt, readEntryLines } from './list-file';
 import {
   type CountCheckOptions,
   type TrainTestCounts,
@@ -53,19 +53,16 @@ export interface VehicleIDDataset {
 const IMAGE_ID = /^[A-Za-z0-9_.-]+$/;
 
 interface ListEntries {
-  readonly file: string;
   readonly samples: Sample[];
-  /** Image id and 1-based line of each sample. */
-  readonly imageIds: string[];
-  readonly lines: number[];
+  /** Image id, identity and 1-based line of each sample. */
+  readonly keyed: KeyedEntry[];
 }
 
 function readList(file: string, imageDir: string, dirs: DirectoryIndex): ListEntries {
   const dupes = new DuplicateGuard(file);
   const missing = new MissingImages(file);
   const samples: Sample[] = [];
-  const imageIds: string[] = [];
-  const lines: number[] = [];
+  const keyed: KeyedEntry[] = [];
   for (const { text, line } of readEntryLines(file)) {
     const tokens = text.split(/\s+/);
     const vehicleId = tokens.length === 2 ? parseNonNegInt(tokens[1]!) : undefined;
@@ -77,49 +74,18 @@ function readList(file: string, imageDir: string, dirs: DirectoryIndex): ListEnt
     const path = join(imageDir, name);
     if (!dirs.has(imageDir, name)) missing.add(line, path);
     samples.push({ path, vehicleId, cameraId: -1 });
-    imageIds.push(tokens[0]!);
-    lines.push(line);
+    keyed.push({ key: tokens[0]!, vehicleId, line });
   }
   missing.throwIfAny();
-  return { file, samples, imageIds, lines };
-}
-
-/**
- * Test-list lines whose image or vehicle id is also in the training list: one error at the first, naming both
- * files, the first few offending line pairs and the total.
- */
-function checkDisjoint(train: ListEntries, test: ListEntries): void {
-  const trainImage = new Map<string, number>();
-  const trainId = new Map<number, number>();
-  train.imageIds.forEach((id, i) => trainImage.set(id, train.lines[i]!));
-  train.samples.forEach((s, i) => {
-    if (!trainId.has(s.vehicleId)) trainId.set(s.vehicleId, train.lines[i]!);
-  });
-  const clashes: { line: number; text: string }[] = [];
-  test.samples.forEach((s, i) => {
-    const line = test.lines[i]!;
-    const imageLine = trainImage.get(test.imageIds[i]!);
-    const idLine = trainId.get(s.vehicleId);
-    if (imageLine !== undefined) clashes.push({ line, text: `line ${line}: image ${test.imageIds[i]} is also train line ${imageLine}` });
-    else if (idLine !== undefined) clashes.push({ line, text: `line ${line}: vehicle ${s.vehicleId} is a training identity (train line ${idLine})` });
-  });
-  if (clashes.length === 0) return;
-  const shown = clashes.slice(0, MISSING_SHOWN).map((c) => c.text);
-  const more = clashes.length > MISSING_SHOWN ? `\n  … and ${clashes.length - MISSING_SHOWN} more` : '';
-  throw new DatasetFormatError(
-    test.file,
-    clashes[0]!.line,
-    `${clashes.length} test entr${clashes.length === 1 ? 'y shares its image or vehicle id' : 'ies share their image or vehicle id'} with the training list ${train.file} ` +
-      `(the protocol needs disjoint train and test identities):\n  ${shown.join('\n  ')}${more}`,
-  );
+  return { samples, keyed };
 }
 
 /**
  * Load VehicleID with one of its test lists.
  *
- * @throws DatasetFormatError for a missing file/folder, an empty list, a malformed line, a duplicate image id, listed
- *   images
- *   missing on disk (first few + total), or test entries whose image or vehicle id is in the training list.
+ * @throws DatasetFormatError for a missing file/folder, an empty list, a malformed line, a duplicate image id,
+ *   listed images missing on disk (first few + total), or test entries whose image or vehicle id is in the
+ *   training list.
  * @throws DatasetCountError with `strict: true` when counts differ from `expectedCounts` (default: published).
  */
 export function loadVehicleID(root: string, options: VehicleIDOptions): VehicleIDDataset {
@@ -136,7 +102,7 @@ export function loadVehicleID(root: string, options: VehicleIDOptions): VehicleI
   if (!existsSync(imageDir)) throw new DatasetFormatError(imageDir, undefined, 'required image folder not found');
   const trainEntries = readList(trainList, imageDir, dirs);
   const testEntries = readList(testList, imageDir, dirs);
-  checkDisjoint(trainEntries, testEntries);
+  checkTrainTestDisjoint(trainList, trainEntries.keyed, testList, testEntries.keyed);
   const { samples: train, numIds: numTrainIds } = relabelBySortedId(trainEntries.samples);
   const test = testEntries.samples;
   const expected = options.expectedCounts ?? vehicleIdCounts(testSize);

@@ -186,7 +186,14 @@ describe('hand-made VeRi-776 fixture (CRLF, BOM, trailing blanks)', () => {
       () => loadVeRi776(brokenTree('query-id-not-in-gallery')),
       'name_query.txt',
       2,
-      /1 query image\(s\) of identities with no image in the gallery list .*name_test\.txt:\n {2}line 2: vehicle 2$/,
+      /1 query image\(s\) of identities with no image in the gallery list .*name_test\.txt:\n {2}line 2: vehicle 300$/,
+    ],
+    [
+      'train-test-id-overlap',
+      () => loadVeRi776(brokenTree('train-test-id-overlap')),
+      'name_query.txt',
+      2,
+      /1 test entry shares its image or vehicle id with the training list .*name_train\.txt .*:\n {2}line 2: image 0002_c003_00000002_0\.jpg is also train line 2$/,
     ],
     [
       'index-out-of-range',

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatasetFormatError } from './errors';
-import { DirectoryIndex, DuplicateGuard, MissingImages, checkQueryIdsInGallery, readEntryLines } from './list-file';
+import { type KeyedEntry, DirectoryIndex, DuplicateGuard, MissingImages, checkQueryIdsInGallery, checkTrainTestDisjoint, readEntryLines } from './list-file';
 import {
   type CountCheckOptions,
   type QueryGalleryCounts,
@@ -85,8 +85,8 @@ export interface VeRi776Dataset {
 interface SplitEntries {
   readonly listFile: string;
   readonly samples: Sample[];
-  /** 1-based list line of each sample. */
-  readonly lines: number[];
+  /** File name, identity and 1-based list line of each sample. */
+  readonly keyed: KeyedEntry[];
 }
 
 function readSplit(root: string, split: keyof typeof VERI776_SPLITS, numCameras: number, dirs: DirectoryIndex): SplitEntries {
@@ -97,6 +97,7 @@ function readSplit(root: string, split: keyof typeof VERI776_SPLITS, numCameras:
   const dupes = new DuplicateGuard(listFile);
   const missing = new MissingImages(listFile);
   const samples: Sample[] = [];
+  const keyed: KeyedEntry[] = [];
   for (const { text, line } of lines) {
     const parsed = parseVeRi776Name(text);
     if (!parsed) {
@@ -110,35 +111,33 @@ function readSplit(root: string, split: keyof typeof VERI776_SPLITS, numCameras:
     const path = join(imageDir, text);
     if (!dirs.has(imageDir, text)) missing.add(line, path);
     samples.push({ path, vehicleId: parsed.vehicleId, cameraId: parsed.camera - 1 });
+    keyed.push({ key: text, vehicleId: parsed.vehicleId, line });
   }
   missing.throwIfAny();
-  return { listFile, samples, lines: lines.map((l) => l.line) };
+  return { listFile, samples, keyed };
 }
 
 /**
  * Load a VeRi-776 tree rooted at `root` (see PROTOCOLS.md for the layout).
  *
  * @throws DatasetFormatError for a missing list file or folder, an empty list, a malformed name, an unknown camera,
- *   a duplicate entry, listed images missing on disk (first few + total), a query of an identity absent from the
- *   gallery list, bad view labels or bad official indices.
+ *   a duplicate entry, listed images missing on disk (first few + total), a query or gallery identity that is also
+ *   a training identity, a query of an identity absent from the gallery list, bad view labels or bad official
+ *   indices.
  * @throws DatasetCountError with `strict: true` when counts differ from `expectedCounts` (default: published).
  */
 export function loadVeRi776(root: string, options: VeRi776Options = {}): VeRi776Dataset {
   const absRoot = resolve(root);
   const numCameras = options.numCameras ?? 20;
   const dirs = new DirectoryIndex();
-  const rawTrain = readSplit(absRoot, 'train', numCameras, dirs).samples;
+  const trainSplit = readSplit(absRoot, 'train', numCameras, dirs);
   const querySplit = readSplit(absRoot, 'query', numCameras, dirs);
   const gallerySplit = readSplit(absRoot, 'gallery', numCameras, dirs);
+  for (const test of [querySplit, gallerySplit]) checkTrainTestDisjoint(trainSplit.listFile, trainSplit.keyed, test.listFile, test.keyed);
+  checkQueryIdsInGallery(querySplit.listFile, querySplit.keyed, gallerySplit.listFile, new Set(gallerySplit.keyed.map((e) => e.vehicleId)));
   let query = querySplit.samples;
   let gallery = gallerySplit.samples;
-  checkQueryIdsInGallery(
-    querySplit.listFile,
-    query.map((s, i) => ({ vehicleId: s.vehicleId, line: querySplit.lines[i]! })),
-    gallerySplit.listFile,
-    new Set(gallery.map((s) => s.vehicleId)),
-  );
-  const relabelled = relabelBySortedId(rawTrain);
+  const relabelled = relabelBySortedId(trainSplit.samples);
   let train = relabelled.samples;
   const numTrainIds = relabelled.numIds;
 

@@ -124,7 +124,8 @@ describe('hand-made VeRi-Wild fixtures (both formats; CRLF, BOM, trailing blanks
     ['missing-image', 'train_list.txt', 3, /1 listed image\(s\) missing on disk:\n {2}line 3: .*000011\.jpg/],
     ['empty-query-list', 'test_3000_query.txt', undefined, /list has no entries/],
     ['vehicle-info-header-only', 'vehicle_info.txt', undefined, /no entries after the header line/],
-    ['query-id-not-in-gallery', 'test_3000_query.txt', 2, /1 query image\(s\) of identities with no image in the gallery list .*test_3000\.txt:\n {2}line 2: vehicle 3$/],
+    ['query-id-not-in-gallery', 'test_3000_query.txt', 2, /1 query image\(s\) of identities with no image in the gallery list .*test_3000\.txt:\n {2}line 2: vehicle 200$/],
+    ['train-test-id-overlap', 'test_3000_query.txt', 2, /1 test entry shares its image or vehicle id with the training list .*train_list\.txt .*:\n {2}line 2: image 00003\/000002 is also train line 2$/],
   ];
   for (const [name, file, line, message] of cases) {
     it(`fails on ${name} with file and line`, () => {

@@ -15,10 +15,12 @@ import { existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { DatasetFormatError } from './errors';
 import {
+  type KeyedEntry,
   DirectoryIndex,
   DuplicateGuard,
   MissingImages,
   checkQueryIdsInGallery,
+  checkTrainTestDisjoint,
   parseNonNegInt,
   physicalLines,
   readEntryLines,
@@ -169,8 +171,9 @@ function toSamples(file: string, entries: readonly Entry[], imagesDir: string, c
  * Load VeRi-Wild with the Small/Medium/Large test set, detecting the list format.
  *
  * @throws DatasetFormatError for missing files/folders, empty lists, malformed lines, unknown cameras (original
- *   format: an image absent from `vehicle_info.txt`), duplicates, a query also listed in the gallery, a query of
- *   an identity absent from the gallery list, or missing images.
+ *   format: an image absent from `vehicle_info.txt`), duplicates, a query also listed in the gallery, a query or
+ *   gallery image or identity also in the training list, a query of an identity absent from the gallery list, or
+ *   missing images.
  * @throws DatasetCountError with `strict: true` when counts differ from `expectedCounts` (default: published).
  */
 export function loadVeRiWild(root: string, options: VeRiWildOptions): VeRiWildDataset {
@@ -210,7 +213,11 @@ export function loadVeRiWild(root: string, options: VeRiWildOptions): VeRiWildDa
       throw new DatasetFormatError(files.query, e.line, `query image ${e.vidDir}/${e.imgId} is also in the gallery list (${files.gallery}:${gLine})`);
     }
   }
-  checkQueryIdsInGallery(files.query, entries.query.map((e) => ({ vehicleId: Number(e.vidDir), line: e.line })), files.gallery, new Set(gallery.map((s) => s.vehicleId)));
+  const keyed = (es: readonly Entry[]): KeyedEntry[] => es.map((e) => ({ key: `${e.vidDir}/${e.imgId}`, vehicleId: Number(e.vidDir), line: e.line }));
+  const trainKeyed = keyed(entries.train);
+  checkTrainTestDisjoint(files.train, trainKeyed, files.query, keyed(entries.query));
+  checkTrainTestDisjoint(files.train, trainKeyed, files.gallery, keyed(entries.gallery));
+  checkQueryIdsInGallery(files.query, keyed(entries.query), files.gallery, new Set(gallery.map((s) => s.vehicleId)));
   const expected = options.expectedCounts ?? veriWildCounts(testSize);
   const warnings = checkCounts(
     `VeRi-Wild (test ${testSize}, ${format} format)`,
