@@ -69,5 +69,12 @@ describe('writeAblationReport', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ format: 'something-else' }));
     expect(() => readAblationRecord(bad)).toThrow(/not an ablation record/);
+    const torn = join(dir, 'torn.json');
+    writeFileSync(torn, '{"format": "clip-senet/ablation-runs@1", "runs": [');
+    expect(() => readAblationRecord(torn)).toThrow(`${torn}: not a readable JSON ablation record`);
+    const oldSummary = join(dir, 'bad-summary.json');
+    const rec = standardRecord();
+    writeFileSync(oldSummary, JSON.stringify({ ...rec, runs: rec.runs.map((r, i) => (i === 0 ? { ...r, summary: { ...r.summary, format: 'x@9' } } : r)) }));
+    expect(() => readAblationRecord(oldSummary)).toThrow(`${oldSummary}: runs[0].summary: unknown format 'x@9'`);
   });
 });

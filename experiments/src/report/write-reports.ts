@@ -14,7 +14,12 @@ import { writeGenerated, type GeneratedFile } from './report-files';
 
 /** Read and minimally validate a `runs.json`. */
 export function readAblationRecord(path: string): AblationRecord {
-  const record = JSON.parse(readFileSync(path, 'utf8')) as AblationRecord;
+  let record: AblationRecord;
+  try {
+    record = JSON.parse(readFileSync(path, 'utf8')) as AblationRecord;
+  } catch (err) {
+    throw new Error(`${path}: not a readable JSON ablation record (${(err as Error).message})`, { cause: err });
+  }
   if (record.format !== 'clip-senet/ablation-runs@1') throw new Error(`${path}: not an ablation record (format '${String(record.format)}')`);
   if (!Array.isArray(record.variants) || !Array.isArray(record.runs) || !Array.isArray(record.seeds)) throw new Error(`${path}: ablation record without variants/runs/seeds`);
   const runs = record.runs.map((r, i) => ({ ...r, summary: r.summary === null ? null : upgradeSummary(r.summary, `${path}: runs[${i}].summary`) }));
