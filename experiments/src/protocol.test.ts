@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { vehicleId } from '@clip-senet/metrics';
 import { errorOf } from '@clip-senet/core/testing';
-import { evaluationFor, protocolFor } from './protocol';
+import { evaluationFor, evaluationLists, metricsLine, protocolFor } from './protocol';
 import { parseConfigText } from './testing';
 import type { LoadedData } from './data';
 import type { Sample } from '@clip-senet/datasets';
@@ -108,5 +108,49 @@ describe('VehicleID evaluation through the engine\u2019s query/gallery path', ()
   it('a non-empty gallery is refused', () => {
     const plan = evaluationFor(config('data: { dataset: vehicleid, root: r, testSize: 800 }'), data);
     expect(() => plan.protocol.evaluate({ query: { features, ids }, gallery: { features, ids }, dim })).toThrow(/empty gallery/);
+  });
+});
+
+describe('metricsLine names the skipped queries', () => {
+  const r = { protocolId: 'veri776/no-rr/cosine/non-interp', mAP: 0.5, rank1: 0.6, rank5: 0.7, mINP: 0.2, numValidQueries: 8 };
+  it('nothing extra when no query is skipped', () => {
+    expect(metricsLine({ ...r, numSkippedQueries: 0, skippedQueries: [] })).toBe('veri776/no-rr/cosine/non-interp: mAP 50.00  R1 60.00  R5 70.00  mINP 20.00');
+  });
+  it('the count, the total and the first paths', () => {
+    expect(metricsLine({ ...r, numSkippedQueries: 2, skippedQueries: ['/q/b.jpg', '/q/c.jpg'] })).toBe(
+      'veri776/no-rr/cosine/non-interp: mAP 50.00  R1 60.00  R5 70.00  mINP 20.00  skipped 2 of 10 queries (no valid match in the gallery): /q/b.jpg, /q/c.jpg',
+    );
+    const many = Array.from({ length: 7 }, (_, i) => `/q/${i}.jpg`);
+    expect(metricsLine({ ...r, numSkippedQueries: 7, skippedQueries: many })).toMatch(/skipped 7 of 15 queries \(no valid match in the gallery\): \/q\/0\.jpg, .*\/q\/4\.jpg … and 2 more$/);
+  });
+});
+
+describe('evaluationFor names the list files', () => {
+  const sample = (path: string, vehicleId: number, cameraId: number): Sample => ({ path, vehicleId, cameraId });
+  const c = config('data: { dataset: veri776, root: datasets/VeRi }');
+  const data = (query: Sample[], gallery: Sample[]): LoadedData => ({ dataset: 'veri776', root: '/d/VeRi', train: [], query, gallery, numClasses: 1, warnings: [] });
+
+  it('list files per dataset', () => {
+    expect(evaluationLists(c.data, '/d/VeRi')).toEqual({ query: '/d/VeRi/name_query.txt', gallery: '/d/VeRi/name_test.txt' });
+    expect(evaluationLists({ dataset: 'veriwild', testSize: 3000, format: 'original' }, '/w')).toEqual({ query: '/w/test_3000_query.txt', gallery: '/w/test_3000.txt' });
+    expect(evaluationLists({ dataset: 'veriwild', testSize: 5000, format: 'auto' }, '/w').query).toBe('/w/test_5000_id_query.txt or test_5000_query.txt');
+    expect(evaluationLists({ dataset: 'vehicleid', testSize: 800 }, '/v').query).toBe('/v/train_test_split/test_list_800.txt');
+  });
+
+  it('an empty split is refused before anything runs', () => {
+    expect(() => evaluationFor(c, data([], [sample('/g.jpg', 1, 0)]))).toThrow('evaluationFor: the query list is empty: /d/VeRi/name_query.txt gives no images');
+    expect(() => evaluationFor(c, data([sample('/q.jpg', 1, 0)], []))).toThrow('evaluationFor: the gallery list is empty: /d/VeRi/name_test.txt gives no images');
+  });
+
+  it('the protocol\u2019s errors name the files: no valid match, non-finite features', () => {
+    const plan = evaluationFor(c, data([sample('/q.jpg', 1, 0)], [sample('/g.jpg', 1, 0)]));
+    const query = { features: Float32Array.of(1, 0), ids: Int32Array.of(1), cams: Int32Array.of(0) };
+    const gallery = { features: Float32Array.of(0, 1), ids: Int32Array.of(1), cams: Int32Array.of(0) };
+    expect(() => plan.protocol.evaluate({ query, gallery, dim: 2 })).toThrow(
+      'none of the 1 queries in the query list (/d/VeRi/name_query.txt) has a same-id image from another camera (same-id same-camera images are junk) in the 1-image gallery list (/d/VeRi/name_test.txt)',
+    );
+    expect(() => plan.protocol.evaluate({ query, gallery: { ...gallery, features: Float32Array.of(Number.NaN, 1) }, dim: 2 })).toThrow(
+      /^veri776: gallery features \(\/d\/VeRi\/name_test\.txt\): 1 of 1 rows is not finite/,
+    );
   });
 });

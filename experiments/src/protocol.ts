@@ -8,13 +8,19 @@
  * "query" and an empty gallery; the adapter runs the draws on those features, returns the means (so logs and
  * `results.json` carry the usual fields) and keeps the full result (per-draw metrics, std) for
  * {@link EvaluationPlan.details}.
+ *
+ * The plan names its list files: an empty split is refused here, before any training, and the protocol's errors
+ * (no valid query, non-finite features) say which file the rows came from.
  */
+import { join } from 'node:path';
+import { VERI776_SPLITS, veriWildListNames } from '@clip-senet/datasets';
 import type { RunEvaluation } from '@clip-senet/engine';
 import {
   veri776,
   vehicleId,
   veriWild,
   type GoodJunkLists,
+  type LabelledFeatures,
   type ProtocolResult,
   type QueryGalleryProtocol,
   type VehicleIdProtocol,
@@ -97,21 +103,91 @@ function drawsAdapter(p: VehicleIdProtocol): { protocol: QueryGalleryProtocol; l
   return { protocol, last: () => last };
 }
 
-/** The evaluation of a loaded dataset under a config's protocol. */
-export function evaluationFor(config: Pick<ExperimentConfig, 'data' | 'eval'>, data: LoadedData): EvaluationPlan {
-  const p = protocolFor(config, data.goodJunk ? { goodJunk: data.goodJunk } : {});
-  if (p.kind === 'query-gallery') return { query: data.query, gallery: data.gallery, protocol: p.protocol, details: () => undefined };
-  if (!data.test) throw new Error('evaluationFor: a VehicleID protocol needs the loaded test list');
-  const adapter = drawsAdapter(p.protocol);
-  return { query: data.test, gallery: [], protocol: adapter.protocol, details: () => { const r = adapter.last(); return r ? detailsOf(r) : undefined; } };
+/** The list files the evaluation splits come from (VeRi-Wild with `format: auto`: both candidate names). */
+export function evaluationLists(data: Pick<ExperimentConfig['data'], 'dataset' | 'testSize' | 'format'>, root: string): { query: string; gallery: string } {
+  switch (data.dataset) {
+    case 'synthetic':
+    case 'veri776':
+      return { query: join(root, VERI776_SPLITS.query.list), gallery: join(root, VERI776_SPLITS.gallery.list) };
+    case 'veriwild': {
+      const size = data.testSize ?? 0;
+      const name = (split: 'query' | 'gallery'): string =>
+        data.format === 'original' || data.format === 'newer'
+          ? join(root, veriWildListNames(data.format, size)[split])
+          : `${join(root, veriWildListNames('newer', size)[split])} or ${veriWildListNames('original', size)[split]}`;
+      return { query: name('query'), gallery: name('gallery') };
+    }
+    case 'vehicleid': {
+      const test = join(root, 'train_test_split', `test_list_${data.testSize}.txt`);
+      return { query: test, gallery: test };
+    }
+  }
 }
 
-/** One line of metrics for the terminal (VehicleID: mean ± std over the draws). */
-export function metricsLine(r: { protocolId: string; mAP: number; rank1: number; rank5: number; mINP: number }, details?: VehicleIdDetails): string {
+/** The protocol with each split's `source` set, so its errors name the list file. */
+function withSources(p: QueryGalleryProtocol, lists: { query: string; gallery: string }): QueryGalleryProtocol {
+  const tag = (f: LabelledFeatures, source: string): LabelledFeatures => ({ ...f, source });
+  return { id: p.id, evaluate: ({ query, gallery, dim }) => p.evaluate({ query: tag(query, lists.query), gallery: tag(gallery, lists.gallery), dim }) };
+}
+
+function requireRows(split: string, samples: readonly unknown[], file: string): void {
+  if (samples.length === 0) throw new Error(`evaluationFor: the ${split} list is empty: ${file} gives no images`);
+}
+
+/**
+ * The evaluation of a loaded dataset under a config's protocol.
+ * @throws when the query or gallery (VehicleID: test) list is empty, naming its file
+ */
+export function evaluationFor(config: Pick<ExperimentConfig, 'data' | 'eval'>, data: LoadedData): EvaluationPlan {
+  const p = protocolFor(config, data.goodJunk ? { goodJunk: data.goodJunk } : {});
+  const lists = evaluationLists(config.data, data.root);
+  if (p.kind === 'query-gallery') {
+    requireRows('query', data.query, lists.query);
+    requireRows('gallery', data.gallery, lists.gallery);
+    return { query: data.query, gallery: data.gallery, protocol: withSources(p.protocol, lists), details: () => undefined };
+  }
+  if (!data.test) throw new Error('evaluationFor: a VehicleID protocol needs the loaded test list');
+  requireRows('test', data.test, lists.query);
+  const adapter = drawsAdapter(p.protocol);
+  return { query: data.test, gallery: [], protocol: withSources(adapter.protocol, lists), details: () => { const r = adapter.last(); return r ? detailsOf(r) : undefined; } };
+}
+
+/** The metrics fields {@link metricsLine} prints. */
+export interface MetricsLineInput {
+  readonly protocolId: string;
+  readonly mAP: number;
+  readonly rank1: number;
+  readonly rank5: number;
+  readonly mINP: number;
+  readonly numValidQueries?: number;
+  readonly numSkippedQueries?: number;
+  /** Paths (or names) of the skipped queries, in query order. */
+  readonly skippedQueries?: readonly string[];
+}
+
+/** How many skipped queries {@link metricsLine} names before "… and N more". */
+export const SKIPPED_NAMED = 5;
+
+/** `  skipped 2 of 12 queries (no valid match in the gallery): a.jpg, b.jpg`, or '' when none was skipped. */
+function skippedPart(r: MetricsLineInput): string {
+  const skipped = r.numSkippedQueries ?? 0;
+  if (skipped === 0) return '';
+  const total = r.numValidQueries !== undefined ? ` of ${r.numValidQueries + skipped}` : '';
+  const names = r.skippedQueries ?? [];
+  const shown = names.slice(0, SKIPPED_NAMED).join(', ');
+  const more = names.length > SKIPPED_NAMED ? ` … and ${names.length - SKIPPED_NAMED} more` : '';
+  return `  skipped ${skipped}${total} ${skipped === 1 ? 'query' : 'queries'} (no valid match in the gallery)${shown ? `: ${shown}${more}` : ''}`;
+}
+
+/**
+ * One line of metrics for the terminal (VehicleID: mean ± std over the draws), with the skipped queries — their
+ * count and the first {@link SKIPPED_NAMED} paths — when there are any.
+ */
+export function metricsLine(r: MetricsLineInput, details?: VehicleIdDetails): string {
   const pct = (x: number): string => (x * 100).toFixed(2);
   if (details) {
     const ms = (m: { mean: number; std: number }): string => `${pct(m.mean)} ± ${pct(m.std)}`;
-    return `${r.protocolId}: R1 ${ms(details.rank1)}  R5 ${ms(details.rank5)}  mAP ${ms(details.mAP)}  (${details.draws.length} draws)`;
+    return `${r.protocolId}: R1 ${ms(details.rank1)}  R5 ${ms(details.rank5)}  mAP ${ms(details.mAP)}  (${details.draws.length} draws)${skippedPart(r)}`;
   }
-  return `${r.protocolId}: mAP ${pct(r.mAP)}  R1 ${pct(r.rank1)}  R5 ${pct(r.rank5)}  mINP ${pct(r.mINP)}`;
+  return `${r.protocolId}: mAP ${pct(r.mAP)}  R1 ${pct(r.rank1)}  R5 ${pct(r.rank5)}  mINP ${pct(r.mINP)}${skippedPart(r)}`;
 }

@@ -22,7 +22,8 @@ Extract retrieval features of every image in a folder with a trained run's model
   -h, --help           this text
 
 A model trained with camera / view embeddings (fusion.cameraView) needs every image's camera / view id; without
-one the command stops before reading any image and names the first image lacking it.`;
+one the command stops before reading any image and names the first image lacking it. A NaN or infinite feature
+(e.g. a checkpoint with a NaN weight) is an error naming how many images and the first one; nothing is written.`;
 
 export const extractCommand: Command = {
   name: 'extract',
@@ -49,7 +50,7 @@ export const extractCommand: Command = {
     const model = loadRunModel(runDir, config, opts.checkpoint);
     const loader = evalLoader(model, config);
     try {
-      const extracted = await extractFeatures(model, samples, { loader, flip: opts.flip === true, batchSize: config.train.eval.batchSize });
+      const extracted = await extractFeatures(model, samples, { loader, flip: opts.flip === true, batchSize: config.train.eval.batchSize, split: `image folder ${images}` });
       writeFeatures(out, extracted, samples, { run: runDir, flip: String(opts.flip === true) });
       io.out(`${samples.length} images × ${extracted.dim} → ${out}\n`);
     } finally {
