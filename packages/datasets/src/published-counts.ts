@@ -81,6 +81,8 @@ export interface CountRow {
   readonly what: string;
   readonly actual: number;
   readonly expected: CountSpec | undefined;
+  /** Appended to the mismatch message (e.g. the first offending files). */
+  readonly detail?: string;
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
@@ -106,11 +108,11 @@ export function countDistinct(samples: readonly Sample[], key: (s: Sample) => nu
  */
 export function checkCounts(dataset: string, rows: readonly CountRow[], options: CountCheckOptions): string[] {
   const mismatches: string[] = [];
-  for (const { what, actual, expected } of rows) {
+  for (const { what, actual, expected, detail } of rows) {
     if (expected === undefined) continue;
     const accepted = typeof expected === 'number' ? [expected] : expected;
     if (!accepted.includes(actual)) {
-      mismatches.push(`${what}: ${fmt(actual)} on disk, expected ${accepted.map(fmt).join(' or ')}`);
+      mismatches.push(`${what}: ${fmt(actual)} on disk, expected ${accepted.map(fmt).join(' or ')}${detail === undefined ? '' : ` (${detail})`}`);
     }
   }
   if (mismatches.length === 0) return [];

@@ -226,6 +226,17 @@ describe('hand-made VeRi-776 fixture (CRLF, BOM, trailing blanks)', () => {
     });
   }
 
+  it('reports images in a split folder that the list does not name (an identity absent from name_train.txt)', () => {
+    const root = brokenTree('unlisted-identity');
+    const expected = 'image_train/ images not listed in name_train.txt (not loaded): 1 on disk, expected 0 (0999_c001_00000001_0.jpg)';
+    expect(() => loadVeRi776(root, { strict: true, expectedCounts: BASE_COUNTS })).toThrow(expected);
+    const seen: string[] = [];
+    const ds = loadVeRi776(root, { expectedCounts: BASE_COUNTS, onWarning: (w) => seen.push(w) });
+    expect(ds.warnings).toEqual([`VeRi-776: ${expected}`]);
+    expect(seen).toEqual(ds.warnings);
+    expect(ds.train).toHaveLength(4);
+  });
+
   it('fails on malformed and missing view labels', () => {
     const bad = brokenTree('view-label-malformed');
     const err = formatError(() => loadVeRi776(bad, { viewLabels: join(bad, 'view_labels.txt') }));

@@ -12,9 +12,10 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatasetFormatError } from './errors';
-import { type KeyedEntry, DirectoryIndex, DuplicateGuard, MissingImages, checkQueryIdsInGallery, checkTrainTestDisjoint, readEntryLines } from './list-file';
+import { type KeyedEntry, DirectoryIndex, DuplicateGuard, MISSING_SHOWN, MissingImages, checkQueryIdsInGallery, checkTrainTestDisjoint, readEntryLines } from './list-file';
 import {
   type CountCheckOptions,
+  type CountRow,
   type QueryGalleryCounts,
   VERI776_COUNTS,
   checkCounts,
@@ -87,6 +88,18 @@ interface SplitEntries {
   readonly samples: Sample[];
   /** File name, identity and 1-based list line of each sample. */
   readonly keyed: KeyedEntry[];
+  /** Image files in the split's folder that the list does not name (sorted); they are not loaded. */
+  readonly unlisted: string[];
+}
+
+const IMAGE_FILE = /\.(?:jpe?g|png)$/i;
+
+/** The count row "<dir>/ images not in <list>" (expected 0), naming the first few. */
+function unlistedRow(split: keyof typeof VERI776_SPLITS, unlisted: readonly string[]): CountRow {
+  const { list, dir } = VERI776_SPLITS[split];
+  const shown = unlisted.slice(0, MISSING_SHOWN).join(', ');
+  const more = unlisted.length > MISSING_SHOWN ? `, … and ${unlisted.length - MISSING_SHOWN} more` : '';
+  return { what: `${dir}/ images not listed in ${list} (not loaded)`, actual: unlisted.length, expected: 0, detail: `${shown}${more}` };
 }
 
 function readSplit(root: string, split: keyof typeof VERI776_SPLITS, numCameras: number, dirs: DirectoryIndex): SplitEntries {
@@ -114,7 +127,9 @@ function readSplit(root: string, split: keyof typeof VERI776_SPLITS, numCameras:
     keyed.push({ key: text, vehicleId: parsed.vehicleId, line });
   }
   missing.throwIfAny();
-  return { listFile, samples, keyed };
+  const listed = new Set(keyed.map((e) => e.key));
+  const unlisted = [...dirs.names(imageDir)].filter((n) => IMAGE_FILE.test(n) && !listed.has(n)).sort();
+  return { listFile, samples, keyed, unlisted };
 }
 
 /**
@@ -158,6 +173,9 @@ export function loadVeRi776(root: string, options: VeRi776Options = {}): VeRi776
       ...splitRows('query', query, expected.query),
       ...splitRows('gallery', gallery, expected.gallery),
       { what: 'cameras', actual: numCams, expected: expected.cameras },
+      unlistedRow('train', trainSplit.unlisted),
+      unlistedRow('query', querySplit.unlisted),
+      unlistedRow('gallery', gallerySplit.unlisted),
     ],
     options,
   );
