@@ -1,9 +1,13 @@
 /**
  * The checkpoint hook (every N epochs and/or steps, at the end, and on SIGINT/SIGTERM) and `resumeState`, which
- * restores the latest checkpoint of a run folder into a freshly built model + optimiser.
+ * restores the latest checkpoint of a run folder into a freshly built model + optimiser — or, when that one is
+ * damaged, the previous one that verifies, saying so.
  */
 import type { Rng, RngState, Tensor, Variable } from '@clip-senet/core';
-import { latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
+import {
+  CheckpointDamagedError, findResumable, pointLatestAt, restoreCheckpoint, saveCheckpoint, setAsideDamaged,
+  type CheckpointLog, type CheckpointState,
+} from './checkpoint';
 import type { Optimizer } from './optimizer';
 import type { TrainContext, TrainHook } from './train';
 
@@ -25,6 +29,8 @@ export interface CheckpointHookOptions {
   readonly keepLast?: number;
   /** Called with the path of every saved checkpoint. */
   readonly onSave?: (path: string, state: CheckpointState) => void;
+  /** Where removed stale temporary files are reported (default `console.warn`). */
+  readonly log?: CheckpointLog;
 }
 
 /** Saves checkpoints on schedule, at the end of a run and when it is interrupted — never after an error. */
@@ -37,7 +43,7 @@ export function checkpointHook(options: CheckpointHookOptions): TrainHook {
     const rngs: Record<string, RngState> = {};
     for (const [k, r] of Object.entries(options.rngs ?? {})) rngs[k] = r.state();
     const state = { step: ctx.step, epoch: ctx.epoch, rngs, data: ctx.data.state(), ...(options.configHash ? { configHash: options.configHash } : {}) };
-    const path = saveCheckpoint(options.dir, { params: options.params, buffers: options.buffers, optimizer: options.optimizer, state }, { keepLast: options.keepLast });
+    const path = saveCheckpoint(options.dir, { params: options.params, buffers: options.buffers, optimizer: options.optimizer, state }, { keepLast: options.keepLast, log: options.log });
     lastSaved = ctx.step;
     options.onSave?.(path, state);
   };
@@ -66,13 +72,47 @@ export interface ResumeTargets {
   readonly configHash?: string;
 }
 
+/** Options of {@link resumeState}. */
+export interface ResumeOptions {
+  /**
+   * When the latest checkpoint (or `latest.json`) is damaged, resume from the newest older checkpoint that
+   * verifies (default true; a line says which was damaged and which is used). `false`: throw instead, naming both.
+   */
+  readonly fallback?: boolean;
+  /** Where the fallback (and unverified pre-checksum checkpoints) are reported (default `console.warn`). */
+  readonly log?: CheckpointLog;
+}
+
 /**
- * Restore the latest checkpoint in `dir` (validating everything) and return its state — `{ step, epoch }` for
- * `train({ start })`, `data` for the batch source, `rngs` for `Rng.fromState` — or undefined when `dir` holds
- * no checkpoint (a fresh run).
+ * Restore the latest checkpoint in `dir` (verifying its checksum, validating everything) and return its state —
+ * `{ step, epoch }` for `train({ start })`, `data` for the batch source, `rngs` for `Rng.fromState` — or undefined
+ * when `dir` holds no checkpoint (a fresh run).
+ *
+ * A damaged latest checkpoint or `latest.json` is never loaded. With `fallback` (default) the run resumes from the
+ * newest older checkpoint that verifies — training is deterministic, so it redoes the lost steps exactly — after
+ * printing which file was damaged (and why) and which checkpoint is used; once that checkpoint is restored the
+ * damaged files are renamed `<name>.damaged` (kept, never pruned) and `latest.json` points at it.
+ *
+ * @throws CheckpointDamagedError when no checkpoint verifies, or (`fallback: false`) naming the damaged file and
+ *   the usable one; the restore errors of {@link restoreCheckpoint} (mismatched run: no fallback).
  */
-export function resumeState(dir: string, targets: ResumeTargets): CheckpointState | undefined {
-  const path = latestCheckpoint(dir);
-  if (path === undefined) return undefined;
-  return restoreCheckpoint(loadCheckpoint(path), targets);
+export function resumeState(dir: string, targets: ResumeTargets, options: ResumeOptions = {}): CheckpointState | undefined {
+  const log = options.log === undefined ? (l: string) => console.warn(l) : options.log ?? (() => {});
+  const found = findResumable(dir, { log });
+  if (found === undefined) return undefined;
+  const { checkpoint, damaged } = found;
+  if (damaged.length === 0) return restoreCheckpoint(checkpoint!, targets);
+  const what = damaged.map((d) => d.message).join('\n  ');
+  if (!checkpoint) {
+    throw new CheckpointDamagedError(damaged[0]!.path, damaged[0]!.reason, `Cannot resume from ${dir}: no checkpoint verifies\n  ${what}\n  (move the folder aside to start afresh)`);
+  }
+  const used = `${checkpoint.path} (step ${checkpoint.state.step})`;
+  if (options.fallback === false) {
+    throw new CheckpointDamagedError(damaged[0]!.path, damaged[0]!.reason, `${what}\n  checkpoint ${used} verifies: resume with fallback (the default) to use it`);
+  }
+  log(`resume: ${what}\n  → resuming from ${used} instead, the newest checkpoint that verifies`);
+  const state = restoreCheckpoint(checkpoint, targets);
+  for (const d of damaged) log(`resume: kept the damaged ${d.path} as ${setAsideDamaged(d.path)}`);
+  pointLatestAt(checkpoint);
+  return state;
 }

@@ -65,7 +65,7 @@ describe('checkpoints', () => {
     const a = model(1);
     for (const step of [1, 2, 3, 4]) saveCheckpoint(dir, { params: a.params, state: { step, epoch: step } }, { keepLast: 2 });
     expect(readdirSync(dir).sort()).toEqual(['ckpt-step-00000003.safetensors', 'ckpt-step-00000004.safetensors', 'latest.json']);
-    expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8'))).toEqual({ file: 'ckpt-step-00000004.safetensors', step: 4, epoch: 4 });
+    expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8'))).toEqual({ file: 'ckpt-step-00000004.safetensors', step: 4, epoch: 4, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(loadCheckpoint(dir).state.step).toBe(4);
     expect(latestCheckpoint(tmp())).toBeUndefined();
     dispose(a);
