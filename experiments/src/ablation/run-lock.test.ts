@@ -98,4 +98,23 @@ describe('run lock', () => {
     expect(lines.join('\n')).toMatch(/no heartbeat from some-other-node for \d+ s/);
     if (isHeld(taken)) taken.release();
   });
+
+  it('withFileLock serialises read-modify-write across processes: 4 × 25 increments give 100', async () => {
+    const dir = dirs.make();
+    const counter = join(dir, 'count.txt');
+    writeFileSync(counter, '0');
+    const script = `import { readFileSync, writeFileSync } from 'node:fs';
+      import { withFileLock } from ${JSON.stringify(lockModule)};
+      for (let i = 0; i < 25; i++) {
+        await withFileLock(${JSON.stringify(counter)}, () => {
+          const n = Number(readFileSync(${JSON.stringify(counter)}, 'utf8'));
+          writeFileSync(${JSON.stringify(counter)}, String(n + 1));
+        });
+      }`;
+    const file = join(dir, 'inc.mts');
+    writeFileSync(file, script);
+    await Promise.all(Array.from({ length: 4 }, () => runFile(process.execPath, ['--import', 'tsx', file])));
+    expect(readFileSync(counter, 'utf8')).toBe('100');
+    expect(existsSync(`${counter}.lock`)).toBe(false);
+  });
 });

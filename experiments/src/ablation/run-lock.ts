@@ -211,3 +211,43 @@ export function tryLockRun(runDir: string, options: LockOptions = {}): RunLock |
 export function isHeld(r: RunLock | LockBusy): r is RunLock {
   return 'release' in r;
 }
+
+/**
+ * Run `fn` while holding an exclusive lock on `target` (`<target>.lock`, created with `wx`): for the grid record,
+ * which every shard of a Slurm array rebuilds and rewrites — under the lock the last writer rebuilds it from every
+ * finished run, so a slower shard can never put back a smaller record. A lock whose process is gone (same host) or
+ * older than `staleMs` is broken; waiting gives up after `timeoutMs`.
+ */
+export async function withFileLock<T>(target: string, fn: () => T | Promise<T>, options: { timeoutMs?: number; staleMs?: number } = {}): Promise<T> {
+  const file = `${target}.lock`;
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const stale = options.staleMs ?? 120_000;
+  const t0 = Date.now();
+  for (;;) {
+    if (createExclusive(file, `${JSON.stringify({ host: hostname(), pid: process.pid, since: new Date().toISOString() })}\n`)) break;
+    let holder: { host?: string; pid?: number } | undefined;
+    try {
+      holder = JSON.parse(readFileSync(file, 'utf8')) as { host?: string; pid?: number };
+    } catch {
+      holder = undefined;
+    }
+    let age = 0;
+    try {
+      age = Date.now() - statSync(file).mtimeMs;
+    } catch {
+      continue; // released meanwhile
+    }
+    const dead = holder?.host === hostname() && typeof holder.pid === 'number' && holder.pid !== process.pid && !pidAlive(holder.pid);
+    if (dead || age > stale || (holder === undefined && age > 5_000)) {
+      rmSync(file, { force: true });
+      continue;
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${file}: held by pid ${holder?.pid ?? '?'} on ${holder?.host ?? '?'} for ${Math.round(age / 1000)} s; remove it if that process is gone`);
+    await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 100)));
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}

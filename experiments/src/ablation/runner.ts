@@ -18,7 +18,7 @@ import { datasetRoot, REPO_ROOT } from '../data';
 import { PARENT_PID_ENV } from '../parent-watch';
 import type { AblationPlan, PlannedRun, Shard } from './plan';
 import { runDirFor, shardKeys } from './plan';
-import { isHeld, tryLockRun, type LockBusy, type RunLock } from './run-lock';
+import { isHeld, tryLockRun, withFileLock, type LockBusy, type RunLock } from './run-lock';
 import { downsample, MAX_TRAIN_POINTS, readSummary, RUN_FILES, summarizeRun, writeSummary } from './summarize';
 import type { AblationRecord, RankedList, RunSummary } from './summary';
 import { readAblationRecord, writeAblationReport } from '../report/write-reports';
@@ -251,29 +251,33 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
     process.off('SIGTERM', onSignal);
   }
 
-  const record = buildRecord(plan, runsDir);
   const recordFile = recordFileFor(reportsDir, name, plan.profile);
-  const done = record.runs.filter((r) => r.summary !== null).length;
-  const wallSeconds = (Date.now() - t0) / 1000;
+  mkdirSync(dirname(recordFile), { recursive: true });
+  const wallSeconds = (): number => (Date.now() - t0) / 1000;
   if (busy.length > 0) {
     io.out(`${busy.length} run(s) are being trained by another runner (${[...new Set(busy.map((b) => b.holder))].join('; ')}); ` +
       'that runner adds them to the record when they finish\n');
   }
-  const lost = lostCells(recordFile, record);
-  let written = false;
-  if (lost.length > 0) {
-    io.err(`kept ${relative(process.cwd(), recordFile)} and its reports as they were: the new record would have ${lost.length} finished grid cell(s) fewer ` +
-      `(${lost.slice(0, 6).join(', ')}${lost.length > 6 ? ', …' : ''}); it is written once every cell it holds has finished\n`);
-  } else {
+  // Shards rewrite one record: read-compare-write under its lock, rebuilt from every finished run at that moment.
+  const { record, written } = await withFileLock(recordFile, () => {
+    const record = buildRecord(plan, runsDir);
+    const lost = lostCells(recordFile, record);
+    if (lost.length > 0) {
+      io.err(`kept ${relative(process.cwd(), recordFile)} and its reports as they were: the new record would have ${lost.length} finished grid cell(s) fewer ` +
+        `(${lost.slice(0, 6).join(', ')}${lost.length > 6 ? ', …' : ''}); it is written once every cell it holds has finished\n`);
+      return { record, written: false };
+    }
     writeJsonAtomic(recordFile, record);
     const report = writeAblationReport(recordFile);
     for (const note of report.notes) io.out(`note: ${note}\n`);
-    written = true;
-    io.out(`ablation ${name}: ${done}/${record.runs.length} grid cells finished; record and ${report.written.length} report files in ${relative(process.cwd(), dirname(recordFile))} (${wallSeconds.toFixed(0)} s)\n`);
-  }
+    const finishedCells = record.runs.filter((r) => r.summary !== null).length;
+    io.out(`ablation ${name}: ${finishedCells}/${record.runs.length} grid cells finished; record and ${report.written.length} report files in ${relative(process.cwd(), dirname(recordFile))} (${wallSeconds().toFixed(0)} s)\n`);
+    return { record, written: true };
+  });
+  const done = record.runs.filter((r) => r.summary !== null).length;
   if (failed.length > 0) io.err(`ablation ${name}: ${failed.length} run(s) failed: ${failed.map((f) => describeRun(plan, f.runKey)).join('; ')}\n`);
   if (stopping) io.out('stopped early; rerun the same command to continue\n');
-  return { record, recordFile, recordWritten: written, trained, skipped, busy, failed, finished: done, total: record.runs.length, wallSeconds };
+  return { record, recordFile, recordWritten: written, trained, skipped, busy, failed, finished: done, total: record.runs.length, wallSeconds: wallSeconds() };
 }
 
 /**
