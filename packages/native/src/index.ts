@@ -1,0 +1,95 @@
+/**
+ * @clip-senet/native — the optional oneDNN addon (issue 13): C++ kernels that work in place on a caller's memory,
+ * built from source at install (scripts/build.mjs). This module only loads it and describes its calls; registering
+ * kernels on the tfjs wasm backend is @clip-senet/core's job (src/kernels/native.ts there).
+ *
+ * Every kernel takes `heap`, a Uint8Array over the memory the tensors live in (the wasm backend's heap, an
+ * ArrayBuffer or SharedArrayBuffer), plus byte offsets into it: nothing is copied in or out.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Library facts reported by the addon. */
+export interface NativeInfo {
+  /** oneDNN version, e.g. `2.6.3`. */
+  readonly version: string;
+  /** The instruction set oneDNN dispatches to (`dnnl_get_effective_cpu_isa`), e.g. `avx512_core_amx`. */
+  readonly isa: string;
+  /** OpenMP threads oneDNN uses. */
+  readonly threads: number;
+  /** Primitives cached (one per kernel, direction and shape). */
+  readonly cachedPrimitives: number;
+}
+
+/**
+ * Conv geometry, in this order (Int32Array of 18): n, ih, iw, ic, oh, ow, oc, kh, kw, strideH, strideW,
+ * dilationH, dilationW (tfjs convention, 1 = none), padTop, padBottom, padLeft, padRight, groups.
+ * Activations NHWC; filter [kh, kw, ic/groups, oc], output channels ordered by group.
+ */
+export type ConvDescriptor = Int32Array;
+
+/** Fused activation codes (FusedConv2D's `activation`). */
+export const ACTIVATION_CODES = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 } as const;
+
+/** The addon's functions. Offsets are byte offsets into `heap`; outputs are written in place. */
+export interface NativeBinding {
+  info(): NativeInfo;
+  /** Sets oneDNN's OpenMP thread count; returns the count in effect. */
+  setThreads(threads: number): number;
+  /** Drops every cached primitive (tests; memory pressure). */
+  clearCaches(): void;
+  /** y = act(conv(x, w) + bias); `biasOffset` −1 = no bias. */
+  conv2dForward(heap: Uint8Array, desc: ConvDescriptor, xOffset: number, wOffset: number, biasOffset: number, yOffset: number, activation: number, alpha: number): void;
+  /** dx from dy and w. */
+  conv2dBackwardData(heap: Uint8Array, desc: ConvDescriptor, dyOffset: number, wOffset: number, dxOffset: number): void;
+  /** dw from x and dy. */
+  conv2dBackwardWeights(heap: Uint8Array, desc: ConvDescriptor, xOffset: number, dyOffset: number, dwOffset: number): void;
+  /**
+   * C[b] = op(A[b]) · op(B[b]), row-major; desc = [batchA, batchB, m, n, k, transposeA, transposeB]; a batch of 1
+   * broadcasts. A is stored [batchA, m, k] ([batchA, k, m] when transposed), B [batchB, k, n] ([batchB, n, k]).
+   */
+  matMul(heap: Uint8Array, desc: Int32Array, aOffset: number, bOffset: number, cOffset: number): void;
+}
+
+/** The outcome of loading the addon: the binding, or one line saying why not. */
+export type NativeLoad = { readonly ok: true; readonly binding: NativeBinding; readonly info: NativeInfo } | { readonly ok: false; readonly reason: string };
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where node-gyp puts the addon. */
+export const ADDON_PATH = join(packageRoot, 'build', 'Release', 'clip_senet_native.node');
+const STATUS_PATH = join(packageRoot, 'build', 'status.json');
+
+let loaded: NativeLoad | undefined;
+
+function buildStatus(): string {
+  if (!existsSync(STATUS_PATH)) return 'the addon was never built (run `npm ci`, or `npm run build -w @clip-senet/native`)';
+  try {
+    const status = JSON.parse(readFileSync(STATUS_PATH, 'utf8')) as { built?: boolean; reason?: string };
+    return status.built ? 'the build reported success but the addon file is missing' : `not built at install: ${status.reason ?? 'unknown reason'}`;
+  } catch {
+    return 'build/status.json is unreadable';
+  }
+}
+
+/**
+ * Loads the addon once (later calls return the same outcome). OpenMP reads its environment when libgomp loads, so
+ * `OMP_WAIT_POLICY` defaults to `PASSIVE` here (idle oneDNN threads sleep instead of spinning on cores the wasm
+ * backend's threads need) unless the caller set it.
+ */
+export function loadNative(): NativeLoad {
+  if (loaded) return loaded;
+  if (!existsSync(ADDON_PATH)) {
+    loaded = { ok: false, reason: buildStatus() };
+    return loaded;
+  }
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  try {
+    const binding = createRequire(import.meta.url)(ADDON_PATH) as NativeBinding;
+    loaded = { ok: true, binding, info: binding.info() };
+  } catch (err) {
+    loaded = { ok: false, reason: `the addon failed to load (${(err as Error).message.split('\n')[0]}); reinstall libdnnl2 or rebuild with \`npm run build -w @clip-senet/native\`` };
+  }
+  return loaded;
+}
