@@ -223,7 +223,7 @@ export async function withFileLock<T>(target: string, fn: () => T | Promise<T>, 
   const timeoutMs = options.timeoutMs ?? 120_000;
   const stale = options.staleMs ?? 120_000;
   const t0 = Date.now();
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     if (createExclusive(file, `${JSON.stringify({ host: hostname(), pid: process.pid, since: new Date().toISOString() })}\n`)) break;
     let holder: { host?: string; pid?: number } | undefined;
     try {
@@ -243,7 +243,8 @@ export async function withFileLock<T>(target: string, fn: () => T | Promise<T>, 
       continue;
     }
     if (Date.now() - t0 > timeoutMs) throw new Error(`${file}: held by pid ${holder?.pid ?? '?'} on ${holder?.host ?? '?'} for ${Math.round(age / 1000)} s; remove it if that process is gone`);
-    await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 100)));
+    // back off by a pid-dependent amount, so waiting processes do not retry in lock-step (no randomness needed)
+    await new Promise((r) => setTimeout(r, 50 + ((process.pid * 37 + attempt * 13) % 100)));
   }
   try {
     return await fn();
