@@ -66,7 +66,8 @@ const stepLines = (file: string): number[] =>
 
 /** Start a runner on the long grid and wait until its trainer has logged a few steps; returns the trainer's pid. */
 async function startLong(name: string): Promise<{ runner: ReturnType<typeof spawn>; trainer: number; runDir: string }> {
-  const runner = spawn(process.execPath, ['--import', 'tsx', cliPath, 'ablation', long, '--jobs', '1', ...dirs(name)], { cwd: projectDir, env, stdio: 'ignore' });
+  // its own process group, as a shell job in a terminal: Ctrl-C there signals the runner and its trainers together
+  const runner = spawn(process.execPath, ['--import', 'tsx', cliPath, 'ablation', long, '--jobs', '1', ...dirs(name)], { cwd: projectDir, env, stdio: 'ignore', detached: true });
   const t0 = Date.now();
   for (;;) {
     if (Date.now() - t0 > 120_000) throw new Error('the long run logged no step within 120 s');
@@ -203,10 +204,10 @@ describe('clip-senet ablation (tiny grid, real trainers)', () => {
     expect(readFileSync(mdFile, 'utf8')).toBe(md0);
   });
 
-  it('Ctrl-C on the runner: its trainer checkpoints within a step and both exit', async () => {
+  it('Ctrl-C (SIGINT to the runner and its trainer at once): the trainer checkpoints within a step and both exit', async () => {
     const { runner, trainer, runDir } = await startLong('sigint');
     const exited = new Promise<number | null>((r) => runner.on('exit', (code) => r(code)));
-    runner.kill('SIGINT');
+    process.kill(-runner.pid!, 'SIGINT'); // the whole process group, as a terminal does
     expect(await waitDead(trainer, 30_000)).toBe(true);
     await exited;
     const ckpt = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'latest.json'), 'utf8')) as { step: number };

@@ -97,6 +97,8 @@ describe('train loop', () => {
       name: 'timer',
       onStart: (ctx) => void setTimeout(() => {
         firedAt = ctx.step;
+        // twice at once, as a process group's signal plus the runner's forward arrive: still one graceful stop
+        signals.emit('SIGTERM', 'SIGTERM');
         signals.emit('SIGTERM', 'SIGTERM');
       }, 0),
     };

@@ -8,7 +8,8 @@
  * continues bit-identically on the same backend.
  *
  * SIGINT / SIGTERM (while `train` runs) request a stop: the current step finishes, hooks' `onEnd` runs with
- * reason `'interrupted'` (the checkpoint hook saves there) and `train` resolves; a second signal exits at once.
+ * reason `'interrupted'` (the checkpoint hook saves there) and `train` resolves; a second signal exits at once
+ * (one within {@link DUPLICATE_SIGNAL_MS} of the first is taken as the same request delivered twice).
  * The loop yields to the event loop after every step ({@link yieldToEventLoop}): a step on one wasm thread is
  * synchronous and a prefetched batch resolves as a microtask, so without that turn neither a signal handler nor a
  * timer (the parent-watch of trainers started by the ablation runner) would run before the run ends.
@@ -195,6 +196,9 @@ async function runStep<B>(opts: TrainOptions<B>, ctx: TrainContext, batch: B, ho
   }
 }
 
+/** Signals this close to the first one are the same stop request (a process group's Ctrl-C plus a forward). */
+export const DUPLICATE_SIGNAL_MS = 1000;
+
 /**
  * One full turn of the event loop (timers, I/O and signal callbacks run), for long CPU loops: a resolved promise
  * only drains microtasks, `setImmediate` waits for the poll phase where signal watchers are delivered.
@@ -220,9 +224,14 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     stopRequested: undefined,
   };
   const target = opts.signalTarget ?? process;
+  let stopAt = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (ctx.stopRequested !== undefined) process.exit(signal === 'SIGINT' ? 130 : 143);
+    // A second signal exits at once — unless it is the same request arriving twice: Ctrl-C reaches the runner's
+    // whole process group and the runner forwards it, and Slurm's scancel signals every process of the task.
+    if (ctx.stopRequested !== undefined && Date.now() - stopAt >= DUPLICATE_SIGNAL_MS) process.exit(signal === 'SIGINT' ? 130 : 143);
+    if (ctx.stopRequested !== undefined) return;
     ctx.stopRequested = signal;
+    stopAt = Date.now();
   };
   const signals = opts.signals ?? ['SIGINT', 'SIGTERM'];
   for (const s of signals) target.on(s, onSignal);
