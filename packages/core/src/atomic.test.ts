@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,26 +104,29 @@ describe('stale temporary files', () => {
   it('removes the leftovers of dead writers and never a file a live writer may be writing', () => {
     const dead = deadPid();
     const ours = atomicTempPath(join(dir, 'ckpt.safetensors')); // this process is (as far as anyone can tell) writing it
-    const [host, nonce] = ours.slice(ours.lastIndexOf('.tmp-') + 5).split('-').slice(1, 3) as [string, string];
-    const other = (hex: string): string => (hex[0] === '0' ? '1' : '0') + hex.slice(1);
+    const host = ours.slice(ours.lastIndexOf('.tmp-') + 5).split('-')[1]!;
+    const otherHost = (host[0] === '0' ? '1' : '0') + host.slice(1);
     const names = {
-      deadOld: `.ckpt-1.safetensors.tmp-${dead}-0-3`, // before host/nonce tags
-      deadNew: `.ckpt-2.safetensors.tmp-${dead}-${host}-${nonce}-0-1`,
-      ourPidEarlierProcess: `.ckpt-3.safetensors.tmp-${process.pid}-${host}-${other(nonce)}-0-7`, // a container restart can reuse a pid
+      deadOld: `.ckpt-1.safetensors.tmp-${dead}-0-3`, // before the host tag
+      deadNew: `.ckpt-2.safetensors.tmp-${dead}-${host}-0-1`,
+      ourPidEarlierProcess: `.ckpt-3.safetensors.tmp-${process.pid}-${host}-0-7`, // a container restart can reuse a pid
       ourPidOldFormat: `.ckpt-3b.safetensors.tmp-${process.pid}-0-7`,
-      live: `.ckpt-4.safetensors.tmp-${process.ppid}-${host}-${nonce}-0-1`, // the parent process is alive
-      otherHost: `.ckpt-5.safetensors.tmp-${dead}-${other(host)}-${nonce}-0-1`, // a folder shared with another machine
+      ourPidOtherThread: `.ckpt-3c.safetensors.tmp-${process.pid}-${host}-5-2`, // a worker thread of this process writing now
+      live: `.ckpt-4.safetensors.tmp-${process.ppid}-${host}-0-1`, // the parent process is alive
+      otherHost: `.ckpt-5.safetensors.tmp-${dead}-${otherHost}-0-1`, // a folder shared with another machine
       notATemp: 'ckpt-6.safetensors',
     };
     for (const n of Object.values(names)) writeFileSync(join(dir, n), 'x');
     writeFileSync(ours, 'partial');
+    const beforeThisProcess = (Date.now() - process.uptime() * 1000 - 60_000) / 1000; // last written a minute before we started
+    for (const n of [names.ourPidEarlierProcess, names.ourPidOldFormat]) utimesSync(join(dir, n), beforeThisProcess, beforeThisProcess);
     const lines: string[] = [];
     const removed = removeStaleTempFiles(dir, (l) => lines.push(l));
     expect(removed.sort()).toEqual([names.deadOld, names.deadNew, names.ourPidEarlierProcess, names.ourPidOldFormat].map((n) => join(dir, n)).sort());
     expect(lines).toHaveLength(4);
     expect(lines.join('\n')).toContain(`${join(dir, names.deadNew)}: a temporary file of an interrupted write (its process ${dead} is gone)`);
     const left = readdirSync(dir).sort();
-    expect(left).toEqual([names.live, names.otherHost, names.notATemp, ours.slice(dir.length + 1)].sort());
+    expect(left).toEqual([names.live, names.otherHost, names.ourPidOtherThread, names.notATemp, ours.slice(dir.length + 1)].sort());
     expect(removeStaleTempFiles(join(dir, 'absent'), null)).toEqual([]);
   });
 

@@ -3,29 +3,31 @@
  * (or a resumed run) never sees a half-written file even if the process is killed mid-write.
  *
  * A process killed mid-write (`kill -9`, power loss) leaves its temporary file behind. Temporary names carry
- * the writer's pid, a host tag and a per-process nonce (`.<name>.tmp-<pid>-<host>-<nonce>-<thread>-<n>`), so
- * {@link removeStaleTempFiles} (or `writeFileAtomic(…, { removeStaleTemps: true })`) can tell a leftover of a
- * dead writer from a file a live writer is still writing, and removes only the former.
+ * the writer's pid and a host tag (`.<name>.tmp-<pid>-<host>-<thread>-<n>`), so {@link removeStaleTempFiles} (or
+ * `writeFileAtomic(…, { removeStaleTemps: true })`) can tell a leftover of a dead writer from a file a live writer
+ * is still writing, and removes only the former.
  *
  * Every error names the file being written (`Cannot write <path>: ENOSPC: no space left on device, write`) and
  * keeps the original `code` / `errno` / `syscall` (the original error is the `cause`).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, basename, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 
 /** 8 hex digits naming this machine, so a folder shared over the network is not swept by another host. */
 const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
-/** 8 hex digits naming this process, so a later process that gets the same pid (containers) is told apart. */
-const NONCE = randomBytes(4).toString('hex');
-
 /**
- * `.<target>.tmp-<pid>-<host>-<nonce>-<thread>-<n>`; the older `.<target>.tmp-<pid>-<thread>-<n>` (no host, no
- * nonce) is still recognised.
+ * When this process started (the same in every worker thread). A temporary file with our pid last written
+ * before it belongs to an earlier process that had the same pid (a restarted container); the margin absorbs
+ * timestamp granularity.
  */
-const TEMP_PATTERN = /^\..+\.tmp-(\d+)-(?:([0-9a-f]{8})-([0-9a-f]{8})-)?\d+-\d+$/;
+const PROCESS_START_MS = Date.now() - process.uptime() * 1000;
+const START_MARGIN_MS = 2000;
+
+/** `.<target>.tmp-<pid>-<host>-<thread>-<n>`; the older `.<target>.tmp-<pid>-<thread>-<n>` (no host) is still recognised. */
+const TEMP_PATTERN = /^\..+\.tmp-(\d+)-(?:([0-9a-f]{8})-)?\d+-\d+$/;
 
 let counter = 0;
 
@@ -35,7 +37,7 @@ let counter = 0;
  */
 export function atomicTempPath(path: string): string {
   counter += 1;
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${HOST_TAG}-${NONCE}-${threadId}-${counter}`);
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${HOST_TAG}-${threadId}-${counter}`);
 }
 
 /** Options of {@link writeFileAtomic}. */
@@ -46,14 +48,21 @@ export interface AtomicWriteOptions {
   readonly log?: ((line: string) => void) | null;
 }
 
-/** False only when the writer of a temporary file named `name` is certainly gone. */
-function writerMayBeAlive(name: string): boolean {
+/** False only when the writer of the temporary file `dir/name` is certainly gone. */
+function writerMayBeAlive(dir: string, name: string): boolean {
   const m = TEMP_PATTERN.exec(name);
   if (!m) return true; // not ours: leave it
-  const [, pidText, host, nonce] = m;
+  const [, pidText, host] = m;
   if (host !== undefined && host !== HOST_TAG) return true; // another machine sharing the folder: cannot tell
   const pid = Number(pidText);
-  if (pid === process.pid) return nonce === NONCE; // this process (another thread may be writing it), or an earlier one with our pid
+  if (pid === process.pid) {
+    // this process (any thread may be writing it), unless last written before it started: an earlier process with our pid
+    try {
+      return statSync(join(dir, name)).mtimeMs >= PROCESS_START_MS - START_MARGIN_MS;
+    } catch {
+      return true; // gone already
+    }
+  }
   try {
     process.kill(pid, 0); // signal 0: only checks that the process exists
     return true;
@@ -64,8 +73,10 @@ function writerMayBeAlive(name: string): boolean {
 
 /**
  * Remove the temporary files of atomic writes in `dir` whose writer process no longer exists (left by a crash
- * or `kill -9`). Files of live writers — other processes on this host, this process, and anything written from
- * another host — are never touched. A pid reused by an unrelated live process keeps its file (the safe side).
+ * or `kill -9`). Files of live writers — other processes on this host, this process and its worker threads, and
+ * anything written from another host — are never touched. A pid reused by an unrelated live process keeps its
+ * file (the safe side); a file with this process's pid that was last written before this process started is an
+ * earlier process's (a restarted container) and is removed.
  * Returns the removed paths; each is also reported to `log` (default `console.warn`).
  */
 export function removeStaleTempFiles(dir: string, log: ((line: string) => void) | null = (l) => console.warn(l)): string[] {
@@ -78,7 +89,7 @@ export function removeStaleTempFiles(dir: string, log: ((line: string) => void) 
   }
   const removed: string[] = [];
   for (const name of names) {
-    if (!TEMP_PATTERN.test(name) || writerMayBeAlive(name)) continue;
+    if (!TEMP_PATTERN.test(name) || writerMayBeAlive(dir, name)) continue;
     const path = join(dir, name);
     rmSync(path, { force: true });
     removed.push(path);
