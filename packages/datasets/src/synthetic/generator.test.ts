@@ -1,5 +1,8 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadVeRi776 } from '../veri776';
@@ -11,6 +14,7 @@ import { COLOUR_NAMES, TYPE_NOUNS, VEHICLE_TYPES, VIEWS, type VehicleIdentity, d
 import { planWorld, resolveWorldParams } from './world-plan';
 import { Rng } from '@clip-senet/core';
 
+const run = promisify(execFile);
 const tmp = mkdtempSync(join(tmpdir(), 'synthetic-world-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -185,3 +189,25 @@ describe('identities and captions', () => {
     for (const d of visibleDetails(withAll, 'rear')) expect(rear).toContain(detailPhrase(d, withAll.details));
   });
 });
+
+describe('generateSyntheticWorld under concurrent creation', () => {
+  it('4 processes generating the same new world at the same moment all get it, byte-identical, with no leftovers', async () => {
+    const dir = join(tmp, 'race');
+    mkdirSync(dir);
+    const out = join(dir, 'world');
+    const generator = fileURLToPath(new URL('./generator.ts', import.meta.url));
+    const script = join(dir, 'gen.mts');
+    writeFileSync(script, `import { generateSyntheticWorld } from ${JSON.stringify(generator)};
+      const start = Number(process.argv[2]);
+      while (Date.now() < start) {} // line up
+      const w = generateSyntheticWorld({ outDir: ${JSON.stringify(out)}, seed: 5, ...${JSON.stringify(SMALL)} });
+      console.log(w.reused ? 'reused' : 'generated');`);
+    const start = Date.now() + 4000;
+    const results = await Promise.all(Array.from({ length: 4 }, () => run(process.execPath, ['--import', 'tsx', script, String(start)])));
+    expect(results.map((r) => r.stdout.trim()).filter((w) => w === 'generated').length).toBeGreaterThanOrEqual(1);
+    expect(readdirSync(dir).sort()).toEqual(['gen.mts', 'world']);
+    const solo = generateSyntheticWorld({ outDir: join(tmp, 'race-solo'), seed: 5, ...SMALL });
+    expect(treeBytes(out)).toEqual(treeBytes(solo.root));
+  });
+});
+

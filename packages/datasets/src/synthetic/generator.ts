@@ -13,6 +13,7 @@
  * The world is written to a temporary sibling folder and renamed into place. An existing world with the same
  * version + parameters is reused; a different one is never overwritten.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Rng, writeJsonAtomic } from '@clip-senet/core';
@@ -174,20 +175,14 @@ export function generateSyntheticWorld(options: SyntheticWorldOptions): Syntheti
   const { outDir: _outDir, ...rest } = options;
   const plan = planWorld(resolveWorldParams(rest));
   const manifest = manifestOf(plan);
-  if (existsSync(root)) {
-    const file = join(root, 'world.json');
-    if (!existsSync(file)) throw new Error(`${root} exists and is not a synthetic world (no world.json); refusing to overwrite`);
-    const existing = JSON.parse(readFileSync(file, 'utf8')) as SyntheticWorldManifest;
-    if (!sameWorld(existing, manifest)) {
-      throw new Error(`${root} holds a different synthetic world (version ${existing.version}, seed ${existing.seed}); refusing to overwrite`);
-    }
-    return { root, manifest: existing, reused: true };
-  }
+  const existing = existingWorld(root, manifest);
+  if (existing) return { root, manifest: existing, reused: true };
   const byId = new Map(plan.identities.map((i) => [i.vehicleId, i]));
   const rendered = new Map(plan.images.map((img) => [img, renderPlannedImage(plan, img, byId)]));
   mkdirSync(dirname(root), { recursive: true });
-  const tmp = join(dirname(root), `.${basename(root)}.tmp-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
+  // unique per process and host: several processes (ablation trainers, Slurm array tasks on a shared filesystem)
+  // may generate the same world at the same moment
+  const tmp = join(dirname(root), `.${basename(root)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     writeReidSplits(tmp, plan, rendered, byId);
     writePretrain(tmp, plan, rendered, byId);
@@ -196,7 +191,25 @@ export function generateSyntheticWorld(options: SyntheticWorldOptions): Syntheti
     renameSync(tmp, root);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
+    // another process renamed the same world into place first: theirs is complete (the rename is atomic) — use it
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+      const theirs = existingWorld(root, manifest);
+      if (theirs) return { root, manifest: theirs, reused: true };
+    }
     throw err;
   }
   return { root, manifest, reused: false };
+}
+
+/** The manifest of the same world already at `root`, undefined when there is none; an error for anything else there. */
+function existingWorld(root: string, manifest: SyntheticWorldManifest): SyntheticWorldManifest | undefined {
+  if (!existsSync(root)) return undefined;
+  const file = join(root, 'world.json');
+  if (!existsSync(file)) throw new Error(`${root} exists and is not a synthetic world (no world.json); refusing to overwrite`);
+  const existing = JSON.parse(readFileSync(file, 'utf8')) as SyntheticWorldManifest;
+  if (!sameWorld(existing, manifest)) {
+    throw new Error(`${root} holds a different synthetic world (version ${existing.version}, seed ${existing.seed}); refusing to overwrite`);
+  }
+  return existing;
 }
