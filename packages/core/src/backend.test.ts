@@ -20,6 +20,8 @@ describe('initBackend', () => {
     expect(await initBackend('wasm', { env: { CLIP_SENET_BACKEND: 'cpu' }, log: (l) => lines.push(l) })).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
     expect(lines[0]).toContain('(CLIP_SENET_BACKEND)');
+    expect(backendInfo()?.provenance).toBe('cpu');
+    expect(backendInfo()?.native).toBeUndefined();
     expect(await initBackend('wasm', { env: {}, threads: 1, log: null })).toBe('wasm');
   });
 

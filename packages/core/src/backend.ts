@@ -5,10 +5,17 @@
  * optionalDependencies whose installers download libtensorflow and silently drop out where that
  * download is impossible) → wasm (XNNPACK + SIMD, with the training-kernel fixes registered) → cpu.
  * `CLIP_SENET_BACKEND` overrides the caller's preference. One log line names the choice and why.
+ *
+ * On wasm, the oneDNN kernels of the optional @clip-senet/native addon (conv forward/backward, matmul; see
+ * kernels/native.ts) are registered on top when the addon was built at install; `CLIP_SENET_NATIVE=0` turns them
+ * off, `CLIP_SENET_NATIVE_THREADS` sets oneDNN's thread count (default: the wasm thread count, so the two pools
+ * never run more threads than the cores asked for), `CLIP_SENET_NATIVE_DEBUG=1` logs each kind of fallback.
  */
 import { availableParallelism } from 'node:os';
 import { tf } from './tf';
+import { loadNative } from '@clip-senet/native';
 import { registerTrainingKernels, type KernelPatchReport } from './kernels/index';
+import { registerNativeKernels, setNativeKernelsEnabled } from './kernels/native';
 import { initThreadedWasm } from './wasm-threads';
 
 /** A backend preference. `tensorflow` = the native tfjs-node(-gpu) backend. */
@@ -27,6 +34,25 @@ export interface BackendInfo {
   readonly kernels?: KernelPatchReport;
   /** XNNPACK threads of the wasm backend (1 when single-threaded or not wasm). */
   readonly threads: number;
+  /** The oneDNN kernels on wasm: whether active, and why (absent for other backends). */
+  readonly native?: NativeKernelStatus;
+  /**
+   * What produced the numbers, for provenance records: the backend name, plus `+onednn` when the native kernels
+   * are active (`wasm+onednn`).
+   */
+  readonly provenance: string;
+}
+
+/** Whether the oneDNN kernels are active on wasm, and the facts the start-up line reports. */
+export interface NativeKernelStatus {
+  readonly active: boolean;
+  /** Why not (off by CLIP_SENET_NATIVE=0, not built, failed to load), or what is active. */
+  readonly detail: string;
+  readonly version?: string;
+  /** The instruction set oneDNN dispatches to (e.g. `avx512_core_amx`, `avx2`). */
+  readonly isa?: string;
+  readonly threads?: number;
+  readonly kernels?: readonly string[];
 }
 
 /** Options for `initBackend`. */
@@ -40,6 +66,8 @@ export interface InitBackendOptions {
    * of cores (max 4). Data-parallel training sets 1 per worker process.
    */
   readonly threads?: number;
+  /** oneDNN threads for the native kernels. Default: `CLIP_SENET_NATIVE_THREADS`, else the wasm thread count. */
+  readonly nativeThreads?: number;
 }
 
 const INSTALL_HELP =
@@ -128,41 +156,80 @@ async function useWasm(threads: number): Promise<string> {
   });
 }
 
-async function select(preference: BackendPreference, threads: number): Promise<BackendInfo> {
+/** Registers (or re-enables) the oneDNN kernels on wasm unless `CLIP_SENET_NATIVE=0`; never throws. */
+function nativeKernels(wanted: boolean, threads: number | undefined, debug: boolean): NativeKernelStatus {
+  if (!wanted) {
+    setNativeKernelsEnabled(false);
+    return { active: false, detail: 'native kernels off (CLIP_SENET_NATIVE=0)' };
+  }
+  const load = loadNative();
+  if (!load.ok) return { active: false, detail: `native kernels unavailable: ${load.reason}` };
+  try {
+    const n = load.binding.setThreads(threads ?? wasmThreads());
+    const kernels = registerNativeKernels(load.binding, { debug });
+    setNativeKernelsEnabled(true);
+    const { version, isa } = load.info;
+    return { active: true, version, isa, threads: n, kernels, detail: `oneDNN ${version} kernels (${isa}, ${n} thread${n === 1 ? '' : 's'}) for conv/matmul` };
+  } catch (err) {
+    return { active: false, detail: `native kernels unavailable: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+interface NativeChoice {
+  readonly wanted: boolean;
+  readonly threads: number | undefined;
+  readonly debug: boolean;
+}
+
+function withNative(info: Omit<BackendInfo, 'provenance' | 'native'>, choice: NativeChoice): BackendInfo {
+  const native = nativeKernels(choice.wanted, choice.threads, choice.debug);
+  return { ...info, native, reason: `${info.reason}; ${native.detail}`, provenance: native.active ? 'wasm+onednn' : 'wasm' };
+}
+
+async function select(preference: BackendPreference, threads: number, native: NativeChoice): Promise<BackendInfo> {
   if (preference === 'tensorflow' || preference === 'auto') {
-    const native = await tryNative();
-    if ('pkg' in native) {
+    const tfNode = await tryNative();
+    if ('pkg' in tfNode) {
       await tf.setBackend('tensorflow');
       await tf.ready();
-      return { name: 'tensorflow', nativePackage: native.pkg, threads: 1, reason: `${preference}: ${native.pkg} is installed` };
+      return { name: 'tensorflow', nativePackage: tfNode.pkg, threads: 1, provenance: 'tensorflow', reason: `${preference}: ${tfNode.pkg} is installed` };
     }
     if (preference === 'tensorflow') {
-      throw new Error(`Backend 'tensorflow' requested but unavailable (${native.errors.join('; ')}). ${INSTALL_HELP}`);
+      throw new Error(`Backend 'tensorflow' requested but unavailable (${tfNode.errors.join('; ')}). ${INSTALL_HELP}`);
     }
     try {
       const how = await useWasm(threads);
       const kernels = registerTrainingKernels('wasm');
-      return { name: 'wasm', kernels, threads: wasmThreads(), reason: `auto: ${native.errors.join(', ')}; wasm SIMD, ${how}, training kernels registered` };
+      return withNative({ name: 'wasm', kernels, threads: wasmThreads(), reason: `auto: ${tfNode.errors.join(', ')}; wasm SIMD, ${how}, training kernels registered` }, native);
     } catch (err) {
       const kernels = registerTrainingKernels('cpu');
       await tf.setBackend('cpu');
-      return { name: 'cpu', kernels, threads: 1, reason: `auto: no native backend, wasm failed (${(err as Error).message}); using plain-JS cpu` };
+      return { name: 'cpu', kernels, threads: 1, provenance: 'cpu', reason: `auto: no native backend, wasm failed (${(err as Error).message}); using plain-JS cpu` };
     }
   }
   if (preference === 'wasm') {
     const how = await useWasm(threads);
-    return { name: 'wasm', kernels: registerTrainingKernels('wasm'), threads: wasmThreads(), reason: `requested wasm; SIMD, ${how}, training kernels registered` };
+    return withNative({ name: 'wasm', kernels: registerTrainingKernels('wasm'), threads: wasmThreads(), reason: `requested wasm; SIMD, ${how}, training kernels registered` }, native);
   }
   const kernels = registerTrainingKernels('cpu');
   quietCpuBackend();
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
-  return { name: 'cpu', kernels, threads: 1, reason: 'requested cpu (plain JS; slow, for reference and debugging)' };
+  return { name: 'cpu', kernels, threads: 1, provenance: 'cpu', reason: 'requested cpu (plain JS; slow, for reference and debugging)' };
 }
 
 function resolveThreads(option: number | undefined, fromEnv: string | undefined): number {
   const raw = option ?? (fromEnv ? Number(fromEnv) : Math.min(4, availableParallelism()));
   if (!Number.isInteger(raw) || raw < 1 || raw > 4) {
     throw new Error(`${option != null ? 'initBackend threads' : 'CLIP_SENET_WASM_THREADS'}: expected an integer 1–4, got ${option ?? fromEnv}`);
+  }
+  return raw;
+}
+
+function resolveNativeThreads(option: number | undefined, fromEnv: string | undefined): number | undefined {
+  if (option == null && !fromEnv) return undefined;
+  const raw = option ?? Number(fromEnv);
+  if (!Number.isInteger(raw) || raw < 1 || raw > 256) {
+    throw new Error(`${option != null ? 'initBackend nativeThreads' : 'CLIP_SENET_NATIVE_THREADS'}: expected an integer 1–256, got ${option ?? fromEnv}`);
   }
   return raw;
 }
@@ -181,10 +248,16 @@ export async function initBackend(preference: BackendPreference = 'auto', option
   const fromEnv = env.CLIP_SENET_BACKEND;
   const pref = fromEnv ? parsePreference(fromEnv, 'CLIP_SENET_BACKEND') : parsePreference(preference, 'initBackend');
   const threads = resolveThreads(options.threads, env.CLIP_SENET_WASM_THREADS);
-  if (current && pendingKey === pref && tf.getBackend() === current.name) return current.name;
-  if (!pending || pendingKey !== pref) {
-    pendingKey = pref;
-    pending = select(pref, threads);
+  const native: NativeChoice = {
+    wanted: env.CLIP_SENET_NATIVE !== '0',
+    threads: resolveNativeThreads(options.nativeThreads, env.CLIP_SENET_NATIVE_THREADS),
+    debug: env.CLIP_SENET_NATIVE_DEBUG === '1',
+  };
+  const key = `${pref}|${native.wanted}|${native.threads ?? ''}`;
+  if (current && pendingKey === key && tf.getBackend() === current.name) return current.name;
+  if (!pending || pendingKey !== key) {
+    pendingKey = key;
+    pending = select(pref, threads, native);
   }
   try {
     current = await pending;
