@@ -13,6 +13,7 @@
  * | Identity               | memcpy → shared buffer (refcount)     | already shared               |
  * | MaxPoolGrad            | generic loop → one JS pass            | same                         |
  * | FusedBatchNorm, Mean gradients | no Tile / no ones(x.shape) (global gradient registry) | same |
+ * | GroupedConv2D (+ backprops, new) | split / conv / concat (oneDNN: one grouped primitive) | split / conv / concat |
  */
 import { tf } from '../tf';
 import { flagFreeBatchMatMul } from './batch-matmul';
@@ -21,6 +22,13 @@ import { registerCpuBridges } from './bridges';
 import { conv2dBackpropFilterAsConv, conv2dBackpropInputAsConv } from './conv-backprop';
 import { broadcastTile, sharedIdentity } from './copies';
 import { firstMaxPoolGrad } from './maxpool-grad';
+import {
+  GROUPED_CONV_KERNELS,
+  groupedConvBackpropFilterBySlices,
+  groupedConvBackpropInputBySlices,
+  groupedConvForwardBySlices,
+  groupedConvGradient,
+} from './grouped-conv';
 import { meanGradBroadcast } from './mean-grad';
 import { streamingReduction } from './reductions';
 import { rowSegmentSum } from './segment-sum';
@@ -49,12 +57,17 @@ export function registerTrainingKernels(backendName: 'wasm' | 'cpu'): KernelPatc
       tf.registerGradient(fusedBatchNormGradNoTile);
       tf.registerGradient(meanGradBroadcast);
     });
+    tf.registerGradient(groupedConvGradient);
     gradientPatched = true;
   }
   const replaced = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'];
   replaceKernel('Conv2DBackpropFilter', backendName, conv2dBackpropFilterAsConv(backendName) as tf.KernelFunc);
   replaceKernel('Conv2DBackpropInput', backendName, conv2dBackpropInputAsConv(backendName) as tf.KernelFunc);
   replaceKernel('MaxPoolGrad', backendName, firstMaxPoolGrad(backendName) as tf.KernelFunc);
+  replaceKernel(GROUPED_CONV_KERNELS.forward, backendName, groupedConvForwardBySlices(backendName) as tf.KernelFunc);
+  replaceKernel(GROUPED_CONV_KERNELS.backpropInput, backendName, groupedConvBackpropInputBySlices(backendName) as tf.KernelFunc);
+  replaceKernel(GROUPED_CONV_KERNELS.backpropFilter, backendName, groupedConvBackpropFilterBySlices(backendName) as tf.KernelFunc);
+  replaced.push(GROUPED_CONV_KERNELS.forward, GROUPED_CONV_KERNELS.backpropInput, GROUPED_CONV_KERNELS.backpropFilter);
   let bridged: string[] = [];
   if (backendName === 'wasm') {
     const matmul = tf.getKernel('BatchMatMul', 'wasm');
