@@ -53,12 +53,11 @@ function featuresOf(model: ClipSenetModel, batch: LoadedBatch, flip: boolean): T
 
 /**
  * Throw when a feature row is NaN / ±Infinity: how many rows of the split, the first row and its image path.
- * `what` names the caller and split, e.g. `extractFeatures: query features`.
+ * `what` names the caller and split, e.g. `extractFeatures: query features`; `hint` is appended.
  */
-function assertFiniteFeatures(features: Float32Array, dim: number, samples: readonly Sample[], what: string): void {
+function assertFiniteFeatures(features: Float32Array, dim: number, samples: readonly Sample[], what: string, hint = ''): void {
   const bad = dim > 0 ? findNonFiniteRows(features, dim) : undefined;
-  if (!bad) return;
-  throw new Error(`${nonFiniteMessage(what, bad, { rowName: (r) => samples[r]?.path })} — the model's output is not finite (a NaN/Inf weight in the checkpoint?)`);
+  if (bad) throw new Error(`${nonFiniteMessage(what, bad, { rowName: (r) => samples[r]?.path })}${hint}`);
 }
 
 /**
@@ -91,7 +90,8 @@ export async function extractFeatures(model: ClipSenetModel, samples: readonly S
     model.train(wasTraining);
     bar?.done();
   }
-  assertFiniteFeatures(out, dim, samples, `extractFeatures: ${options.split ?? 'extracted'} features`);
+  const hint = " — the model's output is not finite (a NaN/Inf weight in the checkpoint?)";
+  assertFiniteFeatures(out, dim, samples, `extractFeatures: ${options.split ?? 'extracted'} features`, hint);
   return { features: out, dim, ids: Int32Array.from(samples, (s) => s.vehicleId), cams: Int32Array.from(samples, (s) => s.cameraId) };
 }
 
