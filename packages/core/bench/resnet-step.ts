@@ -8,7 +8,7 @@
  * bench/resnet_step.py with the identical architecture.
  */
 import { parseArgs } from 'node:util';
-import { tf, initBackend, Rng, type BackendPreference } from '../src/index';
+import { tf, backendInfo, initBackend, Rng, type BackendPreference } from '../src/index';
 
 const { values } = parseArgs({
   options: {
@@ -136,5 +136,5 @@ for (let step = 0; step < warmup + steps; step++) {
 }
 const mean = times.reduce((a, b) => a + b, 0) / times.length;
 process.stdout.write(
-  `${JSON.stringify({ framework: 'tfjs', backend, batch, size, steps, stepMs: times.map((t) => Math.round(t)), imgPerSec: (batch * 1000) / mean, loss })}\n`,
+  `${JSON.stringify({ framework: 'tfjs', backend, provenance: backendInfo()?.provenance, batch, size, steps, stepMs: times.map((t) => Math.round(t)), imgPerSec: (batch * 1000) / mean, loss })}\n`,
 );

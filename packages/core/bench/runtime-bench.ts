@@ -5,7 +5,11 @@
  * Configurations are interleaved over rounds so machine noise hits all of them alike; the median
  * of each is reported with the tfjs/PyTorch ratio. Writes reports/bench/runtime.md atomically.
  *
+ * The wasm rows run with the oneDNN kernels off (CLIP_SENET_NATIVE=0, XNNPACK + the toolkit's kernels) and, where
+ * the @clip-senet/native addon is built, again with them on ("wasm+oneDNN").
+ *
  * Flags: --rounds 3 --steps 4 --warmup 2 --with-cpu (the plain-JS cpu backend is ~100× slower)
+ *        --out <file> (default reports/bench/runtime.md)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -23,6 +27,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2' },
     'with-cpu': { type: 'boolean', default: false },
     python: { type: 'string', default: '/usr/bin/python3' },
+    out: { type: 'string', default: 'reports/bench/runtime.md' },
   },
 });
 
@@ -42,16 +47,23 @@ interface Result {
 
 const stepArgs = ['--steps', values.steps!, '--warmup', values.warmup!, '--batch', '32', '--size', '128'];
 const tsx = join(repoRoot, 'node_modules/.bin/tsx');
+const wasmStep = [join(here, 'resnet-step.ts'), '--backend', 'wasm', ...stepArgs];
 const configs: Config[] = [
-  { label: 'tfjs wasm, 2 threads (default)', cmd: tsx, args: [join(here, 'resnet-step.ts'), '--backend', 'wasm', ...stepArgs], env: { CLIP_SENET_WASM_THREADS: '2' } },
-  { label: 'tfjs wasm, 1 thread', cmd: tsx, args: [join(here, 'resnet-step.ts'), '--backend', 'wasm', ...stepArgs], env: { CLIP_SENET_WASM_THREADS: '1' } },
+  { label: 'tfjs wasm, 2 threads', cmd: tsx, args: wasmStep, env: { CLIP_SENET_WASM_THREADS: '2', CLIP_SENET_NATIVE: '0' } },
+  { label: 'tfjs wasm, 1 thread', cmd: tsx, args: wasmStep, env: { CLIP_SENET_WASM_THREADS: '1', CLIP_SENET_NATIVE: '0' } },
 ];
+const nativeProbe = spawnSync(tsx, ['-e', "import('@clip-senet/native').then((m) => process.exit(m.loadNative().ok ? 0 : 1))"], { cwd: here, stdio: 'ignore' });
+if (nativeProbe.status === 0) {
+  configs.unshift({ label: 'tfjs wasm+oneDNN, 2 threads (default)', cmd: tsx, args: wasmStep, env: { CLIP_SENET_WASM_THREADS: '2', CLIP_SENET_NATIVE_THREADS: '2' } });
+  configs.push({ label: 'tfjs wasm+oneDNN, 1 thread', cmd: tsx, args: wasmStep, env: { CLIP_SENET_WASM_THREADS: '1', CLIP_SENET_NATIVE_THREADS: '1' } });
+}
 if (values['with-cpu']) configs.push({ label: 'tfjs cpu (plain JS, with kernel fixes)', cmd: tsx, args: [join(here, 'resnet-step.ts'), '--backend', 'cpu', '--steps', '1', '--warmup', '1'] });
 
 function hasModule(cmd: string, args: string[]): boolean {
   return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 }
-if (hasModule(tsx, ['-e', "await import('@tensorflow/tfjs-node')"])) {
+// (tsx -e compiles to CommonJS: no top-level await)
+if (hasModule(tsx, ['-e', "import('@tensorflow/tfjs-node').then(() => process.exit(0), () => process.exit(1))"])) {
   configs.push({ label: 'tfjs tensorflow (libtensorflow)', cmd: tsx, args: [join(here, 'resnet-step.ts'), '--backend', 'tensorflow', ...stepArgs] });
 }
 const torchAvailable = hasModule(values.python!, ['-c', 'import torch']);
@@ -112,5 +124,6 @@ ${rows.join('\n')}
 Target (issue 2): tfjs ≥ 1/8 of PyTorch in one process. For reference (../shared/BACKENDS.md): stock tfjs cpu
 0.044 img/s, stock wasm cannot train (no Conv2DBackpropFilter), a plain fixed single-threaded wasm ≈ 1/14 of PyTorch.
 `;
-writeFileAtomic(join(repoRoot, 'reports/bench/runtime.md'), report);
-process.stdout.write(`\n${rows.join('\n')}\nwrote reports/bench/runtime.md\n`);
+const outPath = resolve(repoRoot, values.out!);
+writeFileAtomic(outPath, report);
+process.stdout.write(`\n${rows.join('\n')}\nwrote ${outPath}\n`);
