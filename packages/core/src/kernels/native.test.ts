@@ -346,4 +346,40 @@ describe('native kernels in training', () => {
     expect(second).toEqual(first);
     tf.dispose([x, w1, w2]);
   });
+
+  it('a short training run (conv net, SGD, 6 steps) gives the same losses on native and wasm kernels (1e-5 relative)', () => {
+    const train = (native: boolean): number[] => {
+      const before = setNativeKernelsEnabled(native);
+      try {
+        const rng = new Rng(21);
+        const x = tf.tensor4d(randArray(rng, 4 * 12 * 12 * 3), [4, 12, 12, 3]);
+        const target = tf.tensor2d(randArray(rng, 4 * 10), [4, 10]);
+        const w1 = tf.variable(tf.mul(tf.tensor4d(randArray(rng, 3 * 3 * 3 * 16), [3, 3, 3, 16]), 0.3) as tf.Tensor4D);
+        const w2 = tf.variable(tf.mul(tf.tensor4d(randArray(rng, 3 * 3 * 16 * 32), [3, 3, 16, 32]), 0.1) as tf.Tensor4D);
+        const fc = tf.variable(tf.mul(tf.tensor2d(randArray(rng, 32 * 10), [32, 10]), 0.1) as tf.Tensor2D);
+        const opt = tf.train.sgd(0.05);
+        const losses: number[] = [];
+        for (let step = 0; step < 6; step++) {
+          const loss = opt.minimize(() => {
+            const h1 = tf.relu(tf.conv2d(x, w1 as tf.Tensor4D, 1, 'same'));
+            const h2 = tf.relu(tf.conv2d(h1, w2 as tf.Tensor4D, 2, 'same')); // [4,6,6,32]
+            const pooled = tf.mean(h2, [1, 2]); // [4,6,6,32] → [4,32]
+            return tf.mean(tf.square(tf.sub(tf.matMul(pooled, fc as tf.Tensor2D), target)));
+          }, true)!;
+          losses.push(loss.dataSync()[0]!);
+          loss.dispose();
+        }
+        tf.dispose([x, target, w1, w2, fc]);
+        opt.dispose();
+        return losses;
+      } finally {
+        setNativeKernelsEnabled(before);
+      }
+    };
+    const native = train(active);
+    const wasm = train(false);
+    expect(native[5]!).toBeLessThan(native[0]!); // it trains
+    native.forEach((l, i) => expect(Math.abs(l - wasm[i]!) / Math.abs(wasm[i]!), `step ${i}: ${l} vs ${wasm[i]}`).toBeLessThan(1e-5));
+  });
 });
+
