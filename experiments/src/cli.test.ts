@@ -99,6 +99,17 @@ describe('clip-senet train refuses folders holding outputs it would overwrite', 
     expect(readdirSync(runDir).sort()).toEqual(['log.jsonl', 'results.json']);
   });
 
+  it('an empty config (or one naming no model) is refused instead of silently building the paper model', async () => {
+    const empty = join(dir, 'empty.yaml');
+    writeFileSync(empty, '\n');
+    const runDir = join(dir, 'empty-run');
+    const c = capture();
+    expect(await main(['train', '--config', empty, '--run-dir', runDir], c.io)).toBe(1);
+    expect(c.err()).toContain(`${empty}: no 'model' section (nor in the files it extends). The defaults are the paper's full CLIP-SENet`);
+    expect(c.err()).toContain("write 'model: {}' to train exactly that");
+    expect(existsSync(runDir)).toBe(false);
+  });
+
   it("a user's unrelated log.jsonl is never appended to", async () => {
     const runDir = join(dir, 'foreign-log');
     mkdirSync(runDir);

@@ -13,7 +13,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { deepFreeze, loadConfigFile, stringifyConfig, writeFileAtomic } from '@clip-senet/core';
+import { deepFreeze, loadConfigFile, resolveConfigFile, stringifyConfig, writeFileAtomic } from '@clip-senet/core';
 import { ModelConfigSchema, PretrainSemConfigSchema, TrainConfigSchema } from '@clip-senet/engine';
 import { LossesConfigSchema, defaultLossesConfig } from '@clip-senet/losses';
 
@@ -210,7 +210,19 @@ export type ExperimentConfig = z.output<typeof ExperimentConfigSchema>;
 export const RESOLVED_CONFIG = 'resolved-config.yaml';
 
 /** Load and validate an experiment config (with `extends` and `--set` overrides). */
-export function loadExperimentConfig(path: string, overrides: readonly string[] = []): ExperimentConfig {
+export function loadExperimentConfig(path: string, overrides: readonly string[] = [], options: { requireModel?: boolean } = {}): ExperimentConfig {
+  if (options.requireModel) {
+    // every model knob has a default — the paper's full recipe — so a config that names no model (an empty file,
+    // a typo in a top-level key) would silently build a multi-GB model: say so and let the user opt in
+    const raw = resolveConfigFile(path, { overrides: [...overrides] }).value;
+    if (raw.model === undefined) {
+      throw new Error(`${resolve(path)}: no 'model' section (nor in the files it extends). The defaults are the paper's full ` +
+        "CLIP-SENet — ResNeXt101-32x4d-IBN-a at 320×320 + TinyCLIP ViT-40M/32 at 224×224, several GB of memory and hours per " +
+        "epoch on a CPU — so write 'model: {}' to train exactly that, or start from a shipped config " +
+        "through 'extends' (experiments/configs/synthetic/base.yaml for the embedded world, experiments/configs/base/veri776.yaml " +
+        "for the paper's recipe on VeRi-776)");
+    }
+  }
   return loadConfigFile(path, ExperimentConfigSchema, { overrides: [...overrides] }) as ExperimentConfig;
 }
 

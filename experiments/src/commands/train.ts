@@ -69,7 +69,7 @@ export const trainCommand: Command = {
     });
     const stopAfter = positiveInt('train', '--stop-after', opts['stop-after']);
     const configPath = required('train', opts.config, '--config');
-    const config = loadExperimentConfig(configPath, opts.set ?? []);
+    const config = loadExperimentConfig(configPath, opts.set ?? [], { requireModel: true });
     const runDir = runDirOf(configPath, config, opts['run-dir']);
     prepareRunDir(runDir, config, opts.resume === true);
     await prepareBackend();
