@@ -1,5 +1,5 @@
 /** `clip-senet train`: resolve the config, write it into the run folder, and run (or resume) `runTraining`. */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { writeJsonAtomic } from '@clip-senet/core';
 import { LATEST_FILE, runTraining } from '@clip-senet/engine';
@@ -33,7 +33,9 @@ export function runDirOf(configPath: string, config: ExperimentConfig, flag?: st
 const RUN_OUTPUTS = ['results.json', 'log.jsonl', 'summary.json'] as const;
 
 function prepareRunDir(runDir: string, config: ExperimentConfig, resume: boolean): void {
-  const hasCheckpoint = existsSync(join(runDir, 'checkpoints', LATEST_FILE));
+  const ckptDir = join(runDir, 'checkpoints');
+  // any file there counts: a folder whose latest.json was lost still holds the run's checkpoints
+  const hasCheckpoint = existsSync(join(ckptDir, LATEST_FILE)) || (existsSync(ckptDir) && readdirSync(ckptDir).length > 0);
   const outputs = RUN_OUTPUTS.filter((f) => existsSync(join(runDir, f)));
   if (outputs.includes('results.json')) {
     throw new UsageError(`clip-senet train: ${runDir} holds a finished run (results.json); choose another --run-dir or move that folder away`);

@@ -4,7 +4,7 @@
  * verifies (with a printed line), stale temporary files of a killed save, and save errors that name the file.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, readSafetensors, Rng, tf, writeSafetensors } from '@clip-senet/core';
@@ -115,6 +115,26 @@ describe('damaged checkpoints', () => {
     lines.length = 0;
     withTargets((m, opt) => resumeState(dir, { params: m.params, buffers: m.buffers, optimizer: opt }, { log: (l) => lines.push(l) }));
     expect(lines).toEqual([]);
+  });
+
+  it('a missing latest.json beside checkpoint files is damage, not a fresh start: resume uses the newest that verifies', () => {
+    const dir = dirs.make();
+    const saved = trainAndSave(dir, 3);
+    const pointer = join(dir, 'latest.json');
+    rmSync(pointer);
+    const lines: string[] = [];
+    withTargets((m, opt) => {
+      const state = resumeState(dir, { params: m.params, buffers: m.buffers, optimizer: opt }, { log: (l) => lines.push(l) });
+      expect(state?.step).toBe(3);
+      expect(weightsOf(m)).toEqual(saved.get(3));
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`Checkpoint ${pointer} is damaged: missing, although 2 checkpoint file(s) are in ${dir}`);
+    expect(lines[0]).toContain(`→ resuming from ${ckptPath(dir, 3)} (step 3) instead`);
+    expect(latestCheckpoint(dir)).toBe(ckptPath(dir, 3));
+    expect(existsSync(ckptPath(dir, 2))).toBe(true);
+    // an empty folder is still a fresh run
+    withTargets((m, opt) => expect(resumeState(dirs.make(), { params: m.params, buffers: m.buffers, optimizer: opt })).toBeUndefined());
   });
 
   it('flipped bytes inside the latest checkpoint are damage, not weights: named on load, resume falls back to the previous one', () => {

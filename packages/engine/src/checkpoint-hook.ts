@@ -3,6 +3,7 @@
  * restores the latest checkpoint of a run folder into a freshly built model + optimiser — or, when that one is
  * damaged, the previous one that verifies, saying so.
  */
+import { existsSync } from 'node:fs';
 import type { Rng, RngState, Tensor, Variable } from '@clip-senet/core';
 import {
   CheckpointDamagedError, findResumable, pointLatestAt, restoreCheckpoint, saveCheckpoint, setAsideDamaged,
@@ -112,7 +113,7 @@ export function resumeState(dir: string, targets: ResumeTargets, options: Resume
   }
   log(`resume: ${what}\n  → resuming from ${used} instead, the newest checkpoint that verifies`);
   const state = restoreCheckpoint(checkpoint, targets);
-  for (const d of damaged) log(`resume: kept the damaged ${d.path} as ${setAsideDamaged(d.path)}`);
+  for (const d of damaged) if (existsSync(d.path)) log(`resume: kept the damaged ${d.path} as ${setAsideDamaged(d.path)}`);
   pointLatestAt(checkpoint);
   return state;
 }

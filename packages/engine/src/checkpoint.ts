@@ -284,8 +284,9 @@ export interface ResumableCheckpoint {
 
 /**
  * The checkpoint a run in `dir` resumes from: the one `latest.json` points to when it verifies; else (a damaged
- * pointer or file) the newest older checkpoint that verifies, with every damaged one listed. Undefined when `dir`
- * has no `latest.json` (a fresh run). Nothing is changed on disk.
+ * pointer or file) the newest older checkpoint that verifies, with every damaged one listed; a missing
+ * `latest.json` beside checkpoint files counts as damaged. Undefined when `dir` holds neither (a fresh run).
+ * Nothing is changed on disk.
  */
 export function findResumable(dir: string, options: LoadCheckpointOptions = {}): ResumableCheckpoint | undefined {
   const log = logOf(options.log);
@@ -293,7 +294,13 @@ export function findResumable(dir: string, options: LoadCheckpointOptions = {}):
   let below = Infinity;
   try {
     const pointer = readPointer(dir);
-    if (pointer === undefined) return undefined;
+    if (pointer === undefined) {
+      // no pointer: a fresh run — unless checkpoint files are here (the pointer was deleted or lost), which a fresh
+      // start would prune; resume from the newest of them that verifies instead
+      const files = checkpointFiles(dir);
+      if (files.length === 0) return undefined;
+      throw new CheckpointDamagedError(resolve(dir, LATEST_FILE), `missing, although ${files.length} checkpoint file(s) are in ${dir}`);
+    }
     below = Number(CKPT_PATTERN.exec(basename(pointer.path))![1]);
     return { checkpoint: readCheckpointFile(pointer.path, pointer.sha256, log), damaged };
   } catch (err) {

@@ -22,11 +22,16 @@ export {
 export type { Schedule, ScheduleConfig, ScheduleConfigInput, ScheduleContext } from './schedule';
 
 // checkpoints
-export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, latestCheckpoint, hashConfig, CHECKPOINT_FORMAT, LATEST_FILE } from './checkpoint';
-export type { CheckpointState, CheckpointContent, LoadedCheckpoint, RestoreTargets, SaveCheckpointOptions } from './checkpoint';
+export {
+  saveCheckpoint, loadCheckpoint, restoreCheckpoint, latestCheckpoint, findResumable, hashConfig, CheckpointDamagedError,
+  CHECKPOINT_FORMAT, LATEST_FILE, CHECKSUM_KEY, DAMAGED_SUFFIX,
+} from './checkpoint';
+export type {
+  CheckpointState, CheckpointContent, LoadedCheckpoint, RestoreTargets, SaveCheckpointOptions, LoadCheckpointOptions, ResumableCheckpoint, CheckpointLog,
+} from './checkpoint';
 
 // train loop + hooks
-export { train, localGradients } from './train';
+export { train, localGradients, yieldToEventLoop, DUPLICATE_SIGNAL_MS } from './train';
 export type {
   TrainOptions, TrainContext, TrainHook, TrainResult, StepInfo, UpdateInfo, BatchSource, SourceBatch, LossFn, LossOutput, SignalTarget,
   ComputedGradients, GradientFn,
@@ -34,7 +39,7 @@ export type {
 export { jsonlLog, nonFiniteGuard, leakGuard, progressHook, evalHook, NonFiniteError, TensorLeakError } from './hooks';
 export type { JsonlLogHook, LeakGuardOptions, ProgressHookOptions, EvalHookOptions } from './hooks';
 export { checkpointHook, resumeState } from './checkpoint-hook';
-export type { CheckpointHookOptions, ResumeTargets } from './checkpoint-hook';
+export type { CheckpointHookOptions, ResumeTargets, ResumeOptions } from './checkpoint-hook';
 
 // model assembly
 export { ClipSenetModel, buildModel } from './model';
@@ -52,7 +57,7 @@ export type { ClosableBatchSource } from './data-source';
 // evaluation + extraction
 export { extractFeatures, evaluateModel, toEvalResults, folderSamples, writeFeatures, gitCommit } from './evaluate';
 export type { FolderSampleOptions } from './evaluate';
-export type { ExtractOptions, ExtractedFeatures, EvalResults, EvaluateModelOptions } from './evaluate';
+export type { ExtractOptions, ExtractedFeatures, EvalResults, EvaluateModelOptions, EvalTags } from './evaluate';
 export { rankedLists, protocolMetric } from './ranked-lists';
 export type { RankedQuery, RankedListsOptions } from './ranked-lists';
 
