@@ -69,6 +69,8 @@ if (hasModule(tsx, ['-e', "import('@tensorflow/tfjs-node').then(() => process.ex
 const torchAvailable = hasModule(values.python!, ['-c', 'import torch']);
 if (torchAvailable) {
   configs.push({ label: 'PyTorch CPU, 2 threads', cmd: values.python!, args: [join(here, 'resnet_step.py'), '--threads', '2', ...stepArgs] });
+  // 1 thread too: on a busy machine PyTorch's 2 spinning OpenMP threads can run 10× slower than one
+  configs.push({ label: 'PyTorch CPU, 1 thread', cmd: values.python!, args: [join(here, 'resnet_step.py'), '--threads', '1', ...stepArgs] });
 }
 
 const load0 = loadavg()[0]!;
