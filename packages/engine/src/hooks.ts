@@ -24,8 +24,15 @@ export function jsonlLog(path: string): JsonlLogHook {
   let fd: number | undefined;
   const write = (record: Readonly<Record<string, unknown>>): void => {
     if (fd === undefined) throw new Error(`jsonlLog(${path}): not open (write before onStart or after onEnd)`);
-    writeSync(fd, `${JSON.stringify(record)}\n`);
-    fsyncSync(fd);
+    try {
+      // writeSync may write part of the buffer (a disk filling up): loop, so the next call reports the error
+      const bytes = Buffer.from(`${JSON.stringify(record)}\n`);
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+      fsyncSync(fd);
+    } catch (err) {
+      // ENOSPC and friends name no file by themselves
+      throw Object.assign(new Error(`Cannot append to ${path}: ${(err as Error).message}`, { cause: err }), { code: (err as NodeJS.ErrnoException).code });
+    }
   };
   const close = (): void => {
     if (fd !== undefined) closeSync(fd);

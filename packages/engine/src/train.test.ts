@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +129,20 @@ describe('train loop', () => {
     log.onStart!({ step: 1 } as typeof ctx);
     (log.onEnd as () => void)();
     expect(readFileSync(file, 'utf8')).toBe('{"type":"step","step":1}\n');
+  });
+
+  it('a log write that fails (file size limit, as a full disk fails it) names the log file and keeps the code', () => {
+    const file = join(tmp(), 'log.jsonl');
+    const hooks = fileURLToPath(new URL('./hooks.ts', import.meta.url));
+    const script = `import { jsonlLog } from ${JSON.stringify(hooks)};
+      const log = jsonlLog(${JSON.stringify(file)});
+      log.onStart({ step: 0 });
+      try { log.write({ type: 'step', step: 1, pad: 'x'.repeat(1 << 16) }); console.log('no error'); }
+      catch (e) { console.log(JSON.stringify({ message: e.message, code: e.code })); }`;
+    // ulimit -f 8: writes past 8 KiB fail with EFBIG (SIGXFSZ ignored)
+    const child = spawnSync('bash', ['-c', 'trap "" XFSZ; ulimit -f 8; exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8' });
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout.trim())).toEqual({ message: `Cannot append to ${file}: EFBIG: file too large, write`, code: 'EFBIG' });
   });
 
   it('stops on a non-finite loss without applying the update; the last good checkpoint stays latest', async () => {
