@@ -222,4 +222,19 @@ describe('clip-senet ablation (tiny grid, real trainers)', () => {
     const ckpt = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'latest.json'), 'utf8')) as { step: number };
     expect(ckpt.step).toBe(stepLines(join(runDir, 'log.jsonl')).at(-1));
   });
+
+  it('tasks of one Slurm array job that planned another grid or shard count are refused before training', async () => {
+    const job = { ...env, SLURM_ARRAY_JOB_ID: '4242', SLURM_ARRAY_TASK_ID: '1' };
+    const cliEnv = (extra: Record<string, string>, ...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', cliPath, ...args], { cwd: projectDir, env: { ...env, ...extra }, maxBuffer: 16 << 20 });
+    await cliEnv(job, 'ablation', ablation, '--seeds', '1', '--shard', '1/2', ...dirs('job'));
+    const other = await cliEnv({ ...job, SLURM_ARRAY_TASK_ID: '2' }, 'ablation', ablation, '--seeds', '1', '--set', 'train.maxSteps=2', '--shard', '2/2', ...dirs('job'))
+      .then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(other?.code).toBe(1);
+    expect(other?.stderr).toMatch(/task 2 of Slurm job 4242 planned another grid than the job's first task \(.*4242-tiny-grid-default\.json\): 4 run key\(s\) differ/);
+    const count = await cliEnv({ ...job, SLURM_ARRAY_TASK_ID: '2' }, 'ablation', ablation, '--seeds', '1', '--shard', '2/3', ...dirs('job'))
+      .then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(count?.stderr).toMatch(/shard count 3 vs 2/);
+    expect(readdirSync(join(dir, 'job', 'runs')).filter((k) => existsSync(join(dir, 'job', 'runs', k, 'summary.json')))).toHaveLength(1);
+  });
 });
