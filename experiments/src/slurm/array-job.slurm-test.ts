@@ -95,7 +95,7 @@ describe('the README Slurm array job on a one-node Slurm cluster', () => {
     const logs = [1, 2, 3].map((t) => taskLog('array', job, t)).join('\n----\n');
     expect(states.map((s) => `${s.taskId} ${s.state} ${s.exitCode}`), logs).toEqual(['1 COMPLETED 0:0', '2 COMPLETED 0:0', '3 COMPLETED 0:0']);
     const runs = join(dir, 'array', 'runs');
-    const keys = readdirSync(runs).filter((k) => k !== 'records');
+    const keys = readdirSync(runs).filter((k) => k !== 'records' && !k.startsWith('.'));
     expect(keys).toHaveLength(4);
     for (const k of keys) {
       expect(attemptsOf(join(runs, k)), k).toBe(1);
