@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng } from '@clip-senet/core';
+import { backendInfo, initBackend, Rng } from '@clip-senet/core';
 import { createBatchLoader, createPKSampler, generateSyntheticWorld, loadVeRi776 } from '@clip-senet/datasets';
 import type { PKSamplerState } from '@clip-senet/datasets';
 import { buildLosses } from '@clip-senet/losses';
@@ -72,7 +72,8 @@ describe('end to end on a tiny synthetic world', () => {
     const res = await evaluateModel(full.model, { query: ds.query, gallery: ds.gallery, protocol: veri776(), loader: evalLoader, flip: true, seed: 3407, outFile, batchSize: 16 });
     await evalLoader.close();
     expect(JSON.parse(readFileSync(outFile, 'utf8'))).toEqual(res);
-    expect(res).toMatchObject({ protocolId: 'veri776/no-rr/cosine/non-interp', flip: true, seed: 3407, backend: 'wasm' });
+    expect(res).toMatchObject({ protocolId: 'veri776/no-rr/cosine/non-interp', flip: true, seed: 3407, backend: backendInfo()!.provenance });
+    expect(backendInfo()!.provenance).toBe(backendInfo()!.native?.active ? 'wasm+onednn' : 'wasm');
     expect(res.commit).toMatch(/^([0-9a-f]{4,}|unknown)$/);
     expect(res.mAP).toBeGreaterThan(0);
     expect(res.mAP).toBeLessThanOrEqual(1);

@@ -219,7 +219,7 @@ export function toEvalResults(r: ProtocolResult, tags: EvalTags): EvalResults {
     protocolId: r.protocolId, mAP: r.mAP, rank1: cmc(1), rank5: cmc(5), rank10: cmc(10), mINP: r.mINP,
     numValidQueries: r.numValidQueries, numSkippedQueries: r.numSkippedQueries, skippedQueries: skippedQueriesOf(r, tags.queryPaths),
     flip: tags.flip, seed: tags.seed,
-    backend: backendInfo()?.name ?? tf.getBackend(), commit: tags.commit ?? gitCommit(), time: new Date().toISOString(),
+    backend: backendInfo()?.provenance ?? tf.getBackend(), commit: tags.commit ?? gitCommit(), time: new Date().toISOString(),
     ...(tags.extra ? { extra: tags.extra } : {}),
   };
 }
