@@ -3,7 +3,8 @@
  * `.ci/run` installs Slurm and runs it): the script `experiments/slurm/ablation-array.sbatch` — the very file the
  * README shows — is submitted with `--array=1-3` over a small grid that shares one runs folder, on a world no
  * task has generated yet (so the tasks create it together). Checked: every task completed, every run trained
- * exactly once, and the merged record and tables equal those of the same grid run in one process, bit for bit.
+ * exactly once, and the merged record and tables equal those of the same grid run in one process, bit for bit;
+ * `sacct` shows every task COMPLETED with exit code 0.
  * Then the fault case: one task is cancelled with `scancel` mid-run and resubmitted alone; it resumes from its
  * checkpoint, trains no step twice, and the final record equals the uninterrupted one.
  */
@@ -91,7 +92,7 @@ describe('the README Slurm array job on a one-node Slurm cluster', () => {
     const ablation = grid('slurm-grid', 4, 2, [1, 2]);
     const job = await submit(ablation, 'array', '1-3', 3);
     await cluster.waitForJob(job, 400_000);
-    const states = cluster.taskStates(job);
+    const states = await cluster.taskStates(job); // sacct
     const logs = [1, 2, 3].map((t) => taskLog('array', job, t)).join('\n----\n');
     expect(states.map((s) => `${s.taskId} ${s.state} ${s.exitCode}`), logs).toEqual(['1 COMPLETED 0:0', '2 COMPLETED 0:0', '3 COMPLETED 0:0']);
     const runs = join(dir, 'array', 'runs');
@@ -130,7 +131,7 @@ describe('the README Slurm array job on a one-node Slurm cluster', () => {
     await cluster.scancel(`${job}_1`);
     await cluster.waitForJob(job, 400_000);
     const runDir = join(dir, 'fault', 'runs', key!);
-    expect(cluster.taskStates(job).map((s) => `${s.taskId} ${s.state}`)).toEqual(['1 CANCELLED', '2 COMPLETED']);
+    expect((await cluster.taskStates(job)).map((s) => `${s.taskId} ${s.state}`)).toEqual(['1 CANCELLED', '2 COMPLETED']);
     const trainLog = (): string => (existsSync(join(runDir, 'train.log')) ? readFileSync(join(runDir, 'train.log'), 'utf8') : '');
     expect(existsSync(join(runDir, 'results.json')), `${taskLog('fault', job, 1)}\n--- train.log\n${trainLog()}`).toBe(false);
     const stoppedAt = (JSON.parse(readFileSync(join(runDir, 'checkpoints', 'latest.json'), 'utf8')) as { step: number }).step;
@@ -138,7 +139,7 @@ describe('the README Slurm array job on a one-node Slurm cluster', () => {
 
     const again = await submit(ablation, 'fault', '1', 2);
     await cluster.waitForJob(again, 400_000);
-    expect(cluster.taskStates(again).map((s) => `${s.taskId} ${s.state} ${s.exitCode}`), taskLog('fault', again, 1)).toEqual(['1 COMPLETED 0:0']);
+    expect((await cluster.taskStates(again)).map((s) => `${s.taskId} ${s.state} ${s.exitCode}`), taskLog('fault', again, 1)).toEqual(['1 COMPLETED 0:0']);
     expect(taskLog('fault', again, 1)).toMatch(/\] resume slurm-fault/);
     expect(stepsOf(runDir)).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
     expect(attemptsOf(runDir)).toBe(2);

@@ -1,33 +1,42 @@
 /**
- * A real one-node Slurm cluster on localhost for tests: a fresh munge key, a minimal `slurm.conf` (one node with
- * 2 CPUs, one partition, job completion records in a text file), and `munged`, `slurmctld`, `slurmd` started in
- * the foreground as children of this process — so {@link SlurmCluster.stop} ends every process it started by its
- * own pid. Clients (`sbatch`, `squeue`, `scancel`) find the cluster through `SLURM_CONF` in {@link SlurmCluster.env}.
+ * A real one-node Slurm cluster on localhost for tests, with accounting: a MariaDB server on a fresh data folder,
+ * `slurmdbd` on it, a minimal `slurm.conf` (one node with 2 CPUs, one partition), and `munged`, `mariadbd`,
+ * `slurmdbd`, `slurmctld`, `slurmd` started in the foreground as children of this process — so
+ * {@link SlurmCluster.stop} ends every process it started by its own pid. Clients (`sbatch`, `squeue`, `scancel`,
+ * `sacct`) find the cluster through `SLURM_CONF` in {@link SlurmCluster.env}; task states come from `sacct`.
  *
- * Needs Debian's `slurmctld slurmd slurm-client munge` (`.ci/run` installs them); a missing binary is one error
- * saying so. Accounting (`sacct`) needs slurmdbd and a database, which this cluster does not run: per-task states
- * and exit codes come from the controller's job-completion log (`jobcomp/filetxt`) instead — the same fields
- * `sacct` reports.
+ * munge: Slurm 22.05 talks to slurmdbd through munge's default socket (`/run/munge/munge.socket.2`) whatever
+ * `AuthInfo` says, so the cluster uses that socket: a munged already serving it is used as it is, else one is started
+ * there with a fresh key (this needs write access to /run/munge: root, as in CI).
+ *
+ * Needs Debian's `slurmctld slurmd slurm-client slurmdbd munge mariadb-server` (`.ci/run` installs them); a missing
+ * binary is one error saying so.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The binaries the cluster needs, with the Debian package each comes from. */
-export const SLURM_BINARIES = { munged: 'munge', slurmctld: 'slurmctld', slurmd: 'slurmd', sbatch: 'slurm-client', squeue: 'slurm-client', scancel: 'slurm-client', sinfo: 'slurm-client' } as const;
+export const SLURM_BINARIES = {
+  munged: 'munge', munge: 'munge', slurmctld: 'slurmctld', slurmd: 'slurmd', slurmdbd: 'slurmdbd', sbatch: 'slurm-client', squeue: 'slurm-client',
+  scancel: 'slurm-client', sinfo: 'slurm-client', sacct: 'slurm-client', sacctmgr: 'slurm-client', mariadbd: 'mariadb-server', 'mariadb-install-db': 'mariadb-server',
+} as const;
 
-/** One array task's final state, from the job-completion log. */
+/** munge's default socket: where Slurm's clients and daemons reach munged for slurmdbd connections. */
+const MUNGE_SOCKET = '/run/munge/munge.socket.2';
+
+/** One array task's final state, as `sacct` reports it. */
 export interface TaskState {
-  readonly jobId: number;
   readonly arrayJobId: number;
   readonly taskId: number;
+  /** `COMPLETED`, `CANCELLED`, `FAILED`, … (sacct's first word: `CANCELLED by 0` → `CANCELLED`). */
   readonly state: string;
   readonly exitCode: string;
 }
@@ -43,8 +52,8 @@ export interface SlurmCluster {
   waitForJob(jobId: number, timeoutMs: number): Promise<void>;
   /** `scancel` one task (`<job>_<task>`) or a whole job. */
   scancel(id: string): Promise<void>;
-  /** Final states of a job's array tasks (from the completion log). */
-  taskStates(arrayJobId: number): TaskState[];
+  /** Final states of a job's array tasks (from `sacct`), once every task has one. */
+  taskStates(arrayJobId: number): Promise<TaskState[]>;
   /** Stop every daemon this cluster started (SIGTERM, then SIGKILL after a grace period). */
   stop(): Promise<void>;
 }
@@ -58,33 +67,39 @@ async function which(bin: string): Promise<boolean> {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+/** `n` distinct free TCP ports on 127.0.0.1 (all listeners are held until every port is known). */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((res, rej) => {
     const srv = createServer();
     srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))));
-    });
+    srv.listen(0, '127.0.0.1', () => res(srv));
+  })));
+  const ports = servers.map((srv) => {
+    const addr = srv.address();
+    if (typeof addr !== 'object' || addr === null) throw new Error('no port');
+    return addr.port;
   });
+  await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+  return ports;
 }
 
-function slurmConf(dir: string, user: string, ports: readonly [number, number]): string {
+const CLUSTER = 'clip-senet-ci';
+
+function slurmConf(dir: string, user: string, ports: { ctld: number; d: number; dbd: number }): string {
   const node = hostname();
   return `# generated by experiments/src/slurm/cluster.ts: a one-node test cluster
-ClusterName=clip-senet-ci
+ClusterName=${CLUSTER}
 SlurmctldHost=${node}(127.0.0.1)
 SlurmUser=${user}
 SlurmdUser=${user}
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=${join(dir, 'munge.socket')}
 StateSaveLocation=${join(dir, 'state')}
 SlurmdSpoolDir=${join(dir, 'spool')}
 SlurmctldPidFile=${join(dir, 'slurmctld.pid')}
 SlurmdPidFile=${join(dir, 'slurmd.pid')}
-SlurmctldPort=${ports[0]}
-SlurmdPort=${ports[1]}
+SlurmctldPort=${ports.ctld}
+SlurmdPort=${ports.d}
 SlurmctldLogFile=${join(dir, 'log', 'slurmctld.log')}
 SlurmdLogFile=${join(dir, 'log', 'slurmd.log')}
 ProctrackType=proctrack/linuxproc
@@ -94,13 +109,56 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
 KillWait=30
-JobCompType=jobcomp/filetxt
-JobCompLoc=${join(dir, 'jobcomp.log')}
-AccountingStorageType=accounting_storage/none
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=localhost
+AccountingStoragePort=${ports.dbd}
 JobAcctGatherType=jobacct_gather/none
 NodeName=${node} NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
 PartitionName=ci Nodes=${node} Default=YES MaxTime=INFINITE State=UP
 `;
+}
+
+function slurmdbdConf(dir: string, user: string, ports: { dbd: number; db: number }): string {
+  return `# generated by experiments/src/slurm/cluster.ts
+AuthType=auth/munge
+DbdHost=localhost
+DbdAddr=127.0.0.1
+DbdPort=${ports.dbd}
+SlurmUser=${user}
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=${ports.db}
+StorageUser=root
+StorageLoc=slurm_acct_db
+PidFile=${join(dir, 'slurmdbd.pid')}
+LogFile=${join(dir, 'log', 'slurmdbd.log')}
+`;
+}
+
+async function mungeAnswers(): Promise<boolean> {
+  try {
+    await exec('sh', ['-c', 'munge -n | unmunge']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(what: string, ms: number, ok: () => Promise<boolean>, log: () => string = () => ''): Promise<void> {
+  const t0 = Date.now();
+  while (!(await ok())) {
+    if (Date.now() - t0 > ms) throw new Error(`Slurm test cluster: ${what} not ready in ${ms / 1000} s\n${log()}`);
+    await sleep(200);
+  }
+}
+
+async function succeeds(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<boolean> {
+  try {
+    await exec(cmd, [...args], { env });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Start a cluster in `dir` (created); resolves once its node is idle. */
@@ -110,12 +168,18 @@ export async function startSlurmCluster(dir: string, timeoutMs = 60_000): Promis
   if (missing.length > 0) {
     throw new Error(`Slurm test cluster: missing ${missing.join(', ')}; install with: apt-get install -y slurmctld slurmd slurm-client munge`);
   }
-  for (const d of ['state', 'spool', 'log']) mkdirSync(join(dir, d), { recursive: true });
+  for (const d of ['state', 'spool', 'log', 'db']) mkdirSync(join(dir, d), { recursive: true });
   const key = join(dir, 'munge.key');
   writeFileSync(key, randomBytes(1024));
   chmodSync(key, 0o400);
+  const user = userInfo().username;
+  const [ctld, d, dbd, db] = await freePorts(4);
+  const ports = { ctld: ctld!, d: d!, dbd: dbd!, db: db! };
   const conf = join(dir, 'slurm.conf');
-  writeFileSync(conf, slurmConf(dir, userInfo().username, [await freePort(), await freePort()]));
+  writeFileSync(conf, slurmConf(dir, user, ports));
+  // slurmdbd reads slurmdbd.conf next to SLURM_CONF and wants it private
+  writeFileSync(join(dir, 'slurmdbd.conf'), slurmdbdConf(dir, user, ports));
+  chmodSync(join(dir, 'slurmdbd.conf'), 0o600);
   const env: NodeJS.ProcessEnv = { ...process.env, SLURM_CONF: conf };
   const children: ChildProcess[] = [];
   const daemon = (cmd: string, args: string[]): ChildProcess => {
@@ -149,13 +213,23 @@ export async function startSlurmCluster(dir: string, timeoutMs = 60_000): Promis
     async scancel(id) {
       await exec('scancel', [id], { env });
     },
-    taskStates(arrayJobId) {
-      const file = join(dir, 'jobcomp.log');
-      if (!existsSync(file)) return [];
-      return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((line) => {
-        const field = (k: string): string => new RegExp(`(?:^| )${k}=(\\S*)`).exec(line)?.[1] ?? '';
-        return { jobId: Number(field('JobId')), arrayJobId: Number(field('ArrayJobId')), taskId: Number(field('ArrayTaskId')), state: field('JobState'), exitCode: field('ExitCode') };
-      }).filter((t) => t.arrayJobId === arrayJobId).sort((a, b) => a.taskId - b.taskId || a.jobId - b.jobId);
+    async taskStates(arrayJobId) {
+      const read = async (): Promise<TaskState[]> => {
+        const { stdout } = await exec('sacct', ['-j', String(arrayJobId), '-X', '-n', '-P', '-o', 'JobID,State,ExitCode'], { env });
+        return stdout.split('\n').filter((l) => l.trim() !== '').map((line) => {
+          const [id = '', state = '', exitCode = ''] = line.split('|');
+          const m = /^(\d+)_(\d+)$/.exec(id);
+          return { arrayJobId: m ? Number(m[1]) : Number.NaN, taskId: m ? Number(m[2]) : Number.NaN, state: state.split(' ')[0]!, exitCode };
+        }).filter((t) => t.arrayJobId === arrayJobId).sort((a, b) => a.taskId - b.taskId);
+      };
+      // accounting records arrive a moment after squeue forgets the job
+      const t0 = Date.now();
+      let states = await read();
+      while (states.some((t) => ['PENDING', 'RUNNING', 'COMPLETING', 'REQUEUED'].includes(t.state)) && Date.now() - t0 < 30_000) {
+        await sleep(300);
+        states = await read();
+      }
+      return states;
     },
     async stop() {
       for (const c of [...children].reverse()) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
@@ -165,13 +239,21 @@ export async function startSlurmCluster(dir: string, timeoutMs = 60_000): Promis
     },
   };
   try {
-    daemon('munged', ['-F', '--force', `--socket=${join(dir, 'munge.socket')}`, `--key-file=${key}`, `--pid-file=${join(dir, 'munged.pid')}`,
-      `--log-file=${join(dir, 'log', 'munged.log')}`, `--seed-file=${join(dir, 'munge.seed')}`]);
-    const t0 = Date.now();
-    while (!existsSync(join(dir, 'munge.socket'))) {
-      if (Date.now() - t0 > timeoutMs) throw new Error(`munged did not create its socket in ${timeoutMs / 1000} s`);
-      await sleep(100);
+    if (!(await mungeAnswers())) {
+      mkdirSync(dirname(MUNGE_SOCKET), { recursive: true });
+      daemon('munged', ['-F', '--force', `--socket=${MUNGE_SOCKET}`, `--key-file=${key}`, `--pid-file=${join(dir, 'munged.pid')}`,
+        `--log-file=${join(dir, 'log', 'munged.log')}`, `--seed-file=${join(dir, 'munge.seed')}`]);
+      await until('munged', timeoutMs, mungeAnswers);
     }
+    const t0 = Date.now();
+    const log = (f: string): string => (existsSync(join(dir, 'log', f)) ? readFileSync(join(dir, 'log', f), 'utf8').slice(-1500) : '(no log)');
+    await exec('mariadb-install-db', [`--user=${user}`, `--datadir=${join(dir, 'db')}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { env });
+    daemon('mariadbd', [`--user=${user}`, `--datadir=${join(dir, 'db')}`, `--socket=${join(dir, 'mariadb.sock')}`, `--port=${ports.db}`, '--bind-address=127.0.0.1',
+      `--pid-file=${join(dir, 'mariadb.pid')}`, `--log-error=${join(dir, 'log', 'mariadb.err')}`, '--skip-name-resolve']);
+    await until('mariadbd', timeoutMs, async () => existsSync(join(dir, 'mariadb.sock')), () => log('mariadb.err'));
+    daemon('slurmdbd', ['-D']);
+    await until('slurmdbd', timeoutMs, () => succeeds('sacctmgr', ['-n', 'list', 'cluster'], env), () => log('slurmdbd.log'));
+    await exec('sacctmgr', ['-i', 'add', 'cluster', CLUSTER], { env });
     daemon('slurmctld', ['-D', '-i', '-f', conf]);
     daemon('slurmd', ['-D', '-f', conf]);
     for (;;) {
@@ -182,7 +264,6 @@ export async function startSlurmCluster(dir: string, timeoutMs = 60_000): Promis
         // the controller is not answering yet
       }
       if (Date.now() - t0 > timeoutMs) {
-        const log = (f: string): string => (existsSync(join(dir, 'log', f)) ? readFileSync(join(dir, 'log', f), 'utf8').slice(-1500) : '(no log)');
         throw new Error(`the Slurm test cluster did not become idle in ${timeoutMs / 1000} s\nslurmctld.log:\n${log('slurmctld.log')}\nslurmd.log:\n${log('slurmd.log')}`);
       }
       await sleep(300);
