@@ -8,17 +8,17 @@
  * trainer's pid; trainers watch their parent and checkpoint + exit when the runner dies (even by SIGKILL), so a
  * rerun continues cleanly. SIGINT/SIGTERM to the runner are forwarded: trainers checkpoint and stop.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gitCommit } from '@clip-senet/engine';
 import { writeFileAtomic, writeJsonAtomic } from '@clip-senet/core/base';
 import { RESOLVED_CONFIG, resolveRepoPath, weightInputs } from '../config';
 import { datasetRoot, REPO_ROOT } from '../data';
 import { PARENT_PID_ENV } from '../parent-watch';
 import type { AblationPlan, PlannedRun, Shard } from './plan';
 import { runDirFor, shardKeys } from './plan';
+import { checkJobGrid, checkRunsShared } from './job-checks';
 import { isHeld, tryLockRun, withFileLock, type LockBusy, type RunLock } from './run-lock';
 import { downsample, MAX_TRAIN_POINTS, readSummary, RUN_FILES, summarizeRun, writeSummary } from './summarize';
 import type { AblationRecord, RankedList, RunSummary } from './summary';
@@ -164,7 +164,11 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
     return { trained: [], skipped, busy: [], failed: [], finished: 0, total: plan.runs.length, wallSeconds: (Date.now() - t0) / 1000 };
   }
 
-  if (options.shard) checkJobGrid(plan, runsDir, options.shard, options.env ? { ...process.env, ...options.env } : process.env);
+  const jobEnv = options.env ? { ...process.env, ...options.env } : process.env;
+  if (options.shard) {
+    checkJobGrid(plan, runsDir, options.shard, jobEnv);
+    checkRunsShared(plan, runsDir, jobEnv);
+  }
   const trained: string[] = [];
   const failed: { runKey: string; message: string }[] = [];
   const busy: { runKey: string; holder: string }[] = [];
@@ -260,6 +264,7 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
     io.out(`${busy.length} run(s) are being trained by another runner (${[...new Set(busy.map((b) => b.holder))].join('; ')}); ` +
       'that runner adds them to the record when they finish\n');
   }
+  if (options.shard) checkRunsShared(plan, runsDir, jobEnv); // again: tasks that started after this one
   // Shards rewrite one record: read-compare-write under its lock, rebuilt from every finished run at that moment.
   const { record, written } = await withFileLock(recordFile, () => {
     const record = buildRecord(plan, runsDir);
@@ -298,64 +303,6 @@ export function lostCells(recordFile: string, next: AblationRecord): string[] {
   }
   const have = new Set(next.runs.filter((r) => r.summary !== null).map((r) => `${r.variant}/seed ${r.seed}`));
   return old.runs.filter((r) => r.summary !== null).map((r) => `${r.variant}/seed ${r.seed}`).filter((c) => !have.has(c));
-}
-
-/** What every task of one Slurm array job must agree on. */
-interface JobGrid {
-  readonly job: string;
-  readonly ablation: string;
-  readonly profile: string;
-  readonly shards: number;
-  readonly commit: string;
-  readonly runKeys: readonly string[];
-}
-
-/**
- * Tasks of one Slurm array job (`SLURM_ARRAY_JOB_ID`) must train one grid: the first task to start records the
- * grid it planned (distinct run keys, shard count, commit) in `<runsDir>/.jobs/`, created exclusively; a later
- * task that planned another one — other configs or `--set`, another shard count, a checkout at another commit — is
- * an error before it trains anything.
- */
-export function checkJobGrid(plan: AblationPlan, runsDir: string, shard: Shard, env: NodeJS.ProcessEnv = process.env): void {
-  const job = env.SLURM_ARRAY_JOB_ID;
-  if (job === undefined || job === '') return;
-  const mine: JobGrid = {
-    job, ablation: plan.ablation.def.name, profile: plan.profile, shards: shard.count, commit: gitCommit(REPO_ROOT),
-    runKeys: [...new Set(plan.runs.map((r) => r.runKey))].sort(),
-  };
-  const file = join(runsDir, '.jobs', `${job}-${mine.ablation}-${mine.profile}.json`);
-  mkdirSync(dirname(file), { recursive: true });
-  try {
-    const fd = openSync(file, 'wx');
-    try {
-      writeSync(fd, `${JSON.stringify(mine, null, 2)}\n`);
-    } finally {
-      closeSync(fd);
-    }
-    return;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  let first: JobGrid | undefined;
-  for (let i = 0; i < 50 && first === undefined; i++) {
-    try {
-      first = JSON.parse(readFileSync(file, 'utf8')) as JobGrid; // may be mid-write for a few ms
-    } catch {
-      execFileSync('sleep', ['0.1']);
-    }
-  }
-  if (!first) throw new Error(`${file}: unreadable record of job ${job}'s grid; remove it if that job is gone`);
-  const task = env.SLURM_ARRAY_TASK_ID ?? '?';
-  const differs: string[] = [];
-  if (first.shards !== mine.shards) differs.push(`shard count ${mine.shards} vs ${first.shards}`);
-  if (first.commit !== mine.commit) differs.push(`commit ${mine.commit} vs ${first.commit}`);
-  const other = new Set(first.runKeys);
-  const changed = mine.runKeys.filter((k) => !other.has(k)).length + first.runKeys.filter((k) => !mine.runKeys.includes(k)).length;
-  if (changed > 0) differs.push(`${changed} run key(s) differ (another config, --set or --seeds)`);
-  if (differs.length > 0) {
-    throw new Error(`task ${task} of Slurm job ${job} planned another grid than the job's first task (${file}): ${differs.join('; ')}. ` +
-      'Every task of an array job must run the same checkout, grid and shard count; nothing was trained');
-  }
 }
 
 /** The grid's record from whatever summaries exist (runs of other shards included). */
