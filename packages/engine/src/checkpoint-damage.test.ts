@@ -7,12 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, readSafetensors, Rng, tf, writeSafetensors } from '@clip-senet/core';
-import type { Variable } from '@clip-senet/core';
+import { initBackend, readSafetensors, tf, writeSafetensors } from '@clip-senet/core';
 import { tempDirs } from '@clip-senet/core/testing';
 import { CheckpointDamagedError, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { resumeState } from './checkpoint-hook';
 import { Adam } from './optimizer';
+import { disposeTinyTensors, tinyCheckpointTensors, type TinyTensors } from './testing';
 
 const dirs = tempDirs('engine-ckpt-damage-');
 
@@ -21,25 +21,11 @@ beforeAll(async () => {
 });
 afterAll(() => dirs.removeAll());
 
-interface Model {
-  readonly params: Map<string, Variable>;
-  readonly buffers: Map<string, Variable>;
-}
-
-function model(seed: number): Model {
-  const r = new Rng(seed);
-  const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => r.normal());
-  return {
-    params: new Map<string, Variable>([
-      ['fc.weight', tf.variable(tf.tensor2d(rand(6), [3, 2]), true)],
-      ['fc.bias', tf.variable(tf.tensor1d(rand(2)), true)],
-    ]),
-    buffers: new Map<string, Variable>([['bn.running_mean', tf.variable(tf.tensor1d(rand(2)), false)]]),
-  };
-}
+type Model = TinyTensors;
+const model = tinyCheckpointTensors;
 
 const weightsOf = (m: Model): number[] => [...m.params.values(), ...m.buffers.values()].flatMap((v) => Array.from(v.dataSync()));
-const disposeModel = (m: Model): void => [...m.params.values(), ...m.buffers.values()].forEach((v) => v.dispose());
+const disposeModel = disposeTinyTensors;
 const ckptPath = (dir: string, step: number): string => join(dir, `ckpt-step-${String(step).padStart(8, '0')}.safetensors`);
 
 /** Train `steps` Adam steps on a fixed gradient, saving after each; returns the weights saved at each step. */

@@ -2,10 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, Rng, tf } from '@clip-senet/core';
-import type { Variable } from '@clip-senet/core';
 import { tempDirs } from '@clip-senet/core/testing';
 import { hashConfig, latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { Adam } from './optimizer';
+import { disposeTinyTensors, tinyCheckpointTensors } from './testing';
 
 const dirs = tempDirs('engine-ckpt-');
 const tmp = (): string => dirs.make();
@@ -15,21 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => dirs.removeAll());
 
-function model(seed: number): { params: Map<string, Variable>; buffers: Map<string, Variable> } {
-  const r = new Rng(seed);
-  const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => r.normal());
-  return {
-    params: new Map<string, Variable>([
-      ['fc.weight', tf.variable(tf.tensor2d(rand(6), [3, 2]), true)],
-      ['fc.bias', tf.variable(tf.tensor1d(rand(2)), true)],
-    ]),
-    buffers: new Map<string, Variable>([['bn.running_mean', tf.variable(tf.tensor1d(rand(2)), false)]]),
-  };
-}
-
-function dispose(m: { params: Map<string, Variable>; buffers: Map<string, Variable> }): void {
-  for (const v of [...m.params.values(), ...m.buffers.values()]) v.dispose();
-}
+const model = tinyCheckpointTensors;
+const dispose = disposeTinyTensors;
 
 describe('checkpoints', () => {
   it('round-trips params, buffers, optimiser state and JSON state exactly', () => {

@@ -7,6 +7,30 @@ import type { RngState, Scalar, Tensor2D, Tensor4D, Variable } from '@clip-senet
 import type { Replica, Shard } from './data-parallel';
 import type { BatchSource, LossOutput, SourceBatch } from './train';
 
+/** Parameters and buffers only (checkpoint tests). */
+export interface TinyTensors {
+  readonly params: Map<string, Variable>;
+  readonly buffers: Map<string, Variable>;
+}
+
+/** Two parameters and one buffer drawn from `seed`: what checkpoint save / load / restore tests need. */
+export function tinyCheckpointTensors(seed: number): TinyTensors {
+  const r = new Rng(seed);
+  const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => r.normal());
+  return {
+    params: new Map<string, Variable>([
+      ['fc.weight', tf.variable(tf.tensor2d(rand(6), [3, 2]), true)],
+      ['fc.bias', tf.variable(tf.tensor1d(rand(2)), true)],
+    ]),
+    buffers: new Map<string, Variable>([['bn.running_mean', tf.variable(tf.tensor1d(rand(2)), false)]]),
+  };
+}
+
+/** Free {@link tinyCheckpointTensors}. */
+export function disposeTinyTensors(m: TinyTensors): void {
+  for (const v of [...m.params.values(), ...m.buffers.values()]) v.dispose();
+}
+
 /** The tiny model's tensors and forward pass. */
 export interface TinyModel {
   readonly params: Map<string, Variable>;
