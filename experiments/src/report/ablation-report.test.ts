@@ -9,18 +9,31 @@ describe('ablation report', () => {
     const rows = ablationMarkdownRows(record);
     expect(ABLATION_MD_HEADER).toHaveLength(rows[0].length);
     // baseline: mAP 80/82 → 81.0 ± 1.414; R1 90/93 → 91.5 ± 2.121; R5 95/95 → ± 0.0; mINP 40/44 → 42.0 ± 2.828
-    expect(rows[0]).toEqual(['`baseline`', 'CNN + CE + SupCon, no \\| SEM', '2/2 seeds', '81.0 ± 1.4', '91.5 ± 2.1', '95.0 ± 0.0', '42.0 ± 2.8', 'baseline', 'baseline', '`IV/baseline`', '86.7', '96.8', 'baseline', 'baseline']);
-    // full: one finished seed of two; Δ = 85 − 81, 94 − 91.5; paper Δ = 91.4 − 86.7, 97.6 − 96.8
-    expect(rows[1]).toEqual(['`full`', 'with SEM, AFEM', '1/2 seeds', '85.0 ± —', '94.0 ± —', '97.0 ± —', '50.0 ± —', '+4.0', '+2.5', '`IV/+SEM+AFEM`', '91.4', '97.6', '+4.7', '+0.8']);
+    expect(rows[0]).toEqual(['`baseline`', 'CNN + CE + SupCon, no \\| SEM', '2/2 seeds', '81.0 ± 1.4', '91.5 ± 2.1', '95.0 ± 0.0', '42.0 ± 2.8', 'baseline', 'baseline', 'baseline', '`IV/baseline`', '86.7', '96.8', 'baseline', 'baseline']);
+    // full: one finished seed of two; Δ = 85 − 81, 94 − 91.5; one seed paired with the baseline → no interval;
+    // paper Δ = 91.4 − 86.7, 97.6 − 96.8
+    expect(rows[1]).toEqual(['`full`', 'with SEM, AFEM', '1/2 seeds', '85.0 ± —', '94.0 ± —', '97.0 ± —', '50.0 ± —', '+4.0', '+2.5', 'not decided at 1 seed', '`IV/+SEM+AFEM`', '91.4', '97.6', '+4.7', '+0.8']);
     // g64: nothing finished; its paper cell is in Table V, the baseline's in Table IV → no paper Δ
-    expect(rows[2]).toEqual(['`g64`', 'variant g64', '0/2 seeds', 'not run', 'not run', 'not run', 'not run', '—', '—', '`V/G=64`', '90.3', '97.9', '—', '—']);
+    expect(rows[2]).toEqual(['`g64`', 'variant g64', '0/2 seeds', 'not run', 'not run', 'not run', 'not run', '—', '—', '—', '`V/G=64`', '90.3', '97.9', '—', '—']);
   });
 
   it('names the other and the unknown paper keys of a variant', () => {
     const r = { ...record, variants: record.variants.map((v) => (v.name === 'full' ? { ...v, paper: ['IV/+SEM+AFEM', 'V/G=32', 'IV/typo'] } : v.name === 'g64' ? { ...v, paper: ['V/G=6'] } : v)) };
     const rows = ablationMarkdownRows(r);
-    expect(rows[1][9]).toBe('`IV/+SEM+AFEM` (also `V/G=32`, `IV/typo` (unknown key))');
-    expect(rows[2].slice(9)).toEqual(['`V/G=6` (unknown key)', '—', '—', '—', '—']);
+    expect(rows[1][10]).toBe('`IV/+SEM+AFEM` (also `V/G=32`, `IV/typo` (unknown key))');
+    expect(rows[2].slice(10)).toEqual(['`V/G=6` (unknown key)', '—', '—', '—', '—']);
+  });
+
+  it('gives each Δ mAP a 95% interval paired by seed, and calls it decided only when it excludes 0', () => {
+    const both = { ...record, runs: record.runs.map((r) => (r.variant === 'full' && r.seed === 2 ? { ...r, summary: { ...record.runs.find((x) => x.variant === 'full')!.summary!, seed: 2, metrics: { mAP: 0.86, rank1: 0.95, rank5: 0.97, rank10: 0.98, mINP: 0.5 } } } : r)) };
+    // per-seed Δ: 85 − 80 = 5, 86 − 82 = 4 → mean 4.5, sd 0.707, t(0.975, 1) = 12.706 → ± 6.35
+    expect(ablationMarkdownRows(both)[1][9]).toBe('[-1.9, +10.9] not decided at 2 seeds');
+    const csv = parseCsv(ablationCsv(both));
+    const col = (name: string): string => csv[2][csv[0].indexOf(name)];
+    expect(col('delta_mAP_paired_n')).toBe('2');
+    expect(Number(col('delta_mAP_ci95_lo'))).toBeCloseTo(4.5 - 12.706 * Math.SQRT1_2 / Math.SQRT2, 9);
+    expect(col('delta_mAP_decided')).toBe('false');
+    expect(ablationMarkdown(both)).toContain('"decided" when the interval excludes 0');
   });
 
   it('writes a CSV that parses back to the numbers', () => {

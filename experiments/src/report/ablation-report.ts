@@ -8,7 +8,10 @@
 import { stringify } from 'csv-stringify/sync';
 import type { AblationRecord, AblationVariantRecord, RunSummary } from '../ablation/summary';
 import { findPaperCell, type PaperCell, type PaperMetric } from './paper-values';
-import { csvNum, distinct, fmt1, fmtDelta, fmtDuration, fmtMeanStd, mdCell, mdTable, metricStats, METRIC_LABEL, REPORT_METRICS, type MeanStd, type ReportMetric } from './stats';
+import {
+  csvNum, distinct, fmt1, fmtDelta, fmtDuration, fmtMeanStd, fmtPairedDelta, mdCell, mdTable, metricStats, METRIC_LABEL, PAIRED_DELTA_METHOD, pairedDelta, REPORT_METRICS,
+  type MeanStd, type PairedDelta, type ReportMetric,
+} from './stats';
 
 /** The paper side of a variant's row. */
 export interface PaperSide {
@@ -27,6 +30,8 @@ export interface VariantRow {
   readonly stats?: Readonly<Record<ReportMetric, MeanStd>>;
   /** Mean minus the baseline's mean, in points (undefined when either side has no finished seed). */
   readonly delta?: Readonly<Record<'mAP' | 'rank1', number>>;
+  /** Δ mAP paired over the seeds both finished, with its 95 % interval (not for the baseline). */
+  readonly ci?: PairedDelta;
   readonly paper?: PaperSide;
 }
 
@@ -59,6 +64,14 @@ function paperSide(variant: AblationVariantRecord, baseline: AblationVariantReco
   return { cell, delta };
 }
 
+/** (variant, baseline) values in % of one metric for every seed where both finished. */
+function seedPairs(record: AblationRecord, variant: string, metric: ReportMetric): { variant: number; baseline: number }[] {
+  const bySeed = (name: string): Map<number, number> =>
+    new Map(record.runs.filter((r) => r.variant === name && r.summary !== null).map((r) => [r.seed, r.summary!.metrics[metric] * 100]));
+  const base = bySeed(record.baseline);
+  return [...bySeed(variant)].filter(([seed]) => base.has(seed)).map(([seed, v]) => ({ variant: v, baseline: base.get(seed)! }));
+}
+
 /** The rows of an ablation table, variants in record order. */
 export function ablationRows(record: AblationRecord): VariantRow[] {
   const baseVariant = record.variants.find((v) => v.name === record.baseline);
@@ -69,14 +82,18 @@ export function ablationRows(record: AblationRecord): VariantRow[] {
     const stats = metricStats(summaries);
     const delta = stats && baseStats ? { mAP: stats.mAP.mean - baseStats.mAP.mean, rank1: stats.rank1.mean - baseStats.rank1.mean } : undefined;
     const paper = paperSide(variant, baseVariant);
-    return { variant, isBaseline: variant.name === record.baseline, finished: summaries.length, total, ...(stats ? { stats } : {}), ...(delta ? { delta } : {}), ...(paper ? { paper } : {}) };
+    const ci = variant.name === record.baseline ? undefined : pairedDelta(seedPairs(record, variant.name, 'mAP'));
+    return {
+      variant, isBaseline: variant.name === record.baseline, finished: summaries.length, total,
+      ...(stats ? { stats } : {}), ...(delta ? { delta } : {}), ...(ci ? { ci } : {}), ...(paper ? { paper } : {}),
+    };
   });
 }
 
 const CSV_COLUMNS = [
   'ablation', 'profile', 'variant', 'description', 'is_baseline', 'seeds_finished', 'seeds_total',
   ...REPORT_METRICS.flatMap((m) => [`${m}_mean`, `${m}_std`]),
-  'delta_mAP', 'delta_rank1', 'paper_key', 'paper_mAP', 'paper_rank1', 'paper_rank5', 'paper_delta_mAP', 'paper_delta_rank1', 'paper_delta_rank5',
+  'delta_mAP', 'delta_rank1', 'delta_mAP_paired_n', 'delta_mAP_ci95_lo', 'delta_mAP_ci95_hi', 'delta_mAP_decided', 'paper_key', 'paper_mAP', 'paper_rank1', 'paper_rank5', 'paper_delta_mAP', 'paper_delta_rank1', 'paper_delta_rank5',
 ];
 
 /** The ablation table as CSV (values in %, full precision; empty cells for absent values). */
@@ -85,6 +102,7 @@ export function ablationCsv(record: AblationRecord): string {
     record.ablation, record.profile, r.variant.name, r.variant.description, r.isBaseline ? 'true' : 'false', String(r.finished), String(r.total),
     ...REPORT_METRICS.flatMap((m) => [csvNum(r.stats?.[m].mean), csvNum(r.stats?.[m].std)]),
     csvNum(r.delta?.mAP), csvNum(r.delta?.rank1),
+    csvNum(r.ci?.n), csvNum(r.ci?.lo), csvNum(r.ci?.hi), r.ci ? String(r.ci.decided) : '',
     r.paper?.cell.key ?? '', csvNum(r.paper?.cell.values.mAP), csvNum(r.paper?.cell.values.rank1), csvNum(r.paper?.cell.values.rank5),
     csvNum(r.paper?.delta.mAP), csvNum(r.paper?.delta.rank1), csvNum(r.paper?.delta.rank5),
   ]);
@@ -97,9 +115,9 @@ function metricCells(r: VariantRow): string[] {
 }
 
 function deltaCells(r: VariantRow): string[] {
-  if (r.isBaseline) return ['baseline', 'baseline'];
-  if (!r.delta) return ['—', '—'];
-  return [fmtDelta(r.delta.mAP), fmtDelta(r.delta.rank1)];
+  if (r.isBaseline) return ['baseline', 'baseline', 'baseline'];
+  if (!r.delta) return ['—', '—', '—'];
+  return [fmtDelta(r.delta.mAP), fmtDelta(r.delta.rank1), r.ci ? fmtPairedDelta(r.ci) : 'no seed in common'];
 }
 
 /** The paper-cell column: the cell the values come from, then any other keys (unknown ones flagged). */
@@ -127,7 +145,7 @@ export function ablationMarkdownRows(record: AblationRecord): string[][] {
 
 /** The Markdown table header. */
 export const ABLATION_MD_HEADER: readonly string[] = [
-  'variant', 'description', 'seeds', ...REPORT_METRICS.map((m) => `${METRIC_LABEL[m]} (%)`), 'Δ mAP', 'Δ R1', 'paper cell', 'paper mAP', 'paper R1', 'paper Δ mAP', 'paper Δ R1',
+  'variant', 'description', 'seeds', ...REPORT_METRICS.map((m) => `${METRIC_LABEL[m]} (%)`), 'Δ mAP', 'Δ R1', 'Δ mAP 95% CI', 'paper cell', 'paper mAP', 'paper R1', 'paper Δ mAP', 'paper Δ R1',
 ];
 
 /** What figures exist next to the tables (decided from the record, so the Markdown is machine-independent). */
@@ -181,6 +199,7 @@ export function ablationMarkdown(record: AblationRecord, figures: FigureRefs = {
     '',
     `Ablation \`${record.ablation}\`, profile \`${record.profile}\`, baseline \`${record.baseline}\`. ` +
       'Metrics in %: mean ± sample std (n − 1) over the finished seeds (— for one seed); Δ = variant mean − baseline mean in points. ' +
+      `${PAIRED_DELTA_METHOD} ` +
       'Paper columns: the first paper cell the variant maps to; paper Δ = that cell − the cell the baseline maps to in the same table. ' +
       '"k/n seeds" counts finished runs; "not run" means none finished.',
     '',

@@ -36,6 +36,57 @@ export function metricStats(summaries: readonly RunSummary[]): Record<ReportMetr
   return { mAP: of('mAP'), rank1: of('rank1'), rank5: of('rank5'), mINP: of('mINP') };
 }
 
+/** Two-sided 95 % Student-t quantiles t(0.975, df) for df = 1…30 (standard table values). */
+const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+/** t(0.975, df): the table for df ≤ 30, beyond it the Cornish–Fisher expansion around the normal quantile (error < 1e-3). */
+export function tQuantile975(df: number): number {
+  if (!Number.isInteger(df) || df < 1) throw new Error(`tQuantile975: df must be an integer ≥ 1, got ${df}`);
+  if (df <= T975.length) return T975[df - 1]!;
+  const z = 1.959964;
+  return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df * df);
+}
+
+/** A difference of means with its 95 % interval, paired over seeds. */
+export interface PairedDelta {
+  /** Seeds both sides finished. */
+  readonly n: number;
+  readonly mean: number;
+  /** Interval bounds (absent for n < 2). */
+  readonly lo?: number;
+  readonly hi?: number;
+  /** The interval excludes 0. */
+  readonly decided: boolean;
+}
+
+/**
+ * Mean and 95 % t-interval of the per-seed differences `variant[i] − baseline[i]` (pairs of the same seed: same data
+ * order and initial draws where the variants share them); undefined when no seed has both.
+ */
+export function pairedDelta(pairs: readonly { readonly variant: number; readonly baseline: number }[]): PairedDelta | undefined {
+  const d = pairs.map((p) => p.variant - p.baseline);
+  const s = meanStd(d);
+  if (!s) return undefined;
+  if (s.std === null) return { n: 1, mean: s.mean, decided: false };
+  const half = tQuantile975(s.n - 1) * s.std / Math.sqrt(s.n);
+  const lo = s.mean - half;
+  const hi = s.mean + half;
+  return { n: s.n, mean: s.mean, lo, hi, decided: lo > 0 || hi < 0 };
+}
+
+/** The interval cell: `[-1.2, +3.4] not decided at 2 seeds`, `[+0.4, +2.1] decided`, `not decided at 1 seed`. */
+export function fmtPairedDelta(p: PairedDelta): string {
+  const seeds = `${p.n} seed${p.n === 1 ? '' : 's'}`;
+  if (p.lo === undefined || p.hi === undefined) return `not decided at ${seeds}`;
+  return `[${fmtDelta(p.lo)}, ${fmtDelta(p.hi)}] ${p.decided ? 'decided' : `not decided at ${seeds}`}`;
+}
+
+/** One sentence stating how the interval column is computed (under every table that has it). */
+export const PAIRED_DELTA_METHOD =
+  'Δ mAP 95% CI: over the seeds both the variant and the baseline finished, paired by seed (same data order and initial draws ' +
+  'where they share them), mean difference ± t(0.975, n − 1) · sd / √n; "decided" when the interval excludes 0.';
+
 /** `x` with one decimal. */
 export function fmt1(x: number): string {
   const s = x.toFixed(1);
