@@ -137,6 +137,14 @@ describe('clip-senet ablation (tiny grid, real trainers)', () => {
     const b = await cli('ablation', ablation, '--seeds', '1', '--shard', '2/2', ...dirs('shards'));
     expect(b.stdout).toContain('1 to train');
     expect(record('shards').runs.every((r) => r.summary !== null)).toBe(true);
+    // more seeds for the finished grid: only the new seed trains, the record grows
+    const before = record('shards').runs.map((r) => r.summary!.finishedAt);
+    const more = await cli('ablation', ablation, '--seeds', '1,2', ...dirs('shards'));
+    expect(more.stdout).toContain('2 to train, 2 already finished');
+    const grown = record('shards');
+    expect(grown.seeds).toEqual([1, 2]);
+    expect(grown.runs.every((r) => r.summary !== null)).toBe(true);
+    expect(grown.runs.filter((r) => r.seed === 1).map((r) => r.summary!.finishedAt)).toEqual(before);
   });
 
   it('a runner killed with SIGKILL mid-grid is rerun without redoing finished runs', async () => {
