@@ -1,4 +1,5 @@
-// N-API entry points of @clip-senet/native: library info, thread count, and the kernels (conv.cc, matmul.cc).
+// N-API entry points of @clip-senet/native: library info, thread count, and the kernels (conv.cc, matmul.cc,
+// elementwise.cc).
 #include <omp.h>
 
 #include <cstring>
@@ -88,6 +89,11 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackwardData", Napi::Function::New(env, guarded<Conv2dBackwardData>));
   exports.Set("conv2dBackwardWeights", Napi::Function::New(env, guarded<Conv2dBackwardWeights>));
   exports.Set("matMul", Napi::Function::New(env, guarded<MatMul>));
+  exports.Set("binary", Napi::Function::New(env, guarded<Binary>));
+  exports.Set("reduceMiddle", Napi::Function::New(env, guarded<ReduceMiddle>));
+  exports.Set("batchNormForward", Napi::Function::New(env, guarded<BatchNormForward>));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, guarded<MaxPoolGrad>));
+  exports.Set("slice", Napi::Function::New(env, guarded<Slice>));
   return exports;
 }
 

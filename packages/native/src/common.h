@@ -37,6 +37,11 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info);
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info);
 Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info);
 Napi::Value MatMul(const Napi::CallbackInfo& info);
+Napi::Value Binary(const Napi::CallbackInfo& info);
+Napi::Value ReduceMiddle(const Napi::CallbackInfo& info);
+Napi::Value BatchNormForward(const Napi::CallbackInfo& info);
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info);
+Napi::Value Slice(const Napi::CallbackInfo& info);
 size_t cachedPrimitives();
 void clearCaches();
 

@@ -51,7 +51,32 @@ export interface NativeBinding {
    * broadcasts. A is stored [batchA, m, k] ([batchA, k, m] when transposed), B [batchB, k, n] ([batchB, n, k]).
    */
   matMul(heap: Uint8Array, desc: Int32Array, aOffset: number, bOffset: number, cOffset: number): void;
+  /**
+   * Float32 y = a ∘ b over an [outer, inner] output; desc = [op, outer, inner, modeA, modeB] with op from
+   * `BINARY_OPS` and each operand's mode from `BROADCAST_MODES` (full [outer, inner]; a row of `inner` values
+   * repeated over outer; a column of `outer` values, each repeated over its row; a scalar).
+   */
+  binary(heap: Uint8Array, desc: Int32Array, aOffset: number, bOffset: number, yOffset: number): void;
+  /** Float32 y[p, q] = scale · Σ_m x[p, m, q] for x stored [pre, mid, post]; desc = [pre, mid, post]. Float64 accumulation. */
+  reduceMiddle(heap: Uint8Array, desc: Int32Array, xOffset: number, yOffset: number, scale: number): void;
+  /**
+   * y = (x − mean) · scale / √(variance + ε) + offset over the last axis (`channels`); desc = [rows, channels,
+   * hasOffset, hasScale]; statistics are vectors of `channels` values (offsets of absent ones are ignored).
+   */
+  batchNormForward(heap: Uint8Array, desc: Int32Array, xOffset: number, meanOffset: number, varianceOffset: number, offsetOffset: number, scaleOffset: number, yOffset: number, epsilon: number): void;
+  /**
+   * NHWC max-pool gradient, routed to the first maximum of each window (row-major scan); desc = [n, h, w, c, oh, ow,
+   * kh, kw, strideH, strideW, padTop, padLeft]; dx is [n, h, w, c].
+   */
+  maxPoolGrad(heap: Uint8Array, desc: Int32Array, dyOffset: number, xOffset: number, dxOffset: number): void;
+  /** y = x[begin : begin + size] of a row-major tensor of 4-byte elements; desc = [rank, shape…, begin…, size…]. */
+  slice(heap: Uint8Array, desc: Int32Array, xOffset: number, yOffset: number, elementBytes: 4): void;
 }
+
+/** `binary`'s op codes. */
+export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2 } as const;
+/** `binary`'s operand modes. */
+export const BROADCAST_MODES = { full: 0, row: 1, column: 2, scalar: 3 } as const;
 
 /** The outcome of loading the addon: the binding, or one line saying why not. */
 export type NativeLoad = { readonly ok: true; readonly binding: NativeBinding; readonly info: NativeInfo } | { readonly ok: false; readonly reason: string };

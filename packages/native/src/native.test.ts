@@ -1,12 +1,13 @@
 /**
  * The addon itself, against naive float64 loops written here (independent of tfjs and oneDNN): grouped conv forward,
  * backward data and backward weights over strides, dilations, asymmetric padding and odd sizes, matmul with both
- * transpose flags and batch broadcasting, on ArrayBuffer and SharedArrayBuffer memory. Where the addon was not
+ * transpose flags and batch broadcasting, the plain loops (broadcasting add / sub / multiply, middle-axis sums,
+ * batch-norm forward, max-pool gradient), on ArrayBuffer and SharedArrayBuffer memory. Where the addon was not
  * built, the load reason must say what is missing and how to get it — and with CLIP_SENET_REQUIRE_NATIVE=1 (CI),
  * an absent addon is a failure.
  */
 import { describe, expect, it } from 'vitest';
-import { ACTIVATION_CODES, loadNative, type NativeBinding } from './index';
+import { ACTIVATION_CODES, BINARY_OPS, BROADCAST_MODES, loadNative, type NativeBinding } from './index';
 
 const load = loadNative();
 const required = process.env.CLIP_SENET_REQUIRE_NATIVE === '1';
@@ -201,6 +202,167 @@ function matmulCases(b: NativeBinding): void {
   }
 }
 
+/** Places float arrays one after another (16-byte aligned) in a fresh heap; returns their byte offsets. */
+function place(shared: boolean, ...arrays: Array<Float32Array | number>): { heap: Uint8Array; f32: Float32Array; at: number[] } {
+  const at: number[] = [];
+  let bytes = 64; // nothing at offset 0
+  for (const a of arrays) {
+    at.push(bytes);
+    bytes += Math.ceil(((typeof a === 'number' ? a : a.length) * 4) / 16) * 16;
+  }
+  const buffer = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  const f32 = new Float32Array(buffer);
+  arrays.forEach((a, i) => {
+    if (typeof a !== 'number') f32.set(a, at[i]! / 4);
+  });
+  return { heap: new Uint8Array(buffer), f32, at };
+}
+
+function elementwiseCases(b: NativeBinding): void {
+  const modes = Object.entries(BROADCAST_MODES);
+  for (const [opName, op] of Object.entries(BINARY_OPS)) {
+    for (const [outer, inner] of [
+      [1, 1],
+      [7, 13],
+      [3, 40001],
+      [5000, 9],
+    ] as const) {
+      it(`binary ${opName} [${outer}, ${inner}], every mode pair`, () => {
+        for (const [ma, modeA] of modes) {
+          for (const [mb, modeB] of modes) {
+            const size = (m: number) => (m === BROADCAST_MODES.full ? outer * inner : m === BROADCAST_MODES.row ? inner : m === BROADCAST_MODES.column ? outer : 1);
+            const av = values(size(modeA), 1 + op);
+            const bv = values(size(modeB), 2 + modeA);
+            const { heap, f32, at } = place(modeA === 2, av, bv, outer * inner);
+            b.binary(heap, Int32Array.from([op, outer, inner, modeA, modeB]), at[0]!, at[1]!, at[2]!);
+            const pick = (v: Float32Array, m: number, o: number, j: number) => v[m === BROADCAST_MODES.full ? o * inner + j : m === BROADCAST_MODES.row ? j : m === BROADCAST_MODES.column ? o : 0]!;
+            const want = new Float32Array(outer * inner);
+            for (let o = 0; o < outer; o++)
+              for (let j = 0; j < inner; j++) {
+                const x = pick(av, modeA, o, j);
+                const z = pick(bv, modeB, o, j);
+                want[o * inner + j] = op === BINARY_OPS.Add ? x + z : op === BINARY_OPS.Sub ? x - z : x * z;
+              }
+            expect(f32.subarray(at[2]! / 4, at[2]! / 4 + want.length), `${ma} ∘ ${mb}`).toEqual(want);
+          }
+        }
+      });
+    }
+  }
+
+  for (const [pre, mid, post] of [
+    [1, 1, 1],
+    [1, 1000, 7],
+    [3, 257, 32],
+    [2, 9, 1],
+  ] as const) {
+    it(`reduceMiddle [${pre}, ${mid}, ${post}]`, () => {
+      const x = values(pre * mid * post, 7);
+      const { heap, f32, at } = place(pre === 3, x, pre * post);
+      b.reduceMiddle(heap, Int32Array.from([pre, mid, post]), at[0]!, at[1]!, 0.5);
+      const want = new Float64Array(pre * post);
+      for (let p = 0; p < pre; p++) for (let m = 0; m < mid; m++) for (let q = 0; q < post; q++) want[p * post + q]! += 0.5 * x[(p * mid + m) * post + q]!;
+      expectClose(f32.subarray(at[1]! / 4, at[1]! / 4 + want.length), want, 'reduceMiddle');
+    });
+  }
+
+  for (const [rows, ch, withOffset, withScale] of [
+    [1, 1, true, true],
+    [37, 5, false, true],
+    [2000, 32, true, false],
+  ] as const) {
+    it(`batchNormForward [${rows}, ${ch}], offset ${withOffset}, scale ${withScale}`, () => {
+      const x = values(rows * ch, 3);
+      const mean = values(ch, 4);
+      const variance = values(ch, 5).map((v) => v * v + 0.2);
+      const offset = values(ch, 6);
+      const scale = values(ch, 8);
+      const { heap, f32, at } = place(false, x, mean, variance, offset, scale, rows * ch);
+      b.batchNormForward(heap, Int32Array.from([rows, ch, withOffset ? 1 : 0, withScale ? 1 : 0]), at[0]!, at[1]!, at[2]!, at[3]!, at[4]!, at[5]!, 1e-3);
+      const want = new Float64Array(rows * ch);
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < ch; c++) want[r * ch + c] = ((x[r * ch + c]! - mean[c]!) * (withScale ? scale[c]! : 1)) / Math.sqrt(variance[c]! + 1e-3) + (withOffset ? offset[c]! : 0);
+      expectClose(f32.subarray(at[5]! / 4, at[5]! / 4 + want.length), want, 'batchNormForward');
+    });
+  }
+
+  for (const [n, h, w, c, k, s, pt, pl] of [
+    [1, 5, 5, 1, 2, 2, 0, 0],
+    [2, 9, 7, 3, 3, 2, 1, 1],
+    [3, 8, 8, 4, 3, 1, 1, 0],
+  ] as const) {
+    it(`maxPoolGrad ${n}×${h}×${w}×${c}, ${k}×${k}/${s}, pad ${pt},${pl} (first maximum of ties)`, () => {
+      const oh = Math.floor((h + 2 * pt - k) / s) + 1;
+      const ow = Math.floor((w + 2 * pl - k) / s) + 1;
+      const x = values(n * h * w * c, 9).map((v) => Math.round(v * 2) / 2); // ties
+      const dy = values(n * oh * ow * c, 10);
+      const { heap, f32, at } = place(n === 3, x, dy, n * h * w * c);
+      f32.fill(Number.NaN, at[2]! / 4, at[2]! / 4 + n * h * w * c); // the kernel must clear dx
+      b.maxPoolGrad(heap, Int32Array.from([n, h, w, c, oh, ow, k, k, s, s, pt, pl]), at[1]!, at[0]!, at[2]!);
+      const want = new Float64Array(n * h * w * c);
+      for (let bi = 0; bi < n; bi++)
+        for (let i = 0; i < oh; i++)
+          for (let j = 0; j < ow; j++)
+            for (let ch = 0; ch < c; ch++) {
+              let best = -Infinity;
+              let where = -1;
+              for (let di = 0; di < k; di++)
+                for (let dj = 0; dj < k; dj++) {
+                  const yy = i * s - pt + di;
+                  const xx = j * s - pl + dj;
+                  if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+                  const idx = ((bi * h + yy) * w + xx) * c + ch;
+                  if (where < 0 || x[idx]! > best) {
+                    best = x[idx]!;
+                    where = idx;
+                  }
+                }
+              want[where]! += dy[((bi * oh + i) * ow + j) * c + ch]!;
+            }
+      expectClose(f32.subarray(at[2]! / 4, at[2]! / 4 + want.length), want, 'maxPoolGrad');
+    });
+  }
+
+  const slices: Array<[number[], number[], number[]]> = [
+    [[7], [2], [3]],
+    [[4, 66, 66, 5], [0, 1, 1, 0], [4, 64, 64, 5]], // a pad's gradient
+    [[3, 4, 5], [1, 0, 0], [2, 4, 5]], // one contiguous run
+    [[2, 3, 4, 5, 6], [1, 1, 2, 0, 3], [1, 2, 2, 5, 3]],
+  ];
+  for (const [shape, begin, size] of slices) {
+    it(`slice ${JSON.stringify(shape)} from ${JSON.stringify(begin)} size ${JSON.stringify(size)}`, () => {
+      const total = shape.reduce((p, q) => p * q, 1);
+      const x = values(total, 11);
+      const outSize = size.reduce((p, q) => p * q, 1);
+      const { heap, f32, at } = place(shape.length === 4, x, outSize);
+      b.slice(heap, Int32Array.from([shape.length, ...shape, ...begin, ...size]), at[0]!, at[1]!, 4);
+      const want = new Float32Array(outSize);
+      const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, q) => p * q, 1));
+      for (let o = 0; o < outSize; o++) {
+        let rem = o;
+        let src = 0;
+        for (let i = shape.length - 1; i >= 0; i--) {
+          src += (begin[i]! + (rem % size[i]!)) * strides[i]!;
+          rem = Math.floor(rem / size[i]!);
+        }
+        want[o] = x[src]!;
+      }
+      expect(f32.subarray(at[1]! / 4, at[1]! / 4 + outSize)).toEqual(want);
+    });
+  }
+
+  it('the plain loops refuse bad descriptors and tensors outside the heap view', () => {
+    const heap = new Uint8Array(256);
+    expect(() => b.binary(heap, Int32Array.from([0, 10, 10, 0, 0]), 0, 0, 0)).toThrow(/outside the heap/);
+    expect(() => b.binary(heap, Int32Array.from([5, 1, 1, 0, 0]), 0, 0, 0)).toThrow(/bad binary descriptor/);
+    expect(() => b.reduceMiddle(heap, Int32Array.from([1, 100, 1]), 0, 0, 1)).toThrow(/outside the heap/);
+    expect(() => b.batchNormForward(heap, Int32Array.from([100, 1, 0, 0]), 0, 0, 0, 0, 0, 0, 1e-3)).toThrow(/outside the heap/);
+    expect(() => b.maxPoolGrad(heap, Int32Array.from([1, 10, 10, 1, 5, 5, 2, 2, 2, 2, 0, 0]), 0, 0, 0)).toThrow(/outside the heap/);
+    expect(() => b.slice(heap, Int32Array.from([1, 100, 0, 100]), 0, 0, 4)).toThrow(/outside the heap/);
+    expect(() => b.slice(heap, Int32Array.from([1, 10, 5, 6]), 0, 0, 4)).toThrow(/bad slice descriptor/);
+  });
+}
+
 if (load.ok) {
   describe('the oneDNN addon', () => {
     it('reports its version, ISA and thread count, and takes a thread count', () => {
@@ -220,6 +382,7 @@ if (load.ok) {
 
     convCases(load.binding);
     matmulCases(load.binding);
+    elementwiseCases(load.binding);
 
     it('caches one primitive per shape and direction, and clears them', () => {
       const before = load.binding.info().cachedPrimitives;

@@ -3,7 +3,8 @@
  *
  * - Identity: tensors are immutable in tfjs (variables swap their data id on assign), so an identity
  *   can share the input's buffer by reference count — the cpu backend already does exactly this;
- *   wasm memcpy'd every `clone`/same-dtype `cast` (BatchNorm statistics, ReLU and Cast gradients).
+ *   wasm memcpy'd every `clone`/same-dtype `cast` (BatchNorm statistics, ReLU and Cast gradients); a same-dtype
+ *   Cast shares the same way.
  * - Tile (and BroadcastTo, which lowers to it): wasm's Tile is a generic element loop (timings in
  *   reports/bench/kernels.md). Tiling is a broadcast: out = zeros(tiled shape) + x viewed with a length-1
  *   axis before every repeated axis, which XNNPACK's broadcasting Add does at memory speed.
@@ -20,6 +21,19 @@ export function sharedIdentity(args: { inputs: tf.NamedTensorInfoMap; backend: K
   const { x } = args.inputs as { x: TensorInfo };
   (args.backend as RefCountingBackend).incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+/**
+ * Cast to the dtype the tensor already has shares its buffer like Identity (ReLU's gradient casts its float32 Step to
+ * float32: a full copy per ReLU on wasm); real conversions use the original kernel.
+ */
+export function sameDtypeCast(original: tf.KernelFunc) {
+  return (args: { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs: tf.NamedAttrMap }): TensorInfo => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const { dtype } = args.attrs as unknown as { dtype: tf.DataType };
+    if (dtype === x.dtype && (dtype === 'float32' || dtype === 'int32' || dtype === 'bool')) return sharedIdentity(args);
+    return original(args) as TensorInfo;
+  };
 }
 
 const MAX_BROADCAST_RANK = 6; // XNNPACK's binary-op rank limit

@@ -11,16 +11,20 @@
  * | Sum, Mean (non-trailing axes) | transpose+reduce → one streaming pass | unchanged                |
  * | Tile / BroadcastTo     | element loop → broadcasting Add       | unchanged                    |
  * | Identity               | memcpy → shared buffer (refcount)     | already shared               |
+ * | Cast (to its own dtype) | memcpy → shared buffer (refcount)    | already shared               |
  * | MaxPoolGrad            | generic loop → one JS pass            | same                         |
  * | FusedBatchNorm, Mean gradients | no Tile / no ones(x.shape) (global gradient registry) | same |
  * | GroupedConv2D (+ backprops, new) | split / conv / concat (oneDNN: one grouped primitive) | split / conv / concat |
+ *
+ * webgpu (`registerWebGPUKernels`) keeps its own shaders for the stock kernels and gets the project's custom ones
+ * (GroupedConv2D and its backprops, by slices) and the same gradient registrations.
  */
 import { tf } from '../tf';
 import { flagFreeBatchMatMul } from './batch-matmul';
 import { fusedBatchNormGradNoTile } from './batchnorm-grad';
 import { registerCpuBridges } from './bridges';
 import { conv2dBackpropFilterAsConv, conv2dBackpropInputAsConv } from './conv-backprop';
-import { broadcastTile, sharedIdentity } from './copies';
+import { broadcastTile, sameDtypeCast, sharedIdentity } from './copies';
 import { firstMaxPoolGrad } from './maxpool-grad';
 import {
   GROUPED_CONV_KERNELS,
@@ -48,18 +52,21 @@ function replaceKernel(kernelName: string, backendName: string, kernelFunc: tf.K
   tf.registerKernel({ kernelName, backendName, kernelFunc });
 }
 
+function registerGradients(): void {
+  if (gradientPatched) return;
+  silenceOverrideWarning(() => {
+    tf.registerGradient(fusedBatchNormGradNoTile);
+    tf.registerGradient(meanGradBroadcast);
+  });
+  tf.registerGradient(groupedConvGradient);
+  gradientPatched = true;
+}
+
 /** Registers the fast training kernels for `backendName` ('wasm' or 'cpu'). Idempotent. */
 export function registerTrainingKernels(backendName: 'wasm' | 'cpu'): KernelPatchReport {
   const done = patched.get(backendName);
   if (done) return done;
-  if (!gradientPatched) {
-    silenceOverrideWarning(() => {
-      tf.registerGradient(fusedBatchNormGradNoTile);
-      tf.registerGradient(meanGradBroadcast);
-    });
-    tf.registerGradient(groupedConvGradient);
-    gradientPatched = true;
-  }
+  registerGradients();
   const replaced = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'];
   replaceKernel('Conv2DBackpropFilter', backendName, conv2dBackpropFilterAsConv(backendName) as tf.KernelFunc);
   replaceKernel('Conv2DBackpropInput', backendName, conv2dBackpropInputAsConv(backendName) as tf.KernelFunc);
@@ -79,7 +86,8 @@ export function registerTrainingKernels(backendName: 'wasm' | 'cpu'): KernelPatc
     }
     replaceKernel('Tile', 'wasm', broadcastTile('wasm', originalKernel('Tile', 'wasm')) as tf.KernelFunc);
     replaceKernel('Identity', 'wasm', sharedIdentity as tf.KernelFunc);
-    replaced.push('Sum', 'Mean', 'Tile', 'Identity');
+    replaceKernel('Cast', 'wasm', sameDtypeCast(originalKernel('Cast', 'wasm')) as tf.KernelFunc);
+    replaced.push('Sum', 'Mean', 'Tile', 'Identity', 'Cast');
     bridged = registerCpuBridges('wasm');
     // The gather gradient in one pass (the bridged cpu kernel stays as the fallback for other dtypes / id ranks).
     replaceKernel('UnsortedSegmentSum', 'wasm', rowSegmentSum('wasm', originalKernel('UnsortedSegmentSum', 'wasm')) as tf.KernelFunc);
@@ -88,6 +96,22 @@ export function registerTrainingKernels(backendName: 'wasm' | 'cpu'): KernelPatc
   }
   const report: KernelPatchReport = { backend: backendName, replaced, bridged };
   patched.set(backendName, report);
+  return report;
+}
+
+/**
+ * Registers for webgpu what training needs beyond its stock kernels: the grouped conv kernels as per-group slices
+ * of its own Conv2D / Conv2DBackpropInput / Conv2DBackpropFilter shaders, and the gradient registrations. Idempotent.
+ */
+export function registerWebGPUKernels(): KernelPatchReport {
+  const done = patched.get('webgpu');
+  if (done) return done;
+  registerGradients();
+  replaceKernel(GROUPED_CONV_KERNELS.forward, 'webgpu', groupedConvForwardBySlices('webgpu') as tf.KernelFunc);
+  replaceKernel(GROUPED_CONV_KERNELS.backpropInput, 'webgpu', groupedConvBackpropInputBySlices('webgpu') as tf.KernelFunc);
+  replaceKernel(GROUPED_CONV_KERNELS.backpropFilter, 'webgpu', groupedConvBackpropFilterBySlices('webgpu') as tf.KernelFunc);
+  const report: KernelPatchReport = { backend: 'webgpu', replaced: [GROUPED_CONV_KERNELS.forward, GROUPED_CONV_KERNELS.backpropInput, GROUPED_CONV_KERNELS.backpropFilter], bridged: [] };
+  patched.set('webgpu', report);
   return report;
 }
 

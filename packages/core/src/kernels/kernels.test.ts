@@ -355,6 +355,22 @@ describe('reductions, Tile, Identity and Mean gradient on wasm', () => {
     v.dispose();
   });
 
+  it('a Cast to the dtype a tensor has shares its buffer (it outlives its source; no buffer added); real casts convert', () => {
+    const a = tf.tensor1d([1.5, -2, 3]);
+    const buffers = tf.engine().backend.numDataIds();
+    const b = tf.cast(a, 'float32');
+    expect(tf.engine().backend.numDataIds()).toBe(buffers); // shared, not copied
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1.5, -2, 3]);
+    const i = tf.cast(b, 'int32');
+    expect(i.dtype).toBe('int32');
+    expect(Array.from(i.dataSync())).toEqual([1, -2, 3]);
+    const j = tf.cast(i, 'int32');
+    i.dispose();
+    expect(Array.from(j.dataSync())).toEqual([1, -2, 3]);
+    tf.dispose([b, j]);
+  });
+
   it('Mean gradient equals dy / n broadcast', () => {
     tf.tidy(() => {
       const x = tf.tensor3d(randArray(new Rng(9), 2 * 3 * 4), [2, 3, 4]);

@@ -11,15 +11,23 @@
  * | Conv2DBackpropFilter | float32, NHWC                                                 | the project's kernel    |
  * | BatchMatMul          | float32, both transpose flags, equal batches or one of 1, m·n·k ≥ 16³ | the flag-free kernel |
  * | GroupedConv2D (+ both backprops; grouped-conv.ts) | as Conv2D: one grouped primitive    | split / conv / concat   |
+ * | Add, Sub, Multiply   | float32 both; same shapes, scalar, or one side broadcast as a trailing row ([C] over NHWC) or a leading column ([N,1,1,1]) | the wasm kernel |
+ * | Sum, Mean            | float32, one contiguous block of axes (BatchNorm's N·H·W, trailing, all) | the streaming JS pass / wasm |
+ * | FusedBatchNorm       | float32, statistics/offset/scale of C values (last axis)      | the wasm kernel         |
+ * | MaxPoolGrad          | float32 NHWC, no dilation                                      | the project's JS pass   |
+ * | Slice                | float32 / int32, rank ≤ 8 (a pad's gradient)                   | the wasm kernel         |
  *
+ * These last five are plain loops (packages/native/src/elementwise.cc): Add/Sub/Multiply, MaxPoolGrad and Slice give the
+ * same bits as the kernels they replace; Sum/Mean and FusedBatchNorm agree to float rounding (tests in native.test.ts).
  * Anything else goes to the kernel that was registered before (counted by `nativeFallbacks()`; with
  * `CLIP_SENET_NATIVE_DEBUG=1` the first fallback per kernel and reason is logged). A oneDNN error also falls back.
  */
 import type { NativeBinding } from '@clip-senet/native';
-import { ACTIVATION_CODES } from '@clip-senet/native';
+import { ACTIVATION_CODES, BINARY_OPS, BROADCAST_MODES } from '@clip-senet/native';
 import { tf } from '../tf';
 import type { KernelBackend, TensorInfo } from './compose';
 import { GROUPED_CONV_KERNELS } from './grouped-conv';
+import { reducedShape } from './reductions';
 
 interface WasmHeapBackend extends KernelBackend {
   wasm: { HEAPU8: Uint8Array };
@@ -40,6 +48,14 @@ export const NATIVE_KERNELS = [
   GROUPED_CONV_KERNELS.forward,
   GROUPED_CONV_KERNELS.backpropInput,
   GROUPED_CONV_KERNELS.backpropFilter,
+  'Add',
+  'Sub',
+  'Multiply',
+  'Sum',
+  'Mean',
+  'FusedBatchNorm',
+  'MaxPoolGrad',
+  'Slice',
 ] as const;
 
 /**
@@ -230,6 +246,149 @@ function batchMatMul(binding: NativeBinding, fallback: Fallback) {
   };
 }
 
+/** How one operand of a broadcasting binary op maps onto the output viewed as [outer, inner]. */
+interface OperandPlan {
+  mode: number;
+  /** The inner size this mode needs (0: any split works). */
+  inner: number;
+}
+
+function operandPlan(shape: readonly number[], out: readonly number[]): OperandPlan | null {
+  const size = tf.util.sizeFromShape(shape as number[]);
+  const total = tf.util.sizeFromShape(out as number[]);
+  if (size === total) return { mode: BROADCAST_MODES.full, inner: 0 };
+  if (size === 1) return { mode: BROADCAST_MODES.scalar, inner: 0 };
+  const r = out.length;
+  const s = [...new Array<number>(r - shape.length).fill(1), ...shape];
+  const broadcast = out.map((d, i) => s[i] === 1 && d !== 1);
+  const trivial = out.map((d) => d === 1);
+  const last = broadcast.lastIndexOf(true);
+  const first = broadcast.indexOf(true);
+  const innerFrom = (k: number) => tf.util.sizeFromShape(out.slice(k) as number[]);
+  // A row: every broadcast axis before every kept one (e.g. [C] over [N, H, W, C]).
+  if (broadcast.every((b, i) => i > last || b || trivial[i])) return { mode: BROADCAST_MODES.row, inner: innerFrom(last + 1) };
+  // A column: every axis from the first broadcast one on is broadcast (e.g. [N, 1, 1, 1]).
+  if (broadcast.every((b, i) => i < first || b || trivial[i])) return { mode: BROADCAST_MODES.column, inner: innerFrom(first) };
+  return null;
+}
+
+/** The addon's binary descriptor for `a ∘ b` with tfjs broadcasting; a string says why it is not covered. */
+export function binaryDescriptor(op: number, aShape: readonly number[], bShape: readonly number[]): { desc: Int32Array; outShape: number[] } | string {
+  let outShape: number[];
+  try {
+    outShape = tf.backend_util.assertAndGetBroadcastShape(aShape as number[], bShape as number[]);
+  } catch {
+    return 'shapes'; // the fallback reports the error
+  }
+  const total = tf.util.sizeFromShape(outShape);
+  if (total === 0) return 'empty tensor';
+  const pa = operandPlan(aShape, outShape);
+  const pb = operandPlan(bShape, outShape);
+  if (pa == null || pb == null) return 'broadcast pattern';
+  if (pa.inner !== 0 && pb.inner !== 0 && pa.inner !== pb.inner) return 'broadcast pattern';
+  const inner = pa.inner || pb.inner || total;
+  return { desc: Int32Array.from([op, total / inner, inner, pa.mode, pb.mode]), outShape };
+}
+
+function binary(binding: NativeBinding, kernel: 'Add' | 'Sub' | 'Multiply', fallback: Fallback) {
+  return (args: KernelArgs): TensorInfo | TensorInfo[] => {
+    if (!enabled) return fallback(args);
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return fallBack(kernel, 'dtype', fallback, args);
+    const plan = binaryDescriptor(BINARY_OPS[kernel], a.shape, b.shape);
+    if (typeof plan === 'string') return fallBack(kernel, plan, fallback, args);
+    const backend = args.backend as WasmHeapBackend;
+    const out = runInPlace(backend, plan.outShape, (heap, y) => binding.binary(heap, plan.desc, offsetOf(backend, a), offsetOf(backend, b), y));
+    return typeof out === 'string' ? fallBack(kernel, out, fallback, args) : out;
+  };
+}
+
+/** [pre, mid, post] view of `shape` when `axes` are one contiguous block (trailing and whole-tensor blocks included). */
+export function reductionView(shape: readonly number[], axes: readonly number[]): [number, number, number] | null {
+  if (axes.length === 0) return null;
+  const sorted = [...axes].sort((a, b) => a - b);
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] !== sorted[i - 1]! + 1) return null;
+  const prod = (from: number, to: number) => shape.slice(from, to).reduce((a, b) => a * b, 1);
+  return [prod(0, sorted[0]!), prod(sorted[0]!, sorted[sorted.length - 1]! + 1), prod(sorted[sorted.length - 1]! + 1, shape.length)];
+}
+
+function reduction(binding: NativeBinding, kernel: 'Sum' | 'Mean', fallback: Fallback) {
+  return (args: KernelArgs): TensorInfo | TensorInfo[] => {
+    if (!enabled) return fallback(args);
+    const { x } = args.inputs as { x: TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    if (x.dtype !== 'float32') return fallBack(kernel, 'dtype', fallback, args);
+    const axes = tf.util.parseAxisParam(axis, x.shape);
+    const view = reductionView(x.shape, axes);
+    if (view == null) return fallBack(kernel, 'axes not one contiguous block', fallback, args);
+    if (view.some((d) => d === 0)) return fallBack(kernel, 'empty tensor', fallback, args);
+    const backend = args.backend as WasmHeapBackend;
+    const scale = kernel === 'Mean' ? 1 / view[1] : 1;
+    const out = runInPlace(backend, reducedShape(x.shape, axes, keepDims), (heap, y) => binding.reduceMiddle(heap, Int32Array.from(view), offsetOf(backend, x), y, scale));
+    return typeof out === 'string' ? fallBack(kernel, out, fallback, args) : out;
+  };
+}
+
+function fusedBatchNorm(binding: NativeBinding, fallback: Fallback) {
+  return (args: KernelArgs): TensorInfo | TensorInfo[] => {
+    if (!enabled) return fallback(args);
+    const { x, mean, variance, offset, scale } = args.inputs as Record<string, TensorInfo | undefined>;
+    const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
+    if (x!.shape.length < 1) return fallBack('FusedBatchNorm', 'rank', fallback, args);
+    const c = x!.shape[x!.shape.length - 1]!;
+    const size = tf.util.sizeFromShape(x!.shape);
+    if (size === 0) return fallBack('FusedBatchNorm', 'empty tensor', fallback, args);
+    const perChannel = (t: TensorInfo | undefined) => t == null || (t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) === c && t.shape[t.shape.length - 1] === c);
+    if (x!.dtype !== 'float32' || ![mean, variance, offset, scale].every(perChannel) || mean == null || variance == null) {
+      return fallBack('FusedBatchNorm', 'dtype or statistics shape', fallback, args);
+    }
+    const backend = args.backend as WasmHeapBackend;
+    const desc = Int32Array.from([size / c, c, offset ? 1 : 0, scale ? 1 : 0]);
+    const out = runInPlace(backend, [...x!.shape], (heap, y) =>
+      binding.batchNormForward(heap, desc, offsetOf(backend, x!), offsetOf(backend, mean), offsetOf(backend, variance), offset ? offsetOf(backend, offset) : 0, scale ? offsetOf(backend, scale) : 0, y, varianceEpsilon ?? 0.001),
+    );
+    return typeof out === 'string' ? fallBack('FusedBatchNorm', out, fallback, args) : out;
+  };
+}
+
+function maxPoolGrad(binding: NativeBinding, fallback: Fallback) {
+  return (args: KernelArgs): TensorInfo | TensorInfo[] => {
+    if (!enabled) return fallback(args);
+    const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+    const attrs = args.attrs as unknown as { filterSize: [number, number] | number; strides: [number, number] | number; pad: ConvAttrs['pad']; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+    if (dy.dtype !== 'float32' || input.dtype !== 'float32' || input.shape.length !== 4) return fallBack('MaxPoolGrad', 'dtype or rank', fallback, args);
+    const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+    const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+    if ([n, h, w, c, oh, ow].some((d) => d <= 0)) return fallBack('MaxPoolGrad', 'empty tensor', fallback, args);
+    if (dy.shape.join() !== [n, oh, ow, c].join()) return fallBack('MaxPoolGrad', 'dy shape', fallback, args);
+    const desc = Int32Array.from([n, h, w, c, oh, ow, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left]);
+    const backend = args.backend as WasmHeapBackend;
+    const out = runInPlace(backend, [n, h, w, c], (heap, dx) => binding.maxPoolGrad(heap, desc, offsetOf(backend, dy), offsetOf(backend, input), dx));
+    return typeof out === 'string' ? fallBack('MaxPoolGrad', out, fallback, args) : out;
+  };
+}
+
+function slice(binding: NativeBinding, fallback: Fallback) {
+  return (args: KernelArgs): TensorInfo | TensorInfo[] => {
+    if (!enabled) return fallback(args);
+    const { x } = args.inputs as { x: TensorInfo };
+    const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || x.shape.length < 1 || x.shape.length > 8) return fallBack('Slice', 'dtype or rank', fallback, args);
+    const [b, s] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, begin, size);
+    if (s.some((d) => d <= 0) || x.shape.some((d) => d <= 0)) return fallBack('Slice', 'empty tensor', fallback, args);
+    const desc = Int32Array.from([x.shape.length, ...x.shape, ...b, ...s]);
+    const backend = args.backend as WasmHeapBackend;
+    const out = backend.makeOutput(s, x.dtype);
+    try {
+      binding.slice(backend.wasm.HEAPU8, desc, offsetOf(backend, x), offsetOf(backend, out), 4);
+      return out;
+    } catch (err) {
+      backend.disposeData(out.dataId);
+      return fallBack('Slice', (err as Error).message.split('\n')[0]!, fallback, args);
+    }
+  };
+}
+
 /**
  * Wraps the currently registered wasm kernels in `NATIVE_KERNELS` with their oneDNN versions (call after
  * `registerTrainingKernels('wasm')`, whose kernels become the fallbacks). Idempotent; returns the kernels wrapped.
@@ -246,6 +405,14 @@ export function registerNativeKernels(binding: NativeBinding, options: { debug?:
     [GROUPED_CONV_KERNELS.forward]: (f) => conv2dForward(binding, GROUPED_CONV_KERNELS.forward, f),
     [GROUPED_CONV_KERNELS.backpropInput]: (f) => conv2dBackpropInput(binding, GROUPED_CONV_KERNELS.backpropInput, f),
     [GROUPED_CONV_KERNELS.backpropFilter]: (f) => conv2dBackpropFilter(binding, GROUPED_CONV_KERNELS.backpropFilter, f),
+    Add: (f) => binary(binding, 'Add', f),
+    Sub: (f) => binary(binding, 'Sub', f),
+    Multiply: (f) => binary(binding, 'Multiply', f),
+    Sum: (f) => reduction(binding, 'Sum', f),
+    Mean: (f) => reduction(binding, 'Mean', f),
+    FusedBatchNorm: (f) => fusedBatchNorm(binding, f),
+    MaxPoolGrad: (f) => maxPoolGrad(binding, f),
+    Slice: (f) => slice(binding, f),
   };
   const done: string[] = [];
   for (const name of NATIVE_KERNELS) {

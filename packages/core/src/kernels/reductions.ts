@@ -29,7 +29,8 @@ export function blockView(shape: readonly number[], axes: readonly number[]): [n
   return [prod(0, first), prod(first, last + 1), post];
 }
 
-function reducedShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
+/** The output shape of reducing `axes` of `shape`. */
+export function reducedShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
   const set = new Set(axes);
   const out: number[] = [];
   shape.forEach((d, i) => {
