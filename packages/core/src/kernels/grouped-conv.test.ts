@@ -85,7 +85,8 @@ describe('groupedConv2d', () => {
       const before = tf.memory().numTensors;
       resetNativeFallbacks();
       const got = withGrads((a, b) => groupedConv2d(a, b, c.stride, c.pad, c.groups), x, w, r);
-      expect(Object.fromEntries(nativeFallbacks())).toEqual({});
+      // the grouped conv kernels never fall back (the loss's whole-tensor Sum stays on wasm: counted, not a conv)
+      expect(Object.fromEntries([...nativeFallbacks()].filter(([k]) => !k.startsWith('Sum: trailing')))).toEqual({});
       setNativeKernelsEnabled(false);
       let want: Float32Array[];
       let slicedWasm: Float32Array[];

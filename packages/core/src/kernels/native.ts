@@ -12,7 +12,7 @@
  * | BatchMatMul          | float32, both transpose flags, equal batches or one of 1, m·n·k ≥ 16³ | the flag-free kernel |
  * | GroupedConv2D (+ both backprops; grouped-conv.ts) | as Conv2D: one grouped primitive    | split / conv / concat   |
  * | Add, Sub, Multiply   | float32 both; same shapes, scalar, or one side broadcast as a trailing row ([C] over NHWC) or a leading column ([N,1,1,1]) | the wasm kernel |
- * | Sum, Mean            | float32, one contiguous block of axes (BatchNorm's N·H·W, trailing, all) | the streaming JS pass / wasm |
+ * | Sum, Mean            | float32, one contiguous block of non-trailing axes (BatchNorm's N·H·W, pools) | the streaming JS pass |
  * | FusedBatchNorm       | float32, statistics/offset/scale of C values (last axis)      | the wasm kernel         |
  * | MaxPoolGrad          | float32 NHWC, no dilation                                      | the project's JS pass   |
  * | Slice                | float32 / int32, rank ≤ 8 (a pad's gradient)                   | the wasm kernel         |
@@ -303,7 +303,7 @@ function binary(binding: NativeBinding, kernel: 'Add' | 'Sub' | 'Multiply', fall
   };
 }
 
-/** [pre, mid, post] view of `shape` when `axes` are one contiguous block (trailing and whole-tensor blocks included). */
+/** [pre, mid, post] view of `shape` when `axes` are one contiguous block (post = 1: trailing or all axes). */
 export function reductionView(shape: readonly number[], axes: readonly number[]): [number, number, number] | null {
   if (axes.length === 0) return null;
   const sorted = [...axes].sort((a, b) => a - b);
@@ -321,6 +321,9 @@ function reduction(binding: NativeBinding, kernel: 'Sum' | 'Mean', fallback: Fal
     const axes = tf.util.parseAxisParam(axis, x.shape);
     const view = reductionView(x.shape, axes);
     if (view == null) return fallBack(kernel, 'axes not one contiguous block', fallback, args);
+    // Trailing reductions (losses, softmax) keep wasm's float32 summation: finite-difference checks of whole models
+    // sit within one ulp of their loss, and these reductions are small.
+    if (view[2] === 1) return fallBack(kernel, 'trailing axes', fallback, args);
     if (view.some((d) => d === 0)) return fallBack(kernel, 'empty tensor', fallback, args);
     const backend = args.backend as WasmHeapBackend;
     const scale = kernel === 'Mean' ? 1 / view[1] : 1;
