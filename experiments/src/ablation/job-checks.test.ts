@@ -37,6 +37,9 @@ describe('Slurm job checks', () => {
       .toThrow(`${local} holds no trace of tasks 2, 3 of Slurm job 77, running for 90 s or more: the runs folder is not shared between the nodes`);
     // tasks that only just started may not have written their mark yet
     expect(() => checkRunsShared(plan, local, job('1'), () => [{ task: '2', seconds: 5 }])).not.toThrow();
+    // marks are per job: a task on another ablation of the same job finds them
+    const other = planAblation(loadAblation(fileURLToPath(new URL('../../configs/ablations/afem-groups.yaml', import.meta.url))), { profile: 'smoke', overrides: [] });
+    expect(() => checkRunsShared(other, shared, job('1'), () => [{ task: '2', seconds: 300 }])).not.toThrow();
     // outside Slurm: nothing to check
     expect(() => checkRunsShared(plan, local, {}, () => [{ task: '2', seconds: 300 }])).not.toThrow();
   });

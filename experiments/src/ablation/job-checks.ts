@@ -36,8 +36,9 @@ export function checkJobGrid(plan: AblationPlan, runsDir: string, shard: Shard, 
   };
   const file = jobFile(runsDir, job, mine.ablation, mine.profile);
   mkdirSync(dirname(file), { recursive: true });
-  // this task's mark, which the shared-folder check of the job's other tasks looks for
-  const marks = `${file.slice(0, -'.json'.length)}.tasks`;
+  // this task's mark, which the shared-folder check of the job's other tasks looks for: one per task and job (not
+  // per ablation — a task on its second ablation must still find peers that are busy with the first)
+  const marks = marksDir(runsDir, job);
   mkdirSync(marks, { recursive: true });
   writeFileSync(join(marks, env.SLURM_ARRAY_TASK_ID ?? String(process.pid)), `${process.pid}\n`);
   try {
@@ -73,6 +74,10 @@ export function checkJobGrid(plan: AblationPlan, runsDir: string, shard: Shard, 
   }
 }
 
+function marksDir(runsDir: string, job: string): string {
+  return join(runsDir, '.jobs', `${job}.tasks`);
+}
+
 function jobFile(runsDir: string, job: string, ablation: string, profile: string): string {
   return join(runsDir, '.jobs', `${job}-${ablation}-${profile}.json`);
 }
@@ -103,7 +108,7 @@ export function checkRunsShared(
 ): void {
   const job = env.SLURM_ARRAY_JOB_ID;
   if (job === undefined || job === '') return;
-  const marks = `${jobFile(runsDir, job, plan.ablation.def.name, plan.profile).slice(0, -'.json'.length)}.tasks`;
+  const marks = marksDir(runsDir, job);
   const me = env.SLURM_ARRAY_TASK_ID;
   const others = running().filter((t) => t.task !== me && t.seconds >= minSeconds);
   if (others.length === 0) return;

@@ -3,7 +3,7 @@
  * gone, or whose heartbeat from another host is too old, is broken; a live or fresh one is respected.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,22 +27,46 @@ async function deadPid(): Promise<number> {
 describe('run lock', () => {
   it('of 6 processes racing for one run folder exactly one takes it', async () => {
     const dir = dirs.make();
-    const script = `import { tryLockRun, isHeld } from ${JSON.stringify(lockModule)};
-      const start = Number(process.argv[2]);
-      while (Date.now() < start) {} // line up on the same millisecond
+    const bar = join(dir, 'barrier');
+    mkdirSync(bar);
+    // a file barrier, not the clock: each process says it is ready and spins until 'go'; the winner holds the lock
+    // until every other process has reported
+    const script = `import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+      import { tryLockRun, isHeld } from ${JSON.stringify(lockModule)};
+      const me = process.argv[2];
+      writeFileSync(${JSON.stringify(bar)} + '/ready-' + me, '');
+      while (!existsSync(${JSON.stringify(join(bar, 'go'))})) {}
       const r = tryLockRun(${JSON.stringify(dir)});
-      console.log(isHeld(r) ? 'won' : 'busy');
+      writeFileSync(${JSON.stringify(bar)} + '/result-' + me, isHeld(r) ? 'won' : 'busy');
       if (isHeld(r)) {
-        await new Promise((res) => setTimeout(res, 5000)); // held while the others try
+        while (readdirSync(${JSON.stringify(bar)}).filter((f) => f.startsWith('result-')).length < 6) await new Promise((res) => setTimeout(res, 20));
         r.release();
       }`;
     const file = join(dir, 'race.mts');
     writeFileSync(file, script);
-    const start = Date.now() + 4000; // every process has started by then
-    const outs = await Promise.all(Array.from({ length: 6 }, () => runFile(process.execPath, ['--import', 'tsx', file, String(start)])));
-    const words = outs.map((o) => o.stdout.trim()).sort();
+    const children = Array.from({ length: 6 }, (_, i) => runFile(process.execPath, ['--import', 'tsx', file, String(i)]));
+    while (readdirSync(bar).filter((f) => f.startsWith('ready-')).length < 6) await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(join(bar, 'go'), '');
+    await Promise.all(children);
+    const words = readdirSync(bar).filter((f) => f.startsWith('result-')).map((f) => readFileSync(join(bar, f), 'utf8')).sort();
     expect(words).toEqual(['busy', 'busy', 'busy', 'busy', 'busy', 'won']);
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false); // the winner released it
+  });
+
+  it('a lock naming a reused pid is stale: this pid with another token, or a live process that started after the lock', () => {
+    const dir = dirs.make();
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ host: hostname(), runner: process.pid, trainer: null, token: 'an-earlier-process', since: new Date().toISOString() }));
+    const lines: string[] = [];
+    const a = tryLockRun(dir, { log: (l) => lines.push(l) });
+    expect(isHeld(a)).toBe(true);
+    expect(lines.join('\n')).toContain('stale lock (written by an earlier process with this pid) removed');
+    if (isHeld(a)) a.release();
+    // the parent (vitest) is alive, but it started long after this lock claims to have been taken
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ host: hostname(), runner: process.ppid, trainer: null, token: 't', since: '2001-01-01T00:00:00.000Z' }));
+    const b = tryLockRun(dir, { log: (l) => lines.push(l) });
+    expect(isHeld(b)).toBe(true);
+    expect(lines.at(-1)).toMatch(/stale lock \(its processes \(\d+\) are gone\) removed/);
+    if (isHeld(b)) b.release();
   });
 
   it('a held lock is busy for a second taker and free again after release', () => {

@@ -17,6 +17,7 @@
  * both find the same stale lock cannot both take the run: only the one holding the breaker re-checks, removes and
  * re-creates the lock.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -40,6 +41,8 @@ export interface LockInfo {
   readonly trainer: number | null;
   readonly token: string;
   readonly since: string;
+  /** When the trainer was started (its pid is only trusted for a process that started then). */
+  readonly trainerSince?: string;
 }
 
 /** A held lock. */
@@ -87,6 +90,45 @@ function readLock(file: string): LockInfo | undefined {
 }
 
 /** Undefined when the lock is held by someone live; otherwise why it is stale. */
+/** Tokens of the locks this process holds: a lock naming our pid but another token is an earlier process's. */
+const HELD_TOKENS = new Set<string>();
+
+let bootMs: number | undefined;
+let ticksPerSecond: number | undefined;
+
+/** When process `pid` started (ms since the epoch), from /proc; undefined where that cannot be read. */
+function pidStartMs(pid: number): number | undefined {
+  try {
+    if (bootMs === undefined) {
+      const btime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+      if (btime === undefined) return undefined;
+      bootMs = Number(btime) * 1000;
+      try {
+        ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+      } catch {
+        ticksPerSecond = 100;
+      }
+    }
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields after "pid (comm)": state is [0]
+    return bootMs + (Number(fields[19]) / ticksPerSecond!) * 1000; // field 22: starttime in clock ticks
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `pid` is (still) the process the lock names: alive, and — where /proc tells — started no later than
+ * `notAfter` (+ slack for clock granularity), so a pid reused by a later process does not keep a dead owner's lock.
+ */
+function sameProcessAlive(pid: number | null, notAfter: string | undefined): boolean {
+  if (pid === null || !pidAlive(pid)) return false;
+  if (notAfter === undefined) return true;
+  const started = pidStartMs(pid);
+  const bound = Date.parse(notAfter);
+  return started === undefined || !Number.isFinite(bound) || started <= bound + 5_000;
+}
+
 function staleReason(file: string, env: NodeJS.ProcessEnv): string | undefined {
   let mtime: number;
   try {
@@ -97,9 +139,9 @@ function staleReason(file: string, env: NodeJS.ProcessEnv): string | undefined {
   const info = readLock(file);
   if (!info) return Date.now() - mtime > 5_000 ? 'unreadable' : undefined; // a writer may be between create and write
   if (info.host === hostname()) {
-    const alive = [info.runner, info.trainer].some((p) => p !== null && p !== process.pid && pidAlive(p));
-    const ours = info.runner === process.pid;
-    return alive || ours ? undefined : `its processes (${[info.runner, info.trainer].filter((p) => p !== null).join(', ')}) are gone`;
+    if (info.runner === process.pid) return HELD_TOKENS.has(info.token) ? undefined : 'written by an earlier process with this pid';
+    const alive = sameProcessAlive(info.runner, info.since) || sameProcessAlive(info.trainer, info.trainerSince);
+    return alive ? undefined : `its processes (${[info.runner, info.trainer].filter((p) => p !== null).join(', ')}) are gone`;
   }
   const age = Date.now() - mtime;
   return age > staleMs(env) ? `no heartbeat from ${info.host} for ${Math.round(age / 1000)} s` : undefined;
@@ -107,21 +149,24 @@ function staleReason(file: string, env: NodeJS.ProcessEnv): string | undefined {
 
 function busy(file: string, holder?: string): LockBusy {
   const info = readLock(file);
-  const orphan = info !== undefined && info.host === hostname() && !pidAlive(info.runner) && info.trainer !== null && pidAlive(info.trainer);
+  const orphan = info !== undefined && info.host === hostname() && !sameProcessAlive(info.runner, info.since) && sameProcessAlive(info.trainer, info.trainerSince);
   const who = info ? `runner ${info.runner}${info.trainer !== null ? ` (trainer ${info.trainer})` : ''} on ${info.host} since ${info.since}` : 'an unreadable lock';
   return { file, holder: holder ?? who, orphan };
 }
 
-function createExclusive(file: string, content: string): boolean {
+function createExclusive(file: string, content: string, what = 'lock'): boolean {
   let fd: number;
   try {
     fd = openSync(file, 'wx');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new Error(`${file}: cannot create the run lock: ${(err as Error).message}`, { cause: err });
+    throw new Error(`${file}: cannot create the ${what}: ${(err as Error).message}`, { cause: err });
   }
   try {
     writeSync(fd, content);
+  } catch (err) {
+    rmSync(file, { force: true }); // never leave an empty lock behind
+    throw new Error(`${file}: cannot write the ${what}: ${(err as Error).message}`, { cause: err });
   } finally {
     closeSync(fd);
   }
@@ -158,7 +203,7 @@ export function tryLockRun(runDir: string, options: LockOptions = {}): RunLock |
   let info: LockInfo = { host: hostname(), runner: process.pid, trainer: null, token, since: new Date().toISOString() };
   const content = (): string => `${JSON.stringify(info)}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (createExclusive(file, content())) return held();
+    if (createExclusive(file, content(), 'run lock')) return held();
     const reason = staleReason(file, env);
     if (reason === undefined) return busy(file);
     const breaker = `${file}.break`;
@@ -175,7 +220,7 @@ export function tryLockRun(runDir: string, options: LockOptions = {}): RunLock |
       if (again === undefined) return busy(file);
       options.log?.(`${file}: stale lock (${again}) removed`);
       rmSync(file, { force: true });
-      if (createExclusive(file, content())) return held();
+      if (createExclusive(file, content(), 'run lock')) return held();
     } finally {
       rmSync(breaker, { force: true });
     }
@@ -183,6 +228,7 @@ export function tryLockRun(runDir: string, options: LockOptions = {}): RunLock |
   return busy(file);
 
   function held(): RunLock {
+    HELD_TOKENS.add(token);
     const beat = setInterval(() => {
       try {
         const now = new Date();
@@ -196,11 +242,12 @@ export function tryLockRun(runDir: string, options: LockOptions = {}): RunLock |
       file,
       token,
       setTrainer(pid) {
-        info = { ...info, trainer: pid ?? null };
+        info = { ...info, trainer: pid ?? null, trainerSince: new Date().toISOString() };
         rewrite(file, info);
       },
       release() {
         clearInterval(beat);
+        HELD_TOKENS.delete(token);
         if (readLock(file)?.token === token) rmSync(file, { force: true });
       },
     };
@@ -222,33 +269,59 @@ export async function withFileLock<T>(target: string, fn: () => T | Promise<T>, 
   const file = `${target}.lock`;
   const timeoutMs = options.timeoutMs ?? 120_000;
   const stale = options.staleMs ?? 120_000;
+  const token = randomBytes(8).toString('hex');
   const t0 = Date.now();
-  for (let attempt = 0; ; attempt++) {
-    if (createExclusive(file, `${JSON.stringify({ host: hostname(), pid: process.pid, since: new Date().toISOString() })}\n`)) break;
-    let holder: { host?: string; pid?: number } | undefined;
+  const isStale = (): { holder?: { host?: string; pid?: number }; age: number; stale: boolean } | undefined => {
+    let holder: { host?: string; pid?: number; since?: string } | undefined;
     try {
-      holder = JSON.parse(readFileSync(file, 'utf8')) as { host?: string; pid?: number };
+      holder = JSON.parse(readFileSync(file, 'utf8')) as { host?: string; pid?: number; since?: string };
     } catch {
       holder = undefined;
     }
-    let age = 0;
+    let age: number;
     try {
       age = Date.now() - statSync(file).mtimeMs;
     } catch {
-      continue; // released meanwhile
+      return undefined; // released meanwhile
     }
-    const dead = holder?.host === hostname() && typeof holder.pid === 'number' && holder.pid !== process.pid && !pidAlive(holder.pid);
-    if (dead || age > stale || (holder === undefined && age > 5_000)) {
-      rmSync(file, { force: true });
-      continue;
+    const dead = holder?.host === hostname() && typeof holder.pid === 'number' && holder.pid !== process.pid && !sameProcessAlive(holder.pid, holder.since);
+    return { ...(holder ? { holder } : {}), age, stale: dead || age > stale || (holder === undefined && age > 5_000) };
+  };
+  for (let attempt = 0; ; attempt++) {
+    const content = `${JSON.stringify({ host: hostname(), pid: process.pid, token, since: new Date().toISOString() })}\n`;
+    if (createExclusive(file, content, 'record lock')) break;
+    const seen = isStale();
+    if (seen?.stale) {
+      // break it under a second exclusive file, re-checking there, so two breakers never both enter
+      const breaker = `${file}.break`;
+      if (createExclusive(breaker, `${process.pid}\n`, 'record lock breaker')) {
+        try {
+          if (isStale()?.stale) rmSync(file, { force: true });
+        } finally {
+          rmSync(breaker, { force: true });
+        }
+        continue;
+      }
+      try {
+        if (Date.now() - statSync(breaker).mtimeMs > 60_000) rmSync(breaker, { force: true });
+      } catch {
+        // gone meanwhile
+      }
     }
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${file}: held by pid ${holder?.pid ?? '?'} on ${holder?.host ?? '?'} for ${Math.round(age / 1000)} s; remove it if that process is gone`);
+    if (seen && Date.now() - t0 > timeoutMs) {
+      throw new Error(`${file}: held by pid ${seen.holder?.pid ?? '?'} on ${seen.holder?.host ?? '?'} for ${Math.round(seen.age / 1000)} s; remove it if that process is gone`);
+    }
     // back off by a pid-dependent amount, so waiting processes do not retry in lock-step (no randomness needed)
     await new Promise((r) => setTimeout(r, 50 + ((process.pid * 37 + attempt * 13) % 100)));
   }
   try {
     return await fn();
   } finally {
-    rmSync(file, { force: true });
+    // only our own lock: one broken as stale meanwhile belongs to someone else now
+    try {
+      if ((JSON.parse(readFileSync(file, 'utf8')) as { token?: string }).token === token) rmSync(file, { force: true });
+    } catch {
+      // already gone
+    }
   }
 }

@@ -245,4 +245,19 @@ describe('clip-senet ablation (tiny grid, real trainers)', () => {
     expect(count?.stderr).toMatch(/shard count 3 vs 2/);
     expect(readdirSync(join(dir, 'job', 'runs')).filter((k) => existsSync(join(dir, 'job', 'runs', k, 'summary.json')))).toHaveLength(1);
   });
+
+  it('a shard waits for its own run held by a dead task on another node, and takes it over once the lock is stale', async () => {
+    const dry = await cli('ablation', ablation, '--seeds', '1', '--shard', '1/2', '--dry-run', ...dirs('takeover'));
+    const key = /^\s+\S+\s+seed 1\s+(\S+)\s+train$/m.exec(dry.stdout)![1]!;
+    const runDir = join(dir, 'takeover', 'runs', key);
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, 'runner.lock'), JSON.stringify({ host: 'node-b', runner: 1, trainer: 2, token: 'x', since: new Date().toISOString() }));
+    const r = await run(process.execPath, ['--import', 'tsx', cliPath, 'ablation', ablation, '--seeds', '1', '--shard', '1/2', ...dirs('takeover')], {
+      cwd: projectDir, env: { ...env, CLIP_SENET_LOCK_STALE_S: '3' }, maxBuffer: 16 << 20,
+    });
+    expect(r.stdout).toMatch(/\] wait .*held by runner 1 \(trainer 2\) on node-b/);
+    expect(r.stdout).toMatch(/stale lock \(no heartbeat from node-b for \d+ s\) removed/);
+    expect(r.stdout).toMatch(/\] done /);
+    expect(existsSync(join(runDir, 'summary.json'))).toBe(true);
+  });
 });

@@ -41,6 +41,8 @@ export interface RunnerOptions {
   /** Compute threads per trainer (`CLIP_SENET_WASM_THREADS`; default 1). */
   readonly threadsPerRun?: number;
   readonly shard?: Shard;
+  /** How often a shard re-checks a run of its own that another process holds (default 5 s). */
+  readonly busyPollMs?: number;
   /** Print the plan, train nothing, write nothing. */
   readonly dryRun?: boolean;
   /** Extra environment of the trainers. */
@@ -189,10 +191,27 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
     if (absent.length > 0) throw new Error(`missing weights file(s): ${absent.join(', ')} (the synthetic SEM comes from \`npx nx run experiments:pretrain-sem\`)`);
     const runDir = runDirFor(runsDir, key);
     mkdirSync(runDir, { recursive: true });
-    const lock = await lockRun(runDir, io);
+    let lock = await lockRun(runDir, io);
+    if (!isHeld(lock) && options.shard) {
+      // a run of this shard held by someone else — a dead task on another node (its lock goes stale without a
+      // heartbeat) or a duplicate task: wait until it is finished or the lock can be taken, never skip it silently
+      io.out(`[${index}/${todo.length}] wait   ${describeRun(plan, key)}: held by ${lock.holder}; taken over if that lock goes stale\n`);
+      while (!isHeld(lock) && !stopping && !finished(key)) {
+        await sleep(options.busyPollMs ?? 5000);
+        lock = await lockRun(runDir, io);
+      }
+    }
     if (!isHeld(lock)) {
+      if (finished(key)) {
+        skipped.push(key);
+        return;
+      }
       busy.push({ runKey: key, holder: lock.holder });
       io.out(`[${index}/${todo.length}] skip   ${describeRun(plan, key)}: being trained by ${lock.holder}\n`);
+      return;
+    }
+    if (stopping) {
+      lock.release(); // a stop arrived while we waited for the lock: start no trainer now
       return;
     }
     try {
@@ -261,8 +280,8 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
   mkdirSync(dirname(recordFile), { recursive: true });
   const wallSeconds = (): number => (Date.now() - t0) / 1000;
   if (busy.length > 0) {
-    io.out(`${busy.length} run(s) are being trained by another runner (${[...new Set(busy.map((b) => b.holder))].join('; ')}); ` +
-      'that runner adds them to the record when they finish\n');
+    io.out(`${busy.length} run(s) were held by another runner (${[...new Set(busy.map((b) => b.holder))].join('; ')}); ` +
+      'they join the record when their owner finishes them (rerun to take over any whose owner died)\n');
   }
   if (options.shard) checkRunsShared(plan, runsDir, jobEnv); // again: tasks that started after this one
   // Shards rewrite one record: read-compare-write under its lock, rebuilt from every finished run at that moment.
