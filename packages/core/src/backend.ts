@@ -3,7 +3,9 @@
  *
  * `auto` order: @tensorflow/tfjs-node-gpu → @tensorflow/tfjs-node (native libtensorflow; both are
  * optionalDependencies whose installers download libtensorflow and silently drop out where that
- * download is impossible) → wasm (XNNPACK + SIMD, with the training-kernel fixes registered) → cpu.
+ * download is impossible) → webgpu on a hardware adapter (Dawn through Vulkan; see webgpu.ts) → wasm (XNNPACK +
+ * SIMD, with the training-kernel fixes registered) → cpu. `webgpu` asked for by name also takes a software
+ * adapter (Mesa llvmpipe through EGL, as in CI).
  * `CLIP_SENET_BACKEND` overrides the caller's preference. One log line names the choice and why.
  *
  * On wasm, the oneDNN kernels of the optional @clip-senet/native addon (conv forward/backward, matmul; see
@@ -14,16 +16,17 @@
 import { availableParallelism } from 'node:os';
 import { tf } from './tf';
 import { loadNative } from '@clip-senet/native';
-import { registerTrainingKernels, type KernelPatchReport } from './kernels/index';
+import { registerTrainingKernels, registerWebGPUKernels, type KernelPatchReport } from './kernels/index';
 import { registerNativeKernels, setNativeKernelsEnabled } from './kernels/native';
 import { initThreadedWasm } from './wasm-threads';
+import { describeAdapter, pinnedDawnBackend, probeWebGPU, useWebGPU, type WebGPUAdapterSummary } from './webgpu';
 
 /** A backend preference. `tensorflow` = the native tfjs-node(-gpu) backend. */
-export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendPreference = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 /** The backend actually in use. */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
-const PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /** Details of the last `initBackend` call. */
 export interface BackendInfo {
@@ -36,9 +39,11 @@ export interface BackendInfo {
   readonly threads: number;
   /** The oneDNN kernels on wasm: whether active, and why (absent for other backends). */
   readonly native?: NativeKernelStatus;
+  /** The WebGPU adapter in use (webgpu only). */
+  readonly webgpu?: WebGPUAdapterSummary;
   /**
    * What produced the numbers, for provenance records: the backend name, plus `+onednn` when the native kernels
-   * are active (`wasm+onednn`).
+   * are active (`wasm+onednn`), `+software` on a software WebGPU adapter (`webgpu+software`).
    */
   readonly provenance: string;
 }
@@ -59,7 +64,10 @@ export interface NativeKernelStatus {
 export interface InitBackendOptions {
   /** Where the one-line choice is logged; `null` silences it. Default: stderr. */
   readonly log?: ((line: string) => void) | null;
-  /** Environment to read `CLIP_SENET_BACKEND` / `CLIP_SENET_WASM_THREADS` from (default `process.env`). */
+  /**
+   * Environment to read `CLIP_SENET_BACKEND`, `CLIP_SENET_WASM_THREADS`, … and the WebGPU knobs
+   * (`CLIP_SENET_DAWN_BACKEND`, `CLIP_SENET_DAWN_NODE`) from (default `process.env`).
+   */
   readonly env?: Record<string, string | undefined>;
   /**
    * XNNPACK threads for the wasm backend (1–4). Default: `CLIP_SENET_WASM_THREADS`, else the number
@@ -78,6 +86,7 @@ const INSTALL_HELP =
 let current: BackendInfo | undefined;
 let pending: Promise<BackendInfo> | undefined;
 let pendingKey: string | undefined;
+let settled = false;
 
 /** The backend chosen by the last `initBackend`, if any. */
 export function backendInfo(): BackendInfo | undefined {
@@ -186,7 +195,41 @@ function withNative(info: Omit<BackendInfo, 'provenance' | 'native'>, choice: Na
   return { ...info, native, reason: `${info.reason}; ${native.detail}`, provenance: native.active ? 'wasm+onednn' : 'wasm' };
 }
 
-async function select(preference: BackendPreference, threads: number, native: NativeChoice): Promise<BackendInfo> {
+let webgpuAdapter: WebGPUAdapterSummary | undefined;
+
+/**
+ * Makes webgpu the backend, or says in one line why not. `hardwareOnly` (auto) refuses software adapters. A webgpu
+ * backend set up earlier in this process is reused (its device holds the tensors made on it).
+ */
+async function tryWebGPU(hardwareOnly: boolean, env: Record<string, string | undefined>, log: LogLine): Promise<BackendInfo | { reason: string }> {
+  if (!webgpuAdapter || tf.findBackend('webgpu') == null || (hardwareOnly && webgpuAdapter.software)) {
+    const probe = await probeWebGPU({ hardwareOnly, env });
+    if (!probe.ok) return { reason: probe.reason };
+    try {
+      await useWebGPU(probe.gpuAdapter, (line) => (log ?? stderrLine)(line));
+    } catch (err) {
+      return { reason: `${describeAdapter(probe.adapter)} failed to start (${(err as Error).message.split('\n')[0]})` };
+    }
+    webgpuAdapter = probe.adapter;
+  } else if (!(await tf.setBackend('webgpu'))) {
+    return { reason: 'the webgpu backend failed to initialise' };
+  }
+  quietCpuBackend();
+  const a = webgpuAdapter;
+  const kernels = registerWebGPUKernels();
+  const why = hardwareOnly ? 'auto: a hardware adapter' : `requested webgpu${a.software ? '; a software adapter, slow: for tests and checks' : ''}`;
+  return { name: 'webgpu', kernels, threads: 1, webgpu: a, provenance: a.software ? 'webgpu+software' : 'webgpu', reason: `${why}: ${describeAdapter(a)}; training kernels registered` };
+}
+
+type LogLine = ((line: string) => void) | null | undefined;
+const stderrLine = (line: string): void => void process.stderr.write(`${line}\n`);
+
+async function select(preference: BackendPreference, threads: number, native: NativeChoice, env: Record<string, string | undefined>, log: LogLine): Promise<BackendInfo> {
+  if (preference === 'webgpu') {
+    const got = await tryWebGPU(false, env, log);
+    if (!('name' in got)) throw new Error(`Backend 'webgpu' requested but unavailable: ${got.reason}`);
+    return got;
+  }
   if (preference === 'tensorflow' || preference === 'auto') {
     const tfNode = await tryNative();
     if ('pkg' in tfNode) {
@@ -197,10 +240,12 @@ async function select(preference: BackendPreference, threads: number, native: Na
     if (preference === 'tensorflow') {
       throw new Error(`Backend 'tensorflow' requested but unavailable (${tfNode.errors.join('; ')}). ${INSTALL_HELP}`);
     }
+    const gpu = await tryWebGPU(true, env, log);
+    if ('name' in gpu) return gpu;
     try {
       const how = await useWasm(threads);
       const kernels = registerTrainingKernels('wasm');
-      return withNative({ name: 'wasm', kernels, threads: wasmThreads(), reason: `auto: ${tfNode.errors.join(', ')}; wasm SIMD, ${how}, training kernels registered` }, native);
+      return withNative({ name: 'wasm', kernels, threads: wasmThreads(), reason: `auto: ${tfNode.errors.join(', ')}; webgpu: ${gpu.reason}; wasm SIMD, ${how}, training kernels registered` }, native);
     } catch (err) {
       const kernels = registerTrainingKernels('cpu');
       await tf.setBackend('cpu');
@@ -241,7 +286,7 @@ function wasmThreads(): number {
 
 /**
  * Selects and initialises the tfjs backend; returns the backend actually in use.
- * `CLIP_SENET_BACKEND` (auto | tensorflow | wasm | cpu) overrides `preference`.
+ * `CLIP_SENET_BACKEND` (auto | tensorflow | webgpu | wasm | cpu) overrides `preference`.
  */
 export async function initBackend(preference: BackendPreference = 'auto', options: InitBackendOptions = {}): Promise<BackendName> {
   const env = options.env ?? process.env;
@@ -253,11 +298,21 @@ export async function initBackend(preference: BackendPreference = 'auto', option
     threads: resolveNativeThreads(options.nativeThreads, env.CLIP_SENET_NATIVE_THREADS),
     debug: env.CLIP_SENET_NATIVE_DEBUG === '1',
   };
-  const key = `${pref}|${native.wanted}|${native.threads ?? ''}`;
+  pinnedDawnBackend(env);
+  const key = `${pref}|${native.wanted}|${native.threads ?? ''}|${env.CLIP_SENET_DAWN_BACKEND ?? ''}|${env.CLIP_SENET_DAWN_NODE ?? ''}`;
+  const log = options.log === undefined ? stderrLine : options.log;
   if (current && pendingKey === key && tf.getBackend() === current.name) return current.name;
-  if (!pending || pendingKey !== key) {
+  // A settled choice whose backend was switched away from since (tf.setBackend) is made again.
+  const stale = settled && current !== undefined && tf.getBackend() !== current.name;
+  if (!pending || pendingKey !== key || stale) {
     pendingKey = key;
-    pending = select(pref, threads, native);
+    settled = false;
+    const p = select(pref, threads, native, env, log);
+    pending = p;
+    const done = (): void => {
+      if (pending === p) settled = true;
+    };
+    p.then(done, done);
   }
   try {
     current = await pending;
@@ -266,7 +321,6 @@ export async function initBackend(preference: BackendPreference = 'auto', option
     pendingKey = undefined;
     throw err;
   }
-  const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
   log?.(`[clip-senet] backend: ${current.name}${fromEnv ? ' (CLIP_SENET_BACKEND)' : ''} — ${current.reason}`);
   return current.name;
 }

@@ -1,0 +1,108 @@
+/**
+ * Test helpers for the webgpu backend (issue 14), shared by core's and backbones' webgpu tests.
+ *
+ * `webgpuForTests()` starts webgpu as `CLIP_SENET_BACKEND=webgpu` would: on a machine without a GPU that is Mesa's
+ * llvmpipe through EGL (CI installs it), and the tests print that they ran on the software adapter. Where no adapter
+ * exists at all, the suites assert the clear "no adapter" line and the fall back of `auto` instead — never a silent
+ * skip — and `CLIP_SENET_REQUIRE_WEBGPU=1` (CI) turns that into a failure naming the apt packages.
+ */
+import { tf } from './tf';
+import { backendInfo, initBackend } from './backend';
+import { Rng } from './rng';
+import { describeAdapter, MESA_APT_PACKAGES, type WebGPUAdapterSummary } from './webgpu';
+
+/** Whether the webgpu tests run on an adapter here, and which. */
+export type WebGPUTestTarget =
+  | { readonly available: true; readonly adapter: WebGPUAdapterSummary; readonly line: string }
+  | { readonly available: false; readonly reason: string };
+
+let target: Promise<WebGPUTestTarget> | undefined;
+
+/** Environment for the tests: the caller's, with the backend forced to webgpu. */
+function webgpuEnv(): Record<string, string | undefined> {
+  return { ...process.env, CLIP_SENET_BACKEND: 'webgpu' };
+}
+
+/**
+ * Starts webgpu once per process and says (on stderr) where the webgpu tests run. Throws when
+ * `CLIP_SENET_REQUIRE_WEBGPU=1` and there is no adapter.
+ */
+export function webgpuForTests(): Promise<WebGPUTestTarget> {
+  target ??= (async (): Promise<WebGPUTestTarget> => {
+    const lines: string[] = [];
+    try {
+      await initBackend('webgpu', { env: webgpuEnv(), log: (l) => lines.push(l) });
+      const adapter = backendInfo()!.webgpu!;
+      process.stderr.write(`[webgpu tests] running on ${describeAdapter(adapter)}${adapter.software ? ' — the software adapter: no GPU used' : ''}\n`);
+      return { available: true, adapter, line: lines[0]! };
+    } catch (err) {
+      const reason = (err as Error).message;
+      if (process.env.CLIP_SENET_REQUIRE_WEBGPU === '1') {
+        const apt = reason.includes('apt-get install') ? '' : ` (CI: apt-get install ${MESA_APT_PACKAGES})`;
+        throw new Error(`CLIP_SENET_REQUIRE_WEBGPU=1 but ${reason}${apt}`);
+      }
+      process.stderr.write(`[webgpu tests] no WebGPU adapter here, asserting the fall back instead: ${reason}\n`);
+      return { available: false, reason };
+    }
+  })();
+  return target;
+}
+
+/** Makes webgpu the backend again (after a test switched to cpu). */
+export async function useWebGPUForTests(): Promise<void> {
+  await initBackend('webgpu', { env: webgpuEnv(), log: null });
+}
+
+/** Makes `backend` current: webgpu as the tests started it, or cpu / wasm with the training kernels registered. */
+export async function onBackend(backend: 'webgpu' | 'cpu' | 'wasm'): Promise<void> {
+  if (backend === 'webgpu') await useWebGPUForTests();
+  else await initBackend(backend, { env: {}, threads: 1, log: null });
+}
+
+/** Plain values of a tensor, kept off any backend so both backends can rebuild it. */
+export interface HostTensor {
+  readonly values: Float32Array;
+  readonly shape: number[];
+}
+
+/** Normal values from a seeded Rng, off any backend (identical inputs for webgpu and cpu). */
+export function hostNormal(shape: number[], seed: number, scale = 1): HostTensor {
+  const rng = new Rng(seed);
+  const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal(0, scale));
+  return { values, shape };
+}
+
+/** max |a − b| / max(|b|, 1e-6): the relative error used by every parity check. */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`relativeError: lengths ${a.length} and ${b.length} differ`);
+  let diff = 0;
+  let scale = 1e-6;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}
+
+/** The output of `f(inputs)` on `backend` and the gradient of a fixed weighted sum of it with respect to every input. */
+export async function forwardAndGradients(backend: 'webgpu' | 'cpu' | 'wasm', f: (xs: tf.Tensor[]) => tf.Tensor, inputs: readonly HostTensor[]): Promise<Float32Array[]> {
+  await onBackend(backend);
+  const outs = tf.tidy(() => {
+    const xs = inputs.map((t) => tf.tensor(t.values, t.shape));
+    const y = f(xs);
+    // A weighted sum (not a plain sum or sum of squares, whose gradients vanish through normalisations).
+    const r = tf.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(1.7 * i + 0.3)), y.shape);
+    const gs = tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(f(a), r)))(xs);
+    return [y, ...gs];
+  });
+  const values = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
+  tf.dispose(outs);
+  return values;
+}
+
+/** Relative errors of webgpu against cpu: the forward output first, then each input's gradient. */
+export async function webgpuVsCpu(f: (xs: tf.Tensor[]) => tf.Tensor, inputs: readonly HostTensor[]): Promise<number[]> {
+  const gpu = await forwardAndGradients('webgpu', f, inputs);
+  const cpu = await forwardAndGradients('cpu', f, inputs);
+  return gpu.map((v, i) => relativeError(v, cpu[i]!));
+}
