@@ -5,6 +5,7 @@
 // split by element, reductions by fixed-size row chunks summed in chunk order, MaxPoolGrad by image.
 #include <omp.h>
 
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -202,37 +203,53 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   const float* dy = reinterpret_cast<const float*>(heapPtr(env, info[0], info[2], static_cast<size_t>(n * oh * ow * c) * 4));
   const float* x = reinterpret_cast<const float*>(heapPtr(env, info[0], info[3], static_cast<size_t>(n * h * w * c) * 4));
   float* dx = reinterpret_cast<float*>(heapPtr(env, info[0], info[4], static_cast<size_t>(n * h * w * c) * 4));
+  if (h * w * c > INT32_MAX) throw Napi::RangeError::New(env, "maxPoolGrad: one image exceeds 2^31 elements");
+  // Channels in blocks of kLanes: the window's running maximum and its index per lane stay in local arrays, updated
+  // branch-free (vectorised); the first valid tap initialises them, as the `at < 0` test of the JS pass does.
+  constexpr int64_t kLanes = 16;
   auto image = [&](int64_t b) {
     float* dxb = dx + b * h * w * c;
     const float* xb = x + b * h * w * c;
     std::memset(dxb, 0, static_cast<size_t>(h * w * c) * 4);
-    std::vector<float> best(static_cast<size_t>(c));
-    std::vector<int64_t> at(static_cast<size_t>(c));
     for (int64_t i = 0; i < oh; i++) {
       const int64_t h0 = i * sh - pt;
+      const int64_t y0 = h0 < 0 ? 0 : h0;
+      const int64_t y1 = h0 + kh < h ? h0 + kh : h;
       for (int64_t j = 0; j < ow; j++) {
         const int64_t w0 = j * sw - pl;
-        std::fill(at.begin(), at.end(), -1);
-        for (int64_t di = 0; di < kh; di++) {
-          const int64_t yy = h0 + di;
-          if (yy < 0 || yy >= h) continue;
-          for (int64_t dj = 0; dj < kw; dj++) {
-            const int64_t xx = w0 + dj;
-            if (xx < 0 || xx >= w) continue;
-            const int64_t base = (yy * w + xx) * c;
-            for (int64_t ch = 0; ch < c; ch++) {
-              const float v = xb[base + ch];
-              // JS: v > best || at < 0 (NaN never replaces a found maximum; a NaN first element stays unless beaten)
-              if (at[ch] < 0 || v > best[ch]) {
-                best[ch] = v;
-                at[ch] = base + ch;
+        const int64_t x0 = w0 < 0 ? 0 : w0;
+        const int64_t x1 = w0 + kw < w ? w0 + kw : w;
+        if (y0 >= y1 || x0 >= x1) continue;  // a window of padding only
+        const float* g = dy + ((b * oh + i) * ow + j) * c;
+        for (int64_t c0 = 0; c0 < c; c0 += kLanes) {
+          const int64_t lanes = c - c0 < kLanes ? c - c0 : kLanes;
+          float best[kLanes];
+          int32_t at[kLanes];
+          const int32_t first = static_cast<int32_t>((y0 * w + x0) * c + c0);
+          for (int64_t k = 0; k < lanes; k++) {
+            best[k] = xb[first + k];
+            at[k] = first + static_cast<int32_t>(k);
+          }
+          for (int64_t yy = y0; yy < y1; yy++) {
+            for (int64_t xx = yy == y0 ? x0 + 1 : x0; xx < x1; xx++) {
+              const int32_t base = static_cast<int32_t>((yy * w + xx) * c + c0);
+              const float* __restrict v = xb + base;
+              if (lanes == kLanes) {
+                for (int64_t k = 0; k < kLanes; k++) {
+                  const bool take = v[k] > best[k];
+                  best[k] = take ? v[k] : best[k];
+                  at[k] = take ? base + static_cast<int32_t>(k) : at[k];
+                }
+              } else {
+                for (int64_t k = 0; k < lanes; k++) {
+                  const bool take = v[k] > best[k];
+                  best[k] = take ? v[k] : best[k];
+                  at[k] = take ? base + static_cast<int32_t>(k) : at[k];
+                }
               }
             }
           }
-        }
-        const float* g = dy + ((b * oh + i) * ow + j) * c;
-        for (int64_t ch = 0; ch < c; ch++) {
-          if (at[ch] >= 0) dxb[at[ch]] += g[ch];
+          for (int64_t k = 0; k < lanes; k++) dxb[at[k]] += g[c0 + k];
         }
       }
     }

@@ -290,6 +290,7 @@ function elementwiseCases(b: NativeBinding): void {
     [1, 5, 5, 1, 2, 2, 0, 0],
     [2, 9, 7, 3, 3, 2, 1, 1],
     [3, 8, 8, 4, 3, 1, 1, 0],
+    [2, 9, 9, 21, 3, 2, 1, 1], // a full block of 16 channels and a partial one
   ] as const) {
     it(`maxPoolGrad ${n}×${h}×${w}×${c}, ${k}×${k}/${s}, pad ${pt},${pl} (first maximum of ties)`, () => {
       const oh = Math.floor((h + 2 * pt - k) / s) + 1;
