@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +108,24 @@ describe('clip-senet train refuses folders holding outputs it would overwrite', 
     expect(c.err()).toContain(`${empty}: no 'model' section (nor in the files it extends). The defaults are the paper's full CLIP-SENet`);
     expect(c.err()).toContain("write 'model: {}' to train exactly that");
     expect(existsSync(runDir)).toBe(false);
+  });
+
+  it('a second train into a run folder being trained is refused (one trainer per folder)', async () => {
+    const runDir = join(dir, 'busy-run');
+    const first = spawn(process.execPath, ['--import', 'tsx', join(projectDir, 'src', 'cli.ts'), 'train', '--config', tiny, '--set', 'train.maxSteps=100000', '--set', 'train.epochs=100000',
+      '--run-dir', runDir, '--no-progress'], { cwd: projectDir, env: { ...process.env, CLIP_SENET_BACKEND: 'wasm', CLIP_SENET_WASM_THREADS: '1' }, stdio: 'ignore' });
+    try {
+      const t0 = Date.now();
+      while (!existsSync(join(runDir, 'log.jsonl'))) {
+        if (Date.now() - t0 > 120_000) throw new Error('the first trainer logged nothing in 120 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const second = await trainInto(runDir, '--resume');
+      expect(second.code).toBe(2);
+      expect(second.err).toContain(`${runDir} is being trained by runner ${first.pid}`);
+    } finally {
+      first.kill('SIGKILL');
+    }
   });
 
   it("a user's unrelated log.jsonl is never appended to", async () => {

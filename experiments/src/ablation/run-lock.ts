@@ -188,6 +188,8 @@ function rewrite(file: string, info: LockInfo): void {
 /** Options of {@link tryLockRun}. */
 export interface LockOptions {
   readonly env?: NodeJS.ProcessEnv;
+  /** Lock file name inside the folder (default {@link LOCK_FILE}; `clip-senet train` takes `train.lock`). */
+  readonly file?: string;
   /** Called with a line when a stale lock is broken. */
   readonly log?: (line: string) => void;
 }
@@ -198,7 +200,7 @@ export interface LockOptions {
  */
 export function tryLockRun(runDir: string, options: LockOptions = {}): RunLock | LockBusy {
   const env = options.env ?? process.env;
-  const file = join(runDir, LOCK_FILE);
+  const file = join(runDir, options.file ?? LOCK_FILE);
   const token = randomBytes(8).toString('hex');
   let info: LockInfo = { host: hostname(), runner: process.pid, trainer: null, token, since: new Date().toISOString() };
   const content = (): string => `${JSON.stringify(info)}\n`;

@@ -1,5 +1,5 @@
 /** `clip-senet train`: resolve the config, write it into the run folder, and run (or resume) `runTraining`. */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { writeJsonAtomic } from '@clip-senet/core';
 import { LATEST_FILE, runTraining } from '@clip-senet/engine';
@@ -8,6 +8,7 @@ import { loadData } from '../data';
 import { evaluationFor, metricsLine } from '../protocol';
 import { prepareBackend } from '../backend';
 import { parseCommandArgs, positiveInt, required, UsageError, type Command } from '../command';
+import { isHeld, tryLockRun } from '../ablation/run-lock';
 
 const usage = `Usage: clip-senet train --config <file.yaml> [--set key.path=value ...] [--run-dir <dir>] [--resume] [--stop-after <n>] [--no-progress]
 
@@ -31,6 +32,8 @@ export function runDirOf(configPath: string, config: ExperimentConfig, flag?: st
 
 /** Files that make a folder a run's (anything else, e.g. the runner's train.log, may be there). */
 const RUN_OUTPUTS = ['results.json', 'log.jsonl', 'summary.json'] as const;
+/** The lock a trainer holds in its run folder. */
+export const TRAIN_LOCK = 'train.lock';
 
 function prepareRunDir(runDir: string, config: ExperimentConfig, resume: boolean): void {
   const ckptDir = join(runDir, 'checkpoints');
@@ -73,31 +76,48 @@ export const trainCommand: Command = {
     const configPath = required('train', opts.config, '--config');
     const config = loadExperimentConfig(configPath, opts.set ?? [], { requireModel: true });
     const runDir = runDirOf(configPath, config, opts['run-dir']);
-    prepareRunDir(runDir, config, opts.resume === true);
-    await prepareBackend();
-    const runtime = withRepoPaths(config);
-    const data = loadData(runtime.data);
-    const plan = evaluationFor(runtime, data);
-    const run = await runTraining({
-      runDir,
-      train: data.train,
-      numClasses: data.numClasses,
-      model: runtime.model,
-      losses: runtime.losses,
-      config: runtime.train,
-      // the resolved config as written (repository-relative paths, so the run resumes wherever the repo lives) and the
-      // digests of the weights it loads: a resume with re-made SEM weights is refused
-      configHash: runIdentity(config).key,
-      evaluation: plan,
-      progress: opts['no-progress'] !== true,
-      ...(stopAfter !== undefined ? { stopAfterSteps: stopAfter } : {}),
-    });
-    const ev = run.evaluation;
-    const state = ev ? 'finished' : run.result.reason === 'interrupted' ? 'interrupted' : 'stopped';
-    io.out(`${state} at step ${run.result.step} (epoch ${run.result.epoch}); run folder ${runDir}\n`);
-    if (!ev) io.out('continue with --resume\n');
-    const details = plan.details();
-    if (ev && details) writeJsonAtomic(join(runDir, 'results.json'), { ...ev, vehicleId: details });
-    if (ev) io.out(`${metricsLine(ev, details)}\n`);
+    // one trainer per run folder: a second `train` into it (by hand, or next to a runner) is refused
+    const created = !existsSync(runDir);
+    mkdirSync(runDir, { recursive: true });
+    const lock = tryLockRun(runDir, { file: TRAIN_LOCK, log: (l) => io.err(`note: ${l}\n`) });
+    if (!isHeld(lock)) throw new UsageError(`clip-senet train: ${runDir} is being trained by ${lock.holder} (${lock.file}); wait for it or choose another --run-dir`);
+    try {
+      await trainIn(runDir, config, opts, stopAfter, io);
+    } finally {
+      lock.release();
+      if (created && readdirSync(runDir).length === 0) rmdirSync(runDir); // refused before writing anything
+    }
   },
 };
+
+async function trainIn(
+  runDir: string, config: ExperimentConfig, opts: { resume?: boolean; 'no-progress'?: boolean }, stopAfter: number | undefined,
+  io: { out: (t: string) => void },
+): Promise<void> {
+  prepareRunDir(runDir, config, opts.resume === true);
+  await prepareBackend();
+  const runtime = withRepoPaths(config);
+  const data = loadData(runtime.data);
+  const plan = evaluationFor(runtime, data);
+  const run = await runTraining({
+    runDir,
+    train: data.train,
+    numClasses: data.numClasses,
+    model: runtime.model,
+    losses: runtime.losses,
+    config: runtime.train,
+    // the resolved config as written (repository-relative paths, so the run resumes wherever the repo lives) and the
+    // digests of the weights it loads: a resume with re-made SEM weights is refused
+    configHash: runIdentity(config).key,
+    evaluation: plan,
+    progress: opts['no-progress'] !== true,
+    ...(stopAfter !== undefined ? { stopAfterSteps: stopAfter } : {}),
+  });
+  const ev = run.evaluation;
+  const state = ev ? 'finished' : run.result.reason === 'interrupted' ? 'interrupted' : 'stopped';
+  io.out(`${state} at step ${run.result.step} (epoch ${run.result.epoch}); run folder ${runDir}\n`);
+  if (!ev) io.out('continue with --resume\n');
+  const details = plan.details();
+  if (ev && details) writeJsonAtomic(join(runDir, 'results.json'), { ...ev, vehicleId: details });
+  if (ev) io.out(`${metricsLine(ev, details)}\n`);
+}
