@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { loadAblation, PROFILES, type Profile } from '../ablation/definition';
 import { parseShard, planAblation } from '../ablation/plan';
 import { DEFAULT_REPORTS_DIR, DEFAULT_RUNS_DIR, runAblation } from '../ablation/runner';
+import { withFileLock } from '../ablation/run-lock';
 import { UsageError, type Command } from '../command';
 import { paperTablesAndReadme } from '../report/readme-results';
 import { writeGenerated } from '../report/report-files';
@@ -109,9 +110,15 @@ export const ablationCommand: Command = {
       failed += r.failed.length;
     }
     if (o['dry-run'] !== true && o['reports-dir'] === undefined && overrideReports === undefined) {
-      // Keep the paper tables and the README's results section in step with the records just written.
-      const { files, records } = paperTablesAndReadme(resolve(DEFAULT_REPORTS_DIR, '..'), { figures: true, readme: true });
-      writeGenerated(files);
+      // Keep the paper tables and the README's results section in step with the records just written — read and
+      // written under one lock, so a shard that read the records before another shard's last write cannot put
+      // older tables back after it
+      const reportsRoot = resolve(DEFAULT_REPORTS_DIR, '..');
+      const { records } = await withFileLock(join(reportsRoot, 'paper-tables.md'), () => {
+        const out = paperTablesAndReadme(reportsRoot, { figures: true, readme: true });
+        writeGenerated(out.files);
+        return out;
+      });
       io.out(`paper tables and README results regenerated from ${records} record(s)\n`);
     }
     if (failed > 0) throw new Error(`${failed} run(s) failed (see above); finished runs are kept, rerun to retry the rest`);
