@@ -100,7 +100,7 @@ function nodeBackendClass(Base: WebGPUBackendClass): WebGPUBackendClass {
 
 /** Loaded Dawn modules by source (the `webgpu` package or a CLIP_SENET_DAWN_NODE path). */
 const loaded = new Map<string, Dawn>();
-/** Dawn instances that own a live adapter: an instance collected by GC takes its devices down (a segfault). */
+/** Every Dawn instance made, kept for the process's life: one collected by GC takes its devices down (a segfault). */
 const liveInstances: Gpu[] = [];
 
 async function loadDawn(env: Record<string, string | undefined>): Promise<Dawn> {
@@ -198,6 +198,7 @@ export async function probeWebGPU(options: WebGPUProbeOptions): Promise<WebGPUPr
     let gpu: Gpu;
     try {
       gpu = dawnLib.create([`backend=${b}`]);
+      liveInstances.push(gpu);
       adapter = await gpu.requestAdapter(b === 'opengles' ? { featureLevel: 'compatibility', powerPreference: 'high-performance' } : { powerPreference: 'high-performance' });
     } catch (err) {
       tried.push(`${b}: ${firstLine(err)}`);
@@ -213,7 +214,6 @@ export async function probeWebGPU(options: WebGPUProbeOptions): Promise<WebGPUPr
       tried.push(`${b}: ${describeAdapter(summary)} is a software adapter`);
       continue;
     }
-    liveInstances.push(gpu);
     exposeGlobals(dawnLib, gpu, adapter);
     return { ok: true, adapter: summary, gpuAdapter: adapter };
   }
