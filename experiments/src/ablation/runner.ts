@@ -242,7 +242,12 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
       const code = await trainer.done;
       active.delete(trainer);
       const seconds = (Date.now() - start) / 1000;
-      appendFileSync(join(runDir, RUN_FILES.attempts), `${JSON.stringify({ start: new Date(start).toISOString(), seconds, exit: code })}\n`);
+      const attempts = join(runDir, RUN_FILES.attempts);
+      try {
+        appendFileSync(attempts, `${JSON.stringify({ start: new Date(start).toISOString(), seconds, exit: code })}\n`);
+      } catch (err) {
+        throw new Error(`Cannot append to ${attempts}: ${(err as Error).message}`, { cause: err });
+      }
       if (code !== 0 || !existsSync(join(runDir, RUN_FILES.results))) {
         if (stopping) return;
         throw new Error(`trainer exited with code ${code}; log ${join(runDir, 'train.log')}:\n${tail(join(runDir, 'train.log'))}`);
@@ -290,7 +295,8 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
     const lost = lostCells(recordFile, record);
     if (lost.length > 0) {
       io.err(`kept ${relative(process.cwd(), recordFile)} and its reports as they were: the new record would have ${lost.length} finished grid cell(s) fewer ` +
-        `(${lost.slice(0, 6).join(', ')}${lost.length > 6 ? ', …' : ''}); it is written once every cell it holds has finished\n`);
+        `(${lost.slice(0, 6).join(', ')}${lost.length > 6 ? ', …' : ''}); it is written once every cell it holds has finished — ` +
+        'for a narrower grid (fewer seeds or variants) pass --reports-dir, or move that record away\n');
       return { record, written: false };
     }
     writeJsonAtomic(recordFile, record);

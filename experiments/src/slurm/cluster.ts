@@ -166,7 +166,7 @@ export async function startSlurmCluster(dir: string, timeoutMs = 60_000): Promis
   const missing: string[] = [];
   for (const [bin, pkg] of Object.entries(SLURM_BINARIES)) if (!(await which(bin))) missing.push(`${bin} (${pkg})`);
   if (missing.length > 0) {
-    throw new Error(`Slurm test cluster: missing ${missing.join(', ')}; install with: apt-get install -y slurmctld slurmd slurm-client munge`);
+    throw new Error(`Slurm test cluster: missing ${missing.join(', ')}; install with: apt-get install -y slurmctld slurmd slurm-client slurmdbd munge mariadb-server`);
   }
   for (const d of ['state', 'spool', 'log', 'db']) mkdirSync(join(dir, d), { recursive: true });
   const key = join(dir, 'munge.key');
@@ -182,6 +182,7 @@ export async function startSlurmCluster(dir: string, timeoutMs = 60_000): Promis
   chmodSync(join(dir, 'slurmdbd.conf'), 0o600);
   const env: NodeJS.ProcessEnv = { ...process.env, SLURM_CONF: conf };
   const children: ChildProcess[] = [];
+  const jobs: number[] = [];
   const daemon = (cmd: string, args: string[]): ChildProcess => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -199,6 +200,7 @@ export async function startSlurmCluster(dir: string, timeoutMs = 60_000): Promis
       const { stdout } = await exec('sbatch', ['--parsable', ...args], { cwd: options.cwd, env: { ...env, ...options.env } });
       const id = Number(stdout.trim().split(';')[0]);
       if (!Number.isInteger(id)) throw new Error(`sbatch printed no job id: '${stdout.trim()}'`);
+      jobs.push(id);
       return id;
     },
     async waitForJob(jobId, ms) {
@@ -232,6 +234,20 @@ export async function startSlurmCluster(dir: string, timeoutMs = 60_000): Promis
       return states;
     },
     async stop() {
+      // jobs first (a failed test may leave tasks running): cancel them and wait until their steps are gone
+      if (jobs.length > 0 && children.every((c) => c.exitCode === null)) {
+        try {
+          await exec('scancel', jobs.map(String), { env });
+          const t0 = Date.now();
+          for (;;) {
+            const { stdout } = await exec('squeue', ['-h', '-o', '%i'], { env }); // this private cluster runs only our jobs
+            if (stdout.trim() === '' || Date.now() - t0 > 60_000) break;
+            await sleep(300);
+          }
+        } catch {
+          // the controller is gone already: nothing to cancel through it
+        }
+      }
       for (const c of [...children].reverse()) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
       const t0 = Date.now();
       while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() - t0 < 15_000) await sleep(100);

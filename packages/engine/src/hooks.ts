@@ -49,7 +49,8 @@ export function jsonlLog(path: string): JsonlLogHook {
           try {
             rec = JSON.parse(l) as { type?: unknown; step?: unknown };
           } catch {
-            if (i === lines.length - 1) return false; // a torn last line from a killed run
+            // a torn last line from a killed run (every record starts `{"type":`); anything else is not our log
+            if (i === lines.length - 1 && l.startsWith('{"type":')) return false;
             throw new Error(`${path}:${i + 1}: not a JSON line; this is not a training log of this toolkit — refusing to append to it`);
           }
           if (typeof rec.type !== 'string' || typeof rec.step !== 'number') {

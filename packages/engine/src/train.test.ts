@@ -124,6 +124,9 @@ describe('train loop', () => {
     writeFileSync(file, 'plain text\n{"type":"step","step":1}\n');
     expect(() => jsonlLog(file).onStart!(ctx)).toThrow(`${file}:1: not a JSON line`);
     expect(readFileSync(file, 'utf8')).toBe('plain text\n{"type":"step","step":1}\n');
+    writeFileSync(file, 'a one-line note of my own\n'); // not JSON, but not a torn record either: kept, refused
+    expect(() => jsonlLog(file).onStart!(ctx)).toThrow(`${file}:1: not a JSON line`);
+    expect(readFileSync(file, 'utf8')).toBe('a one-line note of my own\n');
     writeFileSync(file, '{"type":"step","step":1}\n{"type":"step","st');
     const log = jsonlLog(file);
     log.onStart!({ step: 1 } as typeof ctx);

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { execFile } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { join, relative } from 'node:path';
@@ -208,6 +209,23 @@ describe('generateSyntheticWorld under concurrent creation', () => {
     expect(readdirSync(dir).sort()).toEqual(['gen.mts', 'world']);
     const solo = generateSyntheticWorld({ outDir: join(tmp, 'race-solo'), seed: 5, ...SMALL });
     expect(treeBytes(out)).toEqual(treeBytes(solo.root));
+  });
+});
+
+describe('generateSyntheticWorld leftovers and damage', () => {
+  it('sweeps the temp folder of a killed generation on this host, and names a corrupt world.json', () => {
+    const dir = join(tmp, 'leftovers');
+    mkdirSync(dir);
+    const host = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const leftover = join(dir, `.world.tmp-${host}-${dead}-abcdef`);
+    const otherHost = join(dir, `.world.tmp-00000000-${dead}-abcdef`);
+    mkdirSync(leftover);
+    mkdirSync(otherHost);
+    generateSyntheticWorld({ outDir: join(dir, 'world'), seed: 5, ...SMALL });
+    expect(readdirSync(dir).sort()).toEqual(['.world.tmp-00000000-' + dead + '-abcdef', 'world']);
+    writeFileSync(join(dir, 'world', 'world.json'), '{"version": ');
+    expect(() => generateSyntheticWorld({ outDir: join(dir, 'world'), seed: 5, ...SMALL })).toThrow(`${join(dir, 'world', 'world.json')}: not a readable world manifest`);
   });
 });
 

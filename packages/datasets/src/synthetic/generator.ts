@@ -13,8 +13,9 @@
  * The world is written to a temporary sibling folder and renamed into place. An existing world with the same
  * version + parameters is reused; a different one is never overwritten.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Rng, writeJsonAtomic } from '@clip-senet/core';
 import { listText, writeVeRi776Layout, type VeRi776LayoutEntry } from '../layout-writers';
@@ -181,8 +182,9 @@ export function generateSyntheticWorld(options: SyntheticWorldOptions): Syntheti
   const rendered = new Map(plan.images.map((img) => [img, renderPlannedImage(plan, img, byId)]));
   mkdirSync(dirname(root), { recursive: true });
   // unique per process and host: several processes (ablation trainers, Slurm array tasks on a shared filesystem)
-  // may generate the same world at the same moment
-  const tmp = join(dirname(root), `.${basename(root)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  // may generate the same world at the same moment; leftovers of killed generations on this host are swept
+  removeDeadTemps(root);
+  const tmp = join(dirname(root), `.${basename(root)}.tmp-${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     writeReidSplits(tmp, plan, rendered, byId);
     writePretrain(tmp, plan, rendered, byId);
@@ -207,9 +209,36 @@ function existingWorld(root: string, manifest: SyntheticWorldManifest): Syntheti
   if (!existsSync(root)) return undefined;
   const file = join(root, 'world.json');
   if (!existsSync(file)) throw new Error(`${root} exists and is not a synthetic world (no world.json); refusing to overwrite`);
-  const existing = JSON.parse(readFileSync(file, 'utf8')) as SyntheticWorldManifest;
+  let existing: SyntheticWorldManifest;
+  try {
+    existing = JSON.parse(readFileSync(file, 'utf8')) as SyntheticWorldManifest;
+  } catch (err) {
+    throw new Error(`${file}: not a readable world manifest (${(err as Error).message}); remove ${root} to regenerate the world`, { cause: err });
+  }
   if (!sameWorld(existing, manifest)) {
     throw new Error(`${root} holds a different synthetic world (version ${existing.version}, seed ${existing.seed}); refusing to overwrite`);
   }
   return existing;
+}
+
+/** 8 hex digits naming this machine in temp-folder names (a shared filesystem is swept only by its own host). */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
+/** Remove `.<world>.tmp-<host>-<pid>-…` folders of this host whose process is gone (a killed generation). */
+function removeDeadTemps(root: string): void {
+  const parent = dirname(root);
+  if (!existsSync(parent)) return;
+  const prefix = `.${basename(root)}.tmp-${HOST_TAG}-`;
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) rmSync(join(parent, name), { recursive: true, force: true });
+  }
 }
