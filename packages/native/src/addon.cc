@@ -94,6 +94,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormForward", Napi::Function::New(env, guarded<BatchNormForward>));
   exports.Set("maxPoolGrad", Napi::Function::New(env, guarded<MaxPoolGrad>));
   exports.Set("slice", Napi::Function::New(env, guarded<Slice>));
+  exports.Set("unary", Napi::Function::New(env, guarded<Unary>));
   return exports;
 }
 

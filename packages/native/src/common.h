@@ -42,6 +42,7 @@ Napi::Value ReduceMiddle(const Napi::CallbackInfo& info);
 Napi::Value BatchNormForward(const Napi::CallbackInfo& info);
 Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info);
 Napi::Value Slice(const Napi::CallbackInfo& info);
+Napi::Value Unary(const Napi::CallbackInfo& info);
 size_t cachedPrimitives();
 void clearCaches();
 

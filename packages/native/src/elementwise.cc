@@ -22,7 +22,7 @@ constexpr int64_t kChunk = 1 << 14;
 // Rows (of `post` values) per partial sum of a reduction: a multiple of 8, fixed so results don't depend on threads.
 constexpr int64_t kRowsPerChunk = 256;
 
-enum Op { kAdd = 0, kSub = 1, kMul = 2 };
+enum Op { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
 // How an operand maps onto the [outer, inner] output: full, one row repeated over outer, one value per outer row, one value.
 enum Mode { kFull = 0, kRow = 1, kColumn = 2, kScalar = 3 };
 
@@ -31,7 +31,7 @@ inline void binaryRun(const float* __restrict a, const float* __restrict b, floa
   for (int64_t i = 0; i < len; i++) {
     const float x = a[SA ? i : 0];
     const float z = b[SB ? i : 0];
-    y[i] = O == kAdd ? x + z : O == kSub ? x - z : x * z;
+    y[i] = O == kAdd ? x + z : O == kSub ? x - z : O == kMul ? x * z : x / z;
   }
 }
 
@@ -64,7 +64,7 @@ inline const float* operandAt(const float* p, int mode, int64_t o, int64_t j, in
 
 }  // namespace
 
-// binary(heap, desc [op, outer, inner, modeA, modeB], aOffset, bOffset, yOffset)
+// binary(heap, desc [op, outer, inner, modeA, modeB], aOffset, bOffset, yOffset); op: add, sub, mul, div.
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto desc = info[1].As<Napi::Int32Array>();
@@ -72,7 +72,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   const int op = desc[0];
   const int64_t outer = desc[1], inner = desc[2];
   const int ma = desc[3], mb = desc[4];
-  if (op < 0 || op > 2 || ma < 0 || ma > 3 || mb < 0 || mb > 3 || outer < 1 || inner < 1) throw Napi::RangeError::New(env, "bad binary descriptor");
+  if (op < 0 || op > 3 || ma < 0 || ma > 3 || mb < 0 || mb > 3 || outer < 1 || inner < 1) throw Napi::RangeError::New(env, "bad binary descriptor");
   const float* a = reinterpret_cast<const float*>(heapPtr(env, info[0], info[2], operandElems(ma, outer, inner) * 4));
   const float* b = reinterpret_cast<const float*>(heapPtr(env, info[0], info[3], operandElems(mb, outer, inner) * 4));
   float* y = reinterpret_cast<float*>(heapPtr(env, info[0], info[4], static_cast<size_t>(outer * inner) * 4));
@@ -89,7 +89,8 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
     float* py = y + o * inner + j;
     if (op == kAdd) binaryDispatch<kAdd>(pa, sa, pb, sb, py, len);
     else if (op == kSub) binaryDispatch<kSub>(pa, sa, pb, sb, py, len);
-    else binaryDispatch<kMul>(pa, sa, pb, sb, py, len);
+    else if (op == kMul) binaryDispatch<kMul>(pa, sa, pb, sb, py, len);
+    else binaryDispatch<kDiv>(pa, sa, pb, sb, py, len);
   };
   if (outer * inner >= kParallelMin) {
 #pragma omp parallel for schedule(static)
@@ -314,6 +315,41 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
     for (int64_t r = 0; r < runs; r++) copy(r);
   } else {
     for (int64_t r = 0; r < runs; r++) copy(r);
+  }
+  return env.Undefined();
+}
+
+}  // namespace csn
+
+namespace csn {
+
+// unary(heap, op, count, xOffset, yOffset, alpha): relu (x < 0 ? 0 : x, NaN kept), step (NaN kept, x > 0 ? 1 : alpha),
+// square (x · x) — the definitions of tfjs' cpu kernels.
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t op = intArg(info[1]);
+  const int64_t count = intArg(info[2]);
+  if (op < 0 || op > 2 || count < 1) throw Napi::RangeError::New(env, "bad unary op or count");
+  const float* x = reinterpret_cast<const float*>(heapPtr(env, info[0], info[3], static_cast<size_t>(count) * 4));
+  float* y = reinterpret_cast<float*>(heapPtr(env, info[0], info[4], static_cast<size_t>(count) * 4));
+  const float alpha = static_cast<float>(info[5].As<Napi::Number>().DoubleValue());
+  auto run = [&](int64_t from, int64_t to) {
+    const float* __restrict xs = x;
+    float* __restrict ys = y;
+    if (op == 0) {
+      for (int64_t i = from; i < to; i++) ys[i] = xs[i] < 0.0f ? 0.0f : xs[i];
+    } else if (op == 1) {
+      for (int64_t i = from; i < to; i++) ys[i] = xs[i] != xs[i] ? xs[i] : xs[i] > 0.0f ? 1.0f : alpha;
+    } else {
+      for (int64_t i = from; i < to; i++) ys[i] = xs[i] * xs[i];
+    }
+  };
+  const int64_t tasks = (count + kChunk - 1) / kChunk;
+  if (count >= kParallelMin) {
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < tasks; t++) run(t * kChunk, (t + 1) * kChunk < count ? (t + 1) * kChunk : count);
+  } else {
+    run(0, count);
   }
   return env.Undefined();
 }

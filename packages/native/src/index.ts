@@ -52,7 +52,7 @@ export interface NativeBinding {
    */
   matMul(heap: Uint8Array, desc: Int32Array, aOffset: number, bOffset: number, cOffset: number): void;
   /**
-   * Float32 y = a ∘ b over an [outer, inner] output; desc = [op, outer, inner, modeA, modeB] with op from
+   * Float32 y = a ∘ b (∘: + − × ÷) over an [outer, inner] output; desc = [op, outer, inner, modeA, modeB] with op from
    * `BINARY_OPS` and each operand's mode from `BROADCAST_MODES` (full [outer, inner]; a row of `inner` values
    * repeated over outer; a column of `outer` values, each repeated over its row; a scalar).
    */
@@ -71,10 +71,18 @@ export interface NativeBinding {
   maxPoolGrad(heap: Uint8Array, desc: Int32Array, dyOffset: number, xOffset: number, dxOffset: number): void;
   /** y = x[begin : begin + size] of a row-major tensor of 4-byte elements; desc = [rank, shape…, begin…, size…]. */
   slice(heap: Uint8Array, desc: Int32Array, xOffset: number, yOffset: number, elementBytes: 4): void;
+  /**
+   * Float32 y = f(x) over `count` values, f from `UNARY_OPS` as tfjs' cpu kernels define them: Relu `x < 0 ? 0 : x`,
+   * Step `x > 0 ? 1 : alpha` (NaN kept), Square `x · x`.
+   */
+  unary(heap: Uint8Array, op: number, count: number, xOffset: number, yOffset: number, alpha: number): void;
 }
 
+/** `unary`'s op codes. */
+export const UNARY_OPS = { Relu: 0, Step: 1, Square: 2 } as const;
+
 /** `binary`'s op codes. */
-export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2 } as const;
+export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
 /** `binary`'s operand modes. */
 export const BROADCAST_MODES = { full: 0, row: 1, column: 2, scalar: 3 } as const;
 

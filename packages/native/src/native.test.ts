@@ -7,7 +7,7 @@
  * an absent addon is a failure.
  */
 import { describe, expect, it } from 'vitest';
-import { ACTIVATION_CODES, BINARY_OPS, BROADCAST_MODES, loadNative, type NativeBinding } from './index';
+import { ACTIVATION_CODES, BINARY_OPS, BROADCAST_MODES, UNARY_OPS, loadNative, type NativeBinding } from './index';
 
 const load = loadNative();
 const required = process.env.CLIP_SENET_REQUIRE_NATIVE === '1';
@@ -241,7 +241,7 @@ function elementwiseCases(b: NativeBinding): void {
               for (let j = 0; j < inner; j++) {
                 const x = pick(av, modeA, o, j);
                 const z = pick(bv, modeB, o, j);
-                want[o * inner + j] = op === BINARY_OPS.Add ? x + z : op === BINARY_OPS.Sub ? x - z : x * z;
+                want[o * inner + j] = op === BINARY_OPS.Add ? x + z : op === BINARY_OPS.Sub ? x - z : op === BINARY_OPS.Multiply ? x * z : x / z;
               }
             expect(f32.subarray(at[2]! / 4, at[2]! / 4 + want.length), `${ma} ∘ ${mb}`).toEqual(want);
           }
@@ -352,6 +352,19 @@ function elementwiseCases(b: NativeBinding): void {
     });
   }
 
+  for (const [name, op] of Object.entries(UNARY_OPS)) {
+    it(`unary ${name} (zeros, NaN, infinities, a parallel-sized array)`, () => {
+      for (const count of [1, 7, 70001]) {
+        const x = values(count, 12 + op);
+        if (count > 4) x.set([0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+        const { heap, f32, at } = place(count === 7, x, count);
+        b.unary(heap, op, count, at[0]!, at[1]!, 0.25);
+        const want = x.map((v) => (op === UNARY_OPS.Relu ? (v < 0 ? 0 : v) : op === UNARY_OPS.Step ? (Number.isNaN(v) ? v : v > 0 ? 1 : 0.25) : v * v));
+        expect(f32.subarray(at[1]! / 4, at[1]! / 4 + count)).toEqual(want);
+      }
+    });
+  }
+
   it('the plain loops refuse bad descriptors and tensors outside the heap view', () => {
     const heap = new Uint8Array(256);
     expect(() => b.binary(heap, Int32Array.from([0, 10, 10, 0, 0]), 0, 0, 0)).toThrow(/outside the heap/);
@@ -361,6 +374,8 @@ function elementwiseCases(b: NativeBinding): void {
     expect(() => b.maxPoolGrad(heap, Int32Array.from([1, 10, 10, 1, 5, 5, 2, 2, 2, 2, 0, 0]), 0, 0, 0)).toThrow(/outside the heap/);
     expect(() => b.slice(heap, Int32Array.from([1, 100, 0, 100]), 0, 0, 4)).toThrow(/outside the heap/);
     expect(() => b.slice(heap, Int32Array.from([1, 10, 5, 6]), 0, 0, 4)).toThrow(/bad slice descriptor/);
+    expect(() => b.unary(heap, 0, 100, 0, 0, 0)).toThrow(/outside the heap/);
+    expect(() => b.unary(heap, 9, 1, 0, 0, 0)).toThrow(/bad unary/);
   });
 }
 

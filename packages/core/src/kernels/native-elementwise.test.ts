@@ -1,5 +1,5 @@
 /**
- * The plain-loop native kernels (Add / Sub / Multiply with broadcasting, Sum / Mean over a block of axes,
+ * The plain-loop native kernels (Add / Sub / Multiply / RealDiv with broadcasting, Relu / Step / Square, Sum / Mean over a block of axes,
  * FusedBatchNorm, MaxPoolGrad, Slice; packages/native/src/elementwise.cc) against the kernels they replace (same
  * process, native routed off) and tfjs' cpu backend: shape grids with broadcast patterns, odd sizes, batch 1 and
  * tensors large enough for the parallel paths; gradients of a BatchNorm / ReLU / max-pool net; leaks; bits equal run
@@ -84,8 +84,33 @@ const BINARY_SHAPES: Array<[number[], number[]]> = [
   [[3, 3, 256, 256], []], // an optimizer's weight update
 ];
 
-describe('native Add / Sub / Multiply vs wasm and cpu', () => {
-  for (const kernel of ['Add', 'Sub', 'Multiply'] as const) {
+describe('native Relu / Step / Square vs wasm and cpu', () => {
+  for (const kernel of ['Relu', 'Step', 'Square'] as const) {
+    for (const shape of [[1], [2, 5, 7, 3], [1, 9, 11, 3], [4, 33, 33, 20]]) {
+      it(`${kernel} ${JSON.stringify(shape)}: the same bits as wasm and cpu`, () => {
+        resetNativeFallbacks();
+        const x = rand(new Rng(shape.length * 13 + shape[0]!), shape);
+        const attrs = kernel === 'Step' ? { alpha: 0.1 } : {};
+        const native = runWasm(kernel, { x }, attrs, active);
+        expect(native).toEqual(runWasm(kernel, { x }, attrs, false));
+        expect(native).toEqual(runCpu(kernel, { x }, attrs));
+        expect(Object.fromEntries(nativeFallbacks())).toEqual({});
+      });
+    }
+  }
+
+  it('NaN and infinities as cpu; int32 falls back (counted)', () => {
+    resetNativeFallbacks();
+    const x = { values: Float32Array.from([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 2, -3]), shape: [5] };
+    for (const kernel of ['Relu', 'Step', 'Square']) expect(runWasm(kernel, { x }, { alpha: 0 }, active), kernel).toEqual(runCpu(kernel, { x }, { alpha: 0 }));
+    const ints = { values: Int32Array.from([-2, 3]), shape: [2], dtype: 'int32' as const };
+    expect(Array.from(runWasm('Relu', { x: ints }, {}, active))).toEqual([0, 3]);
+    expect(Object.fromEntries(nativeFallbacks())).toEqual(active ? { 'Relu: dtype': 1 } : {});
+  });
+});
+
+describe('native Add / Sub / Multiply / RealDiv vs wasm and cpu', () => {
+  for (const kernel of ['Add', 'Sub', 'Multiply', 'RealDiv'] as const) {
     for (const [i, [sa, sb]] of BINARY_SHAPES.entries()) {
       it(`${kernel} ${JSON.stringify(sa)} ∘ ${JSON.stringify(sb)}: the same bits as wasm and cpu`, () => {
         resetNativeFallbacks();

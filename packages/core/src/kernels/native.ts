@@ -11,19 +11,20 @@
  * | Conv2DBackpropFilter | float32, NHWC                                                 | the project's kernel    |
  * | BatchMatMul          | float32, both transpose flags, equal batches or one of 1, m·n·k ≥ 16³ | the flag-free kernel |
  * | GroupedConv2D (+ both backprops; grouped-conv.ts) | as Conv2D: one grouped primitive    | split / conv / concat   |
- * | Add, Sub, Multiply   | float32 both; same shapes, scalar, or one side broadcast as a trailing row ([C] over NHWC) or a leading column ([N,1,1,1]) | the wasm kernel |
+ * | Add, Sub, Multiply, RealDiv | float32 both; same shapes, scalar, or one side broadcast as a trailing row ([C] over NHWC) or a leading column ([N,1,1,1]) | the wasm kernel |
  * | Sum, Mean            | float32, one contiguous block of non-trailing axes (BatchNorm's N·H·W, pools) | the streaming JS pass |
  * | FusedBatchNorm       | float32, statistics/offset/scale of C values (last axis)      | the wasm kernel         |
  * | MaxPoolGrad          | float32 NHWC, no dilation                                      | the project's JS pass   |
  * | Slice                | float32 / int32, rank ≤ 8 (a pad's gradient)                   | the wasm kernel         |
+ * | Relu, Step, Square   | float32 (Step: ReLU's gradient)                               | the wasm kernel         |
  *
- * These last five are plain loops (packages/native/src/elementwise.cc): Add/Sub/Multiply, MaxPoolGrad and Slice give the
- * same bits as the kernels they replace; Sum/Mean and FusedBatchNorm agree to float rounding (tests in native.test.ts).
+ * These last ones are plain loops (packages/native/src/elementwise.cc): the element-wise ones, MaxPoolGrad and Slice give
+ * the same bits as the kernels they replace (Relu keeps a −0 input's sign, as tfjs' cpu kernel does); Sum/Mean and FusedBatchNorm agree to float rounding (tests in native.test.ts).
  * Anything else goes to the kernel that was registered before (counted by `nativeFallbacks()`; with
  * `CLIP_SENET_NATIVE_DEBUG=1` the first fallback per kernel and reason is logged). A oneDNN error also falls back.
  */
 import type { NativeBinding } from '@clip-senet/native';
-import { ACTIVATION_CODES, BINARY_OPS, BROADCAST_MODES } from '@clip-senet/native';
+import { ACTIVATION_CODES, BINARY_OPS, BROADCAST_MODES, UNARY_OPS } from '@clip-senet/native';
 import { tf } from '../tf';
 import type { KernelBackend, TensorInfo } from './compose';
 import { GROUPED_CONV_KERNELS } from './grouped-conv';
@@ -56,6 +57,10 @@ export const NATIVE_KERNELS = [
   'FusedBatchNorm',
   'MaxPoolGrad',
   'Slice',
+  'RealDiv',
+  'Relu',
+  'Step',
+  'Square',
 ] as const;
 
 /**
@@ -290,7 +295,21 @@ export function binaryDescriptor(op: number, aShape: readonly number[], bShape: 
   return { desc: Int32Array.from([op, total / inner, inner, pa.mode, pb.mode]), outShape };
 }
 
-function binary(binding: NativeBinding, kernel: 'Add' | 'Sub' | 'Multiply', fallback: Fallback) {
+function unary(binding: NativeBinding, kernel: keyof typeof UNARY_OPS, fallback: Fallback) {
+  return (args: KernelArgs): TensorInfo | TensorInfo[] => {
+    if (!enabled) return fallback(args);
+    const { x } = args.inputs as { x: TensorInfo };
+    if (x.dtype !== 'float32') return fallBack(kernel, 'dtype', fallback, args);
+    const count = tf.util.sizeFromShape(x.shape);
+    if (count === 0) return fallBack(kernel, 'empty tensor', fallback, args);
+    const alpha = kernel === 'Step' ? ((args.attrs as { alpha?: number }).alpha ?? 0) : 0;
+    const backend = args.backend as WasmHeapBackend;
+    const out = runInPlace(backend, [...x.shape], (heap, y) => binding.unary(heap, UNARY_OPS[kernel], count, offsetOf(backend, x), y, alpha));
+    return typeof out === 'string' ? fallBack(kernel, out, fallback, args) : out;
+  };
+}
+
+function binary(binding: NativeBinding, kernel: 'Add' | 'Sub' | 'Multiply' | 'RealDiv', fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
     if (!enabled) return fallback(args);
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
@@ -416,6 +435,10 @@ export function registerNativeKernels(binding: NativeBinding, options: { debug?:
     FusedBatchNorm: (f) => fusedBatchNorm(binding, f),
     MaxPoolGrad: (f) => maxPoolGrad(binding, f),
     Slice: (f) => slice(binding, f),
+    RealDiv: (f) => binary(binding, 'RealDiv', f),
+    Relu: (f) => unary(binding, 'Relu', f),
+    Step: (f) => unary(binding, 'Step', f),
+    Square: (f) => unary(binding, 'Square', f),
   };
   const done: string[] = [];
   for (const name of NATIVE_KERNELS) {
