@@ -260,4 +260,14 @@ describe('clip-senet ablation (tiny grid, real trainers)', () => {
     expect(r.stdout).toMatch(/\] done /);
     expect(existsSync(join(runDir, 'summary.json'))).toBe(true);
   });
+
+  it('a runs folder that cannot be written is one error before anything trains', async () => {
+    const file = join(dir, 'not-a-folder');
+    writeFileSync(file, 'x');
+    const r = await cli('ablation', ablation, '--seeds', '1', '--runs-dir', join(file, 'runs'), '--reports-dir', join(dir, 'unwritable-reports'))
+      .then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(r?.code).toBe(1);
+    expect(r?.stderr).toContain(`the runs folder ${join(file, 'runs')} cannot be written (ENOTDIR); nothing was trained`);
+    expect(existsSync(join(dir, 'unwritable-reports'))).toBe(false);
+  });
 });

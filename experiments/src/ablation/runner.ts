@@ -9,7 +9,7 @@
  * rerun continues cleanly. SIGINT/SIGTERM to the runner are forwarded: trainers checkpoint and stop.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '@clip-senet/core/base';
@@ -166,6 +166,11 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
     return { trained: [], skipped, busy: [], failed: [], finished: 0, total: plan.runs.length, wallSeconds: (Date.now() - t0) / 1000 };
   }
 
+  const distinctKeys = new Set(plan.runs.map((r) => r.runKey)).size;
+  if (options.shard && options.shard.count > distinctKeys) {
+    io.err(`note: --shard ${options.shard.index}/${options.shard.count} splits only ${distinctKeys} distinct runs: ${options.shard.count - distinctKeys} shard(s) get none\n`);
+  }
+  if (todo.length > 0) assertWritable(runsDir);
   const jobEnv = options.env ? { ...process.env, ...options.env } : process.env;
   if (options.shard) {
     checkJobGrid(plan, runsDir, options.shard, jobEnv);
@@ -328,6 +333,18 @@ export function lostCells(recordFile: string, next: AblationRecord): string[] {
   }
   const have = new Set(next.runs.filter((r) => r.summary !== null).map((r) => `${r.variant}/seed ${r.seed}`));
   return old.runs.filter((r) => r.summary !== null).map((r) => `${r.variant}/seed ${r.seed}`).filter((c) => !have.has(c));
+}
+
+/** One clear error up front when the runs folder cannot be written (read-only mount, permissions), not one per run. */
+function assertWritable(runsDir: string): void {
+  const probe = join(runsDir, `.write-probe-${process.pid}`);
+  try {
+    mkdirSync(runsDir, { recursive: true });
+    closeSync(openSync(probe, 'w'));
+    rmSync(probe, { force: true });
+  } catch (err) {
+    throw new Error(`the runs folder ${runsDir} cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was trained`, { cause: err });
+  }
 }
 
 /** The grid's record from whatever summaries exist (runs of other shards included). */
