@@ -180,7 +180,11 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
   auto row = [&](int64_t r) {
     const float* __restrict xr = x + r * ch;
     float* __restrict yr = y + r * ch;
-    for (int64_t c = 0; c < ch; c++) yr[c] = (xr[c] - mp[c]) * kp[c] + op[c];
+    const float* __restrict kr = kp;  // locals: captured references could alias yr
+    const float* __restrict mr = mp;
+    const float* __restrict orr = op;
+    const int64_t n = ch;
+    for (int64_t c = 0; c < n; c++) yr[c] = (xr[c] - mr[c]) * kr[c] + orr[c];
   };
   if (rows * ch >= kParallelMin) {
 #pragma omp parallel for schedule(static)
@@ -336,10 +340,15 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   auto run = [&](int64_t from, int64_t to) {
     const float* __restrict xs = x;
     float* __restrict ys = y;
+    const float a = alpha;  // a local: a captured reference could alias ys and blocks vectorisation
     if (op == 0) {
       for (int64_t i = from; i < to; i++) ys[i] = xs[i] < 0.0f ? 0.0f : xs[i];
     } else if (op == 1) {
-      for (int64_t i = from; i < to; i++) ys[i] = xs[i] != xs[i] ? xs[i] : xs[i] > 0.0f ? 1.0f : alpha;
+      // branch-free (random signs would mispredict): NaN → NaN, else 1 or alpha
+      for (int64_t i = from; i < to; i++) {
+        const float v = xs[i];
+        ys[i] = v > 0.0f ? 1.0f : (v <= 0.0f ? a : v);
+      }
     } else {
       for (int64_t i = from; i < to; i++) ys[i] = xs[i] * xs[i];
     }
