@@ -22,7 +22,8 @@ constexpr int64_t kChunk = 1 << 14;
 // Rows (of `post` values) per partial sum of a reduction: a multiple of 8, fixed so results don't depend on threads.
 constexpr int64_t kRowsPerChunk = 256;
 
-enum Op { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
+// kReluGrad: a · step(b) (ReLU's gradient: dy · (x > 0 ? 1 : x ≤ 0 ? 0 : NaN)).
+enum Op { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kReluGrad = 4 };
 // How an operand maps onto the [outer, inner] output: full, one row repeated over outer, one value per outer row, one value.
 enum Mode { kFull = 0, kRow = 1, kColumn = 2, kScalar = 3 };
 
@@ -31,7 +32,7 @@ inline void binaryRun(const float* __restrict a, const float* __restrict b, floa
   for (int64_t i = 0; i < len; i++) {
     const float x = a[SA ? i : 0];
     const float z = b[SB ? i : 0];
-    y[i] = O == kAdd ? x + z : O == kSub ? x - z : O == kMul ? x * z : x / z;
+    y[i] = O == kAdd ? x + z : O == kSub ? x - z : O == kMul ? x * z : O == kDiv ? x / z : x * (z > 0.0f ? 1.0f : (z <= 0.0f ? 0.0f : z));
   }
 }
 
@@ -64,7 +65,7 @@ inline const float* operandAt(const float* p, int mode, int64_t o, int64_t j, in
 
 }  // namespace
 
-// binary(heap, desc [op, outer, inner, modeA, modeB], aOffset, bOffset, yOffset); op: add, sub, mul, div.
+// binary(heap, desc [op, outer, inner, modeA, modeB], aOffset, bOffset, yOffset); op: add, sub, mul, div, reluGrad.
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto desc = info[1].As<Napi::Int32Array>();
@@ -72,7 +73,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   const int op = desc[0];
   const int64_t outer = desc[1], inner = desc[2];
   const int ma = desc[3], mb = desc[4];
-  if (op < 0 || op > 3 || ma < 0 || ma > 3 || mb < 0 || mb > 3 || outer < 1 || inner < 1) throw Napi::RangeError::New(env, "bad binary descriptor");
+  if (op < 0 || op > 4 || ma < 0 || ma > 3 || mb < 0 || mb > 3 || outer < 1 || inner < 1) throw Napi::RangeError::New(env, "bad binary descriptor");
   const float* a = reinterpret_cast<const float*>(heapPtr(env, info[0], info[2], operandElems(ma, outer, inner) * 4));
   const float* b = reinterpret_cast<const float*>(heapPtr(env, info[0], info[3], operandElems(mb, outer, inner) * 4));
   float* y = reinterpret_cast<float*>(heapPtr(env, info[0], info[4], static_cast<size_t>(outer * inner) * 4));
@@ -90,7 +91,8 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
     if (op == kAdd) binaryDispatch<kAdd>(pa, sa, pb, sb, py, len);
     else if (op == kSub) binaryDispatch<kSub>(pa, sa, pb, sb, py, len);
     else if (op == kMul) binaryDispatch<kMul>(pa, sa, pb, sb, py, len);
-    else binaryDispatch<kDiv>(pa, sa, pb, sb, py, len);
+    else if (op == kDiv) binaryDispatch<kDiv>(pa, sa, pb, sb, py, len);
+    else binaryDispatch<kReluGrad>(pa, sa, pb, sb, py, len);
   };
   if (outer * inner >= kParallelMin) {
 #pragma omp parallel for schedule(static)

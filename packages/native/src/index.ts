@@ -52,7 +52,7 @@ export interface NativeBinding {
    */
   matMul(heap: Uint8Array, desc: Int32Array, aOffset: number, bOffset: number, cOffset: number): void;
   /**
-   * Float32 y = a ∘ b (∘: + − × ÷) over an [outer, inner] output; desc = [op, outer, inner, modeA, modeB] with op from
+   * Float32 y = a ∘ b (∘: + − × ÷, or a · step(b)) over an [outer, inner] output; desc = [op, outer, inner, modeA, modeB] with op from
    * `BINARY_OPS` and each operand's mode from `BROADCAST_MODES` (full [outer, inner]; a row of `inner` values
    * repeated over outer; a column of `outer` values, each repeated over its row; a scalar).
    */
@@ -81,8 +81,8 @@ export interface NativeBinding {
 /** `unary`'s op codes. */
 export const UNARY_OPS = { Relu: 0, Step: 1, Square: 2 } as const;
 
-/** `binary`'s op codes. */
-export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
+/** `binary`'s op codes; ReluGrad is a · step(b) (dy · (x > 0 ? 1 : x ≤ 0 ? 0 : NaN)). */
+export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, ReluGrad: 4 } as const;
 /** `binary`'s operand modes. */
 export const BROADCAST_MODES = { full: 0, row: 1, column: 2, scalar: 3 } as const;
 

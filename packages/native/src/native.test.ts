@@ -241,7 +241,7 @@ function elementwiseCases(b: NativeBinding): void {
               for (let j = 0; j < inner; j++) {
                 const x = pick(av, modeA, o, j);
                 const z = pick(bv, modeB, o, j);
-                want[o * inner + j] = op === BINARY_OPS.Add ? x + z : op === BINARY_OPS.Sub ? x - z : op === BINARY_OPS.Multiply ? x * z : x / z;
+                want[o * inner + j] = op === BINARY_OPS.Add ? x + z : op === BINARY_OPS.Sub ? x - z : op === BINARY_OPS.Multiply ? x * z : op === BINARY_OPS.RealDiv ? x / z : x * (z > 0 ? 1 : z <= 0 ? 0 : Number.NaN);
               }
             expect(f32.subarray(at[2]! / 4, at[2]! / 4 + want.length), `${ma} ∘ ${mb}`).toEqual(want);
           }

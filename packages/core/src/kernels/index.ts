@@ -14,6 +14,7 @@
  * | Cast (to its own dtype) | memcpy → shared buffer (refcount)    | already shared               |
  * | MaxPoolGrad            | generic loop → one JS pass            | same                         |
  * | FusedBatchNorm, Mean gradients | no Tile / no ones(x.shape) (global gradient registry) | same |
+ * | Relu gradient (ClipSenetReluGrad, new) | Step + Multiply → one pass (global gradient registry) | same |
  * | GroupedConv2D (+ backprops, new) | split / conv / concat (oneDNN: one grouped primitive) | split / conv / concat |
  *
  * webgpu (`registerWebGPUKernels`) keeps its own shaders for the stock kernels and gets the project's custom ones
@@ -35,6 +36,7 @@ import {
 } from './grouped-conv';
 import { meanGradBroadcast } from './mean-grad';
 import { streamingReduction } from './reductions';
+import { RELU_GRAD_KERNEL, reluGradByLoop, reluGradFused, reluGradKernelGradient } from './relu-grad';
 import { rowSegmentSum } from './segment-sum';
 
 /** What `registerTrainingKernels` changed for one backend. */
@@ -57,8 +59,10 @@ function registerGradients(): void {
   silenceOverrideWarning(() => {
     tf.registerGradient(fusedBatchNormGradNoTile);
     tf.registerGradient(meanGradBroadcast);
+    tf.registerGradient(reluGradFused); // the stock formula where the backend lacks ClipSenetReluGrad
   });
   tf.registerGradient(groupedConvGradient);
+  tf.registerGradient(reluGradKernelGradient);
   gradientPatched = true;
 }
 
@@ -75,6 +79,8 @@ export function registerTrainingKernels(backendName: 'wasm' | 'cpu'): KernelPatc
   replaceKernel(GROUPED_CONV_KERNELS.backpropInput, backendName, groupedConvBackpropInputBySlices(backendName) as tf.KernelFunc);
   replaceKernel(GROUPED_CONV_KERNELS.backpropFilter, backendName, groupedConvBackpropFilterBySlices(backendName) as tf.KernelFunc);
   replaced.push(GROUPED_CONV_KERNELS.forward, GROUPED_CONV_KERNELS.backpropInput, GROUPED_CONV_KERNELS.backpropFilter);
+  replaceKernel(RELU_GRAD_KERNEL, backendName, reluGradByLoop(backendName) as tf.KernelFunc);
+  replaced.push(RELU_GRAD_KERNEL);
   let bridged: string[] = [];
   if (backendName === 'wasm') {
     const matmul = tf.getKernel('BatchMatMul', 'wasm');

@@ -11,6 +11,7 @@ import { tf } from '../tf';
 import { Rng } from '../rng';
 import { backendInfo, initBackend } from '../backend';
 import { binaryDescriptor, nativeFallbacks, resetNativeFallbacks, setNativeKernelsEnabled } from './native';
+import { RELU_GRAD_KERNEL } from './relu-grad';
 import type { TensorInfo } from './compose';
 
 interface Input {
@@ -106,6 +107,61 @@ describe('native Relu / Step / Square vs wasm and cpu', () => {
     const ints = { values: Int32Array.from([-2, 3]), shape: [2], dtype: 'int32' as const };
     expect(Array.from(runWasm('Relu', { x: ints }, {}, active))).toEqual([0, 3]);
     expect(Object.fromEntries(nativeFallbacks())).toEqual(active ? { 'Relu: dtype': 1 } : {});
+  });
+});
+
+describe('ReLU gradient in one kernel (native, and the JS pass without it)', () => {
+  /** dy · step(x) as tfjs' stock gradient computes it, in float32. */
+  function stock(dy: Float32Array, x: Float32Array): Float32Array {
+    return dy.map((g, i) => Math.fround(g * (Number.isNaN(x[i]!) ? Number.NaN : x[i]! > 0 ? 1 : 0)));
+  }
+  for (const shape of [[1], [2, 5, 7, 3], [1, 9, 11, 3], [4, 33, 33, 20]]) {
+    it(`${RELU_GRAD_KERNEL} ${JSON.stringify(shape)}: the stock gradient's bits, native and JS`, () => {
+      resetNativeFallbacks();
+      const rng = new Rng(shape.length * 17 + shape[0]!);
+      const dy = rand(rng, shape);
+      const x = rand(rng, shape, shape[0] === 1 ? 0.5 : 0); // coarse values: exact zeros
+      if (x.values.length > 4) x.values.set([0, -0, Number.NaN, Number.NEGATIVE_INFINITY]);
+      const want = stock(dy.values as Float32Array, x.values as Float32Array);
+      expect(runWasm(RELU_GRAD_KERNEL, { dy, x }, {}, active)).toEqual(want);
+      expect(runWasm(RELU_GRAD_KERNEL, { dy, x }, {}, false)).toEqual(want);
+      expect(Object.fromEntries(nativeFallbacks())).toEqual({});
+    });
+  }
+
+  it('tf.grad through tf.relu runs the one kernel (no Step, no Multiply)', async () => {
+    const x = tf.tensor1d([-1, 0, 2, 3]);
+    const info = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(tf.relu(t)))(x));
+    expect(info.kernelNames).toContain(RELU_GRAD_KERNEL);
+    expect(info.kernelNames).not.toContain('Step');
+    x.dispose();
+    tf.dispose(info.result as tf.Tensor);
+  });
+
+  it('tf.grad through tf.relu equals the stock formula (mul(dy, step(x))) bit for bit, second order too, no leaks', () => {
+    const rng = new Rng(41);
+    const x = tf.tensor(rand(rng, [3, 4, 5, 6], 0.5).values, [3, 4, 5, 6]);
+    const r = tf.tensor(rand(rng, [3, 4, 5, 6]).values, [3, 4, 5, 6]);
+    const w = tf.tensor(rand(rng, [3, 4, 5, 6]).values, [3, 4, 5, 6]);
+    const before = tf.memory().numTensors;
+    for (const native of [active, false]) {
+      const was = setNativeKernelsEnabled(native);
+      try {
+        const [got, want, second, secondWant] = tf.tidy(() => {
+          const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(r, tf.relu(t))))(x);
+          const s = tf.cast(tf.step(x), 'float32');
+          // d/dr of Σ w ⊙ ∂/∂x Σ r ⊙ relu(x) = w ⊙ step(x)
+          const g2 = tf.grad((rr: tf.Tensor) => tf.sum(tf.mul(w, tf.grad((t: tf.Tensor) => tf.sum(tf.mul(rr, tf.relu(t))))(x))))(r);
+          return [g, tf.mul(r, s), g2, tf.mul(w, s)].map((t) => Float32Array.from(t.dataSync() as Float32Array));
+        });
+        expect(got, `native ${native}`).toEqual(want);
+        expect(second, `second order, native ${native}`).toEqual(secondWant);
+      } finally {
+        setNativeKernelsEnabled(was);
+      }
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, r, w]);
   });
 });
 

@@ -16,7 +16,8 @@
  * | FusedBatchNorm       | float32, statistics/offset/scale of C values (last axis)      | the wasm kernel         |
  * | MaxPoolGrad          | float32 NHWC, no dilation                                      | the project's JS pass   |
  * | Slice                | float32 / int32, rank ≤ 8 (a pad's gradient)                   | the wasm kernel         |
- * | Relu, Step, Square   | float32 (Step: ReLU's gradient)                               | the wasm kernel         |
+ * | Relu, Step, Square   | float32                                                        | the wasm kernel         |
+ * | ClipSenetReluGrad    | float32 (relu-grad.ts: dy · step(x) in one pass)               | the project's JS pass   |
  *
  * These last ones are plain loops (packages/native/src/elementwise.cc): the element-wise ones, MaxPoolGrad and Slice give
  * the same bits as the kernels they replace (Relu keeps a −0 input's sign, as tfjs' cpu kernel does); Sum/Mean and FusedBatchNorm agree to float rounding (tests in native.test.ts).
@@ -29,6 +30,7 @@ import { tf } from '../tf';
 import type { KernelBackend, TensorInfo } from './compose';
 import { GROUPED_CONV_KERNELS } from './grouped-conv';
 import { reducedShape } from './reductions';
+import { RELU_GRAD_KERNEL } from './relu-grad';
 
 interface WasmHeapBackend extends KernelBackend {
   wasm: { HEAPU8: Uint8Array };
@@ -61,6 +63,7 @@ export const NATIVE_KERNELS = [
   'Relu',
   'Step',
   'Square',
+  RELU_GRAD_KERNEL,
 ] as const;
 
 /**
@@ -295,6 +298,20 @@ export function binaryDescriptor(op: number, aShape: readonly number[], bShape: 
   return { desc: Int32Array.from([op, total / inner, inner, pa.mode, pb.mode]), outShape };
 }
 
+function reluGradKernel(binding: NativeBinding, fallback: Fallback) {
+  return (args: KernelArgs): TensorInfo | TensorInfo[] => {
+    if (!enabled) return fallback(args);
+    const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
+    if (dy.dtype !== 'float32' || x.dtype !== 'float32' || dy.shape.join() !== x.shape.join()) return fallBack(RELU_GRAD_KERNEL, 'dtype or shapes', fallback, args);
+    const count = tf.util.sizeFromShape(x.shape);
+    if (count === 0) return fallBack(RELU_GRAD_KERNEL, 'empty tensor', fallback, args);
+    const desc = Int32Array.from([BINARY_OPS.ReluGrad, 1, count, BROADCAST_MODES.full, BROADCAST_MODES.full]);
+    const backend = args.backend as WasmHeapBackend;
+    const out = runInPlace(backend, [...x.shape], (heap, y) => binding.binary(heap, desc, offsetOf(backend, dy), offsetOf(backend, x), y));
+    return typeof out === 'string' ? fallBack(RELU_GRAD_KERNEL, out, fallback, args) : out;
+  };
+}
+
 function unary(binding: NativeBinding, kernel: keyof typeof UNARY_OPS, fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
     if (!enabled) return fallback(args);
@@ -439,6 +456,7 @@ export function registerNativeKernels(binding: NativeBinding, options: { debug?:
     Relu: (f) => unary(binding, 'Relu', f),
     Step: (f) => unary(binding, 'Step', f),
     Square: (f) => unary(binding, 'Square', f),
+    [RELU_GRAD_KERNEL]: (f) => reluGradKernel(binding, f),
   };
   const done: string[] = [];
   for (const name of NATIVE_KERNELS) {
