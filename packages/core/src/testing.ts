@@ -82,3 +82,14 @@ export function tempDirs(prefix: string): { make(): string; removeAll(): void } 
     },
   };
 }
+
+/** Largest absolute difference over the largest reference magnitude (at least 1): a scale-aware kernel parity error. */
+export function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  if (got.length !== want.length) throw new Error(`maxRelErr: ${got.length} values vs ${want.length} expected`);
+  let scale = 1;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+  return worst / scale;
+}
+

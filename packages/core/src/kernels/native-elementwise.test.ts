@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../tf';
 import { Rng } from '../rng';
 import { backendInfo, initBackend } from '../backend';
+import { maxRelErr } from '../testing';
 import { binaryDescriptor, nativeFallbacks, resetNativeFallbacks, setNativeKernelsEnabled } from './native';
 import { RELU_GRAD_KERNEL } from './relu-grad';
 import type { TensorInfo } from './compose';
@@ -49,15 +50,6 @@ function runWasm(kernel: string, inputs: Record<string, Input>, attrs: Record<st
   } finally {
     setNativeKernelsEnabled(before);
   }
-}
-
-function maxRelErr(got: Float32Array, want: Float32Array): number {
-  expect(got.length).toBe(want.length);
-  let scale = 1;
-  for (const v of want) scale = Math.max(scale, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-  return worst / scale;
 }
 
 let active = false;
