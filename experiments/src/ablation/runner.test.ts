@@ -65,9 +65,11 @@ const stepLines = (file: string): number[] =>
   existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { type: string; step: number }).filter((l) => l.type === 'step').map((l) => l.step) : [];
 
 /** Start a runner on the long grid and wait until its trainer has logged a few steps; returns the trainer's pid. */
-async function startLong(name: string): Promise<{ runner: ReturnType<typeof spawn>; trainer: number; runDir: string }> {
+async function startLong(name: string, pipeStderr = false): Promise<{ runner: ReturnType<typeof spawn>; trainer: number; runDir: string }> {
   // its own process group, as a shell job in a terminal: Ctrl-C there signals the runner and its trainers together
-  const runner = spawn(process.execPath, ['--import', 'tsx', cliPath, 'ablation', long, '--jobs', '1', ...dirs(name)], { cwd: projectDir, env, stdio: 'ignore', detached: true });
+  const runner = spawn(process.execPath, ['--import', 'tsx', cliPath, 'ablation', long, '--jobs', '1', ...dirs(name)], {
+    cwd: projectDir, env, stdio: ['ignore', 'ignore', pipeStderr ? 'pipe' : 'ignore'], detached: true,
+  });
   const t0 = Date.now();
   for (;;) {
     if (Date.now() - t0 > 120_000) throw new Error('the long run logged no step within 120 s');
@@ -269,5 +271,17 @@ describe('clip-senet ablation (tiny grid, real trainers)', () => {
     expect(r?.code).toBe(1);
     expect(r?.stderr).toContain(`the runs folder ${join(file, 'runs')} cannot be written (ENOTDIR); nothing was trained`);
     expect(existsSync(join(dir, 'unwritable-reports'))).toBe(false);
+  });
+
+  it('a trainer killed by a signal is reported by that signal, and the attempt records 128 + its number', async () => {
+    const { runner, trainer, runDir } = await startLong('killed-trainer', true);
+    let err = '';
+    runner.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => runner.on('exit', (code) => r(code)));
+    process.kill(trainer, 'SIGKILL');
+    expect(await exited).toBe(1);
+    expect(err).toMatch(/trainer was killed by SIGKILL; log /);
+    const attempt = JSON.parse(readFileSync(join(runDir, 'attempts.jsonl'), 'utf8').trim().split('\n').at(-1)!) as { exit: number };
+    expect(attempt.exit).toBe(137);
   });
 });

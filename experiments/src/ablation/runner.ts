@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, writeJsonAtomic } from '@clip-senet/core/base';
 import { RESOLVED_CONFIG, resolveRepoPath, weightInputs } from '../config';
@@ -107,7 +108,8 @@ function portable(summary: RunSummary, rootDir: string): RunSummary {
 
 interface Trainer {
   readonly child: ReturnType<typeof spawn>;
-  readonly done: Promise<number>;
+  /** Exit code, or 128 + the signal number when a signal ended it (as a shell reports it), and that signal. */
+  readonly done: Promise<{ code: number; signal: NodeJS.Signals | null }>;
 }
 
 function startTrainer(run: PlannedRun, runDir: string, options: RunnerOptions, lock: RunLock): Trainer {
@@ -123,9 +125,9 @@ function startTrainer(run: PlannedRun, runDir: string, options: RunnerOptions, l
   );
   closeSync(logFd);
   lock.setTrainer(child.pid);
-  const done = new Promise<number>((res) => {
-    child.on('exit', (code, signal) => res(code ?? (signal ? 128 : 1)));
-    child.on('error', () => res(1));
+  const done = new Promise<{ code: number; signal: NodeJS.Signals | null }>((res) => {
+    child.on('exit', (code, signal) => res({ code: code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1), signal }));
+    child.on('error', () => res({ code: 1, signal: null }));
   });
   return { child, done };
 }
@@ -244,7 +246,7 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
       const start = Date.now();
       const trainer = startTrainer(run, runDir, options, lock);
       active.add(trainer);
-      const code = await trainer.done;
+      const { code, signal } = await trainer.done;
       active.delete(trainer);
       const seconds = (Date.now() - start) / 1000;
       const attempts = join(runDir, RUN_FILES.attempts);
@@ -255,7 +257,7 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
       }
       if (code !== 0 || !existsSync(join(runDir, RUN_FILES.results))) {
         if (stopping) return;
-        throw new Error(`trainer exited with code ${code}; log ${join(runDir, 'train.log')}:\n${tail(join(runDir, 'train.log'))}`);
+        throw new Error(`trainer ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; log ${join(runDir, 'train.log')}:\n${tail(join(runDir, 'train.log'))}`);
       }
     }
     const summary = portable(summarizeRun(runDir, key, run.config, root, run.inputs), root);
