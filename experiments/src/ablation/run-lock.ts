@@ -23,6 +23,7 @@ import { closeSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeS
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
+import { processExists } from '@clip-senet/core/base';
 import { RUN_FILES } from './summarize';
 
 /** Lock file name inside a run folder. */
@@ -63,14 +64,7 @@ export interface LockBusy {
   readonly orphan: boolean;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const pidAlive = processExists;
 
 function staleMs(env: NodeJS.ProcessEnv): number {
   const raw = env.CLIP_SENET_LOCK_STALE_S;

@@ -63,16 +63,22 @@ function writerMayBeAlive(dir: string, name: string): boolean {
       return true; // gone already
     }
   }
+  return processExists(pid);
+}
+
+/** Whether a process with this pid exists on this host (signal 0 only checks; EPERM: it exists, owned by another user). */
+export function processExists(pid: number): boolean {
   try {
-    process.kill(pid, 0); // signal 0: only checks that the process exists
+    process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
 /**
- * Remove the temporary files of atomic writes in `dir` whose writer process no longer exists (left by a crash
+ * Remove the temporary files (or folders, named by {@link atomicTempPath}) of atomic writes in `dir` whose writer
+ * process no longer exists (left by a crash
  * or `kill -9`). Files of live writers — other processes on this host, this process and its worker threads, and
  * anything written from another host — are never touched. A pid reused by an unrelated live process keeps its
  * file (the safe side); a file with this process's pid that was last written before this process started is an
@@ -91,7 +97,7 @@ export function removeStaleTempFiles(dir: string, log: ((line: string) => void) 
   for (const name of names) {
     if (!TEMP_PATTERN.test(name) || writerMayBeAlive(dir, name)) continue;
     const path = join(dir, name);
-    rmSync(path, { force: true });
+    rmSync(path, { recursive: true, force: true }); // a temporary folder too (a world being generated)
     removed.push(path);
     log?.(`removed ${path}: a temporary file of an interrupted write (its process ${TEMP_PATTERN.exec(name)![1]} is gone)`);
   }

@@ -9,7 +9,7 @@ export { Rng, hashString32 } from './rng';
 export type { RngState } from './rng';
 
 // files
-export { writeFileAtomic, writeJsonAtomic } from './atomic';
+export { writeFileAtomic, writeJsonAtomic, atomicTempPath, removeStaleTempFiles, processExists } from './atomic';
 
 // registries
 export { createRegistry, assertRegistryName } from './registry';

@@ -218,12 +218,12 @@ describe('generateSyntheticWorld leftovers and damage', () => {
     mkdirSync(dir);
     const host = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
-    const leftover = join(dir, `.world.tmp-${host}-${dead}-abcdef`);
-    const otherHost = join(dir, `.world.tmp-00000000-${dead}-abcdef`);
+    const leftover = join(dir, `.world.tmp-${dead}-${host}-0-1`);
+    const otherHost = join(dir, `.world.tmp-${dead}-00000000-0-1`);
     mkdirSync(leftover);
     mkdirSync(otherHost);
     generateSyntheticWorld({ outDir: join(dir, 'world'), seed: 5, ...SMALL });
-    expect(readdirSync(dir).sort()).toEqual(['.world.tmp-00000000-' + dead + '-abcdef', 'world']);
+    expect(readdirSync(dir).sort()).toEqual([`.world.tmp-${dead}-00000000-0-1`, 'world']);
     writeFileSync(join(dir, 'world', 'world.json'), '{"version": ');
     expect(() => generateSyntheticWorld({ outDir: join(dir, 'world'), seed: 5, ...SMALL })).toThrow(`${join(dir, 'world', 'world.json')}: not a readable world manifest`);
   });

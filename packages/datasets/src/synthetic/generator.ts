@@ -13,11 +13,9 @@
  * The world is written to a temporary sibling folder and renamed into place. An existing world with the same
  * version + parameters is reused; a different one is never overwritten.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { Rng, writeJsonAtomic } from '@clip-senet/core';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { atomicTempPath, removeStaleTempFiles, Rng, writeJsonAtomic } from '@clip-senet/core';
 import { listText, writeVeRi776Layout, type VeRi776LayoutEntry } from '../layout-writers';
 import { type CaptionRecord, captionRecord } from './captions';
 import { type RenderedImage, renderVehicleImage } from './render-scene';
@@ -183,8 +181,8 @@ export function generateSyntheticWorld(options: SyntheticWorldOptions): Syntheti
   mkdirSync(dirname(root), { recursive: true });
   // unique per process and host: several processes (ablation trainers, Slurm array tasks on a shared filesystem)
   // may generate the same world at the same moment; leftovers of killed generations on this host are swept
-  removeDeadTemps(root);
-  const tmp = join(dirname(root), `.${basename(root)}.tmp-${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  removeStaleTempFiles(dirname(root), null);
+  const tmp = atomicTempPath(root);
   try {
     writeReidSplits(tmp, plan, rendered, byId);
     writePretrain(tmp, plan, rendered, byId);
@@ -221,24 +219,3 @@ function existingWorld(root: string, manifest: SyntheticWorldManifest): Syntheti
   return existing;
 }
 
-/** 8 hex digits naming this machine in temp-folder names (a shared filesystem is swept only by its own host). */
-const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
-
-/** Remove `.<world>.tmp-<host>-<pid>-…` folders of this host whose process is gone (a killed generation). */
-function removeDeadTemps(root: string): void {
-  const parent = dirname(root);
-  if (!existsSync(parent)) return;
-  const prefix = `.${basename(root)}.tmp-${HOST_TAG}-`;
-  for (const name of readdirSync(parent)) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch (err) {
-      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) rmSync(join(parent, name), { recursive: true, force: true });
-  }
-}
