@@ -57,7 +57,7 @@ export function checkJobGrid(plan: AblationPlan, runsDir: string, shard: Shard, 
     try {
       first = JSON.parse(readFileSync(file, 'utf8')) as JobGrid; // may be mid-write for a few ms
     } catch {
-      execFileSync('sleep', ['0.1']);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // a synchronous 100 ms pause, no child process
     }
   }
   if (!first) throw new Error(`${file}: unreadable record of job ${job}'s grid; remove it if that job is gone`);
