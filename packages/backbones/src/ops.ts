@@ -4,7 +4,7 @@
  * (`tf.moments` uses a broadcasting squaredDifference whose gradient is wrong, so moments are
  * computed as `mean(square(x - mean))`; no strided slices).
  */
-import { GROUPED_CONV_KERNELS, groupedConv2d, tf } from '@clip-senet/core';
+import { groupedConv2d, tf } from '@clip-senet/core';
 import type { Module, ParamSpec } from './module';
 
 // ---------------------------------------------------------------------------------------------------
@@ -56,27 +56,11 @@ export function moments(x: tf.Tensor, axes: number[]): { mean: tf.Tensor; varian
 }
 
 /**
- * PyTorch-style conv2d on NHWC: symmetric zero padding `pad`, optional `groups`. A grouped conv is core's
- * `groupedConv2d` — one oneDNN primitive where the native kernels are active, else exactly split / conv / concat —
- * on backends that register its kernel (wasm, cpu); elsewhere the input channels and the filter's output channels
- * are split into `groups` slices, convolved separately and concatenated here (same arithmetic, G small convs).
+ * PyTorch-style conv2d on NHWC: symmetric zero padding `pad`, optional `groups` — core's `groupedConv2d` (one oneDNN
+ * primitive where the native kernels are active, else exactly split / conv / concat).
  */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor, stride: number, pad: number, groups = 1, bias?: tf.Tensor): tf.Tensor4D {
-  let y: tf.Tensor4D;
-  if (groups === 1) {
-    y = tf.conv2d(x, w as tf.Tensor4D, stride, pad);
-  } else if (tf.getKernel(GROUPED_CONV_KERNELS.forward, tf.getBackend()) !== undefined) {
-    y = groupedConv2d(x, w as tf.Tensor4D, stride, pad, groups);
-  } else {
-    const [kh, kw, cinG, cout] = w.shape as [number, number, number, number];
-    const coutG = cout / groups;
-    const xs = tf.split(x, groups, 3); // G × [N, H, W, Cin/G]
-    const ys = xs.map((xg, g) => {
-      const wg = tf.slice(w, [0, 0, 0, g * coutG], [kh, kw, cinG, coutG]) as tf.Tensor4D;
-      return tf.conv2d(xg as tf.Tensor4D, wg, stride, pad);
-    });
-    y = tf.concat(ys, 3); // G × [N, oH, oW, Cout/G] → [N, oH, oW, Cout]
-  }
+  const y = groups === 1 ? tf.conv2d(x, w as tf.Tensor4D, stride, pad) : groupedConv2d(x, w as tf.Tensor4D, stride, pad, groups);
   return bias ? (tf.add(y, bias) as tf.Tensor4D) : y;
 }
 

@@ -9,7 +9,7 @@ export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, Variable, Sc
 export { initBackend, backendInfo } from './backend';
 export type { BackendPreference, BackendName, BackendInfo, InitBackendOptions } from './backend';
 export { registerTrainingKernels } from './kernels/index';
-export { groupedConv2d, GROUPED_CONV_KERNELS } from './kernels/grouped-conv';
+export { groupedConv2d } from './kernels/grouped-conv';
 export { tfGemm } from './gemm';
 export type { KernelPatchReport } from './kernels/index';
 

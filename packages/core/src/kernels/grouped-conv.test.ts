@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../tf';
 import { Rng } from '../rng';
 import { backendInfo, initBackend } from '../backend';
-import { groupedConv2d } from './grouped-conv';
+import { maxRelErr } from '../testing';
+import { GROUPED_CONV_KERNELS, groupedConv2d } from './grouped-conv';
 import { nativeFallbacks, resetNativeFallbacks, setNativeKernelsEnabled } from './native';
 
 let active = false;
@@ -47,22 +48,13 @@ function rand(rng: Rng, shape: number[]): tf.Tensor {
   return tf.tensor(a, shape);
 }
 
-/** split / conv / concat, as backbones' ops.ts computes a grouped conv. */
+/** split / conv / concat in tf ops: the reference (and what groupedConv2d does where its kernels are not registered). */
 function bySlices(x: tf.Tensor4D, w: tf.Tensor4D, c: Case): tf.Tensor4D {
   if (c.groups === 1) return tf.conv2d(x, w, c.stride, c.pad as 'same'); // as ops.ts
   const cog = c.co / c.groups;
   const xs = tf.split(x, c.groups, 3) as tf.Tensor4D[]; // G × [N,H,W,Ci/G]
   const ys = xs.map((xg, g) => tf.conv2d(xg, tf.slice(w, [0, 0, 0, g * cog], [-1, -1, -1, cog]) as tf.Tensor4D, c.stride, c.pad as 'same'));
   return tf.concat(ys, 3) as tf.Tensor4D; // G × [N,oH,oW,Co/G] → [N,oH,oW,Co]
-}
-
-function maxRelErr(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let scale = 1;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  return worst / scale;
 }
 
 /** Output and the gradients of Σ r ⊙ y with respect to x and w. */
@@ -105,6 +97,25 @@ describe('groupedConv2d', () => {
       tf.dispose([x, w, r]);
     });
   }
+
+  it('on a backend without the grouped kernels it is split / conv / concat in tf ops, forward and gradients', () => {
+    const c = CASES.find((k) => k.groups === 32)!;
+    const rng = new Rng(5);
+    const x = rand(rng, [c.n, c.h, c.w, c.ci]) as tf.Tensor4D;
+    const w = rand(rng, [c.k, c.k, c.ci / c.groups, c.co]) as tf.Tensor4D;
+    const r = rand(rng, tf.tidy(() => bySlices(x, w, c).shape));
+    const kernel = tf.getKernel(GROUPED_CONV_KERNELS.forward, tf.getBackend())!;
+    tf.unregisterKernel(GROUPED_CONV_KERNELS.forward, tf.getBackend());
+    setNativeKernelsEnabled(false);
+    try {
+      expect(withGrads((a, b) => groupedConv2d(a, b, c.stride, c.pad, c.groups), x, w, r)).toEqual(withGrads((a, b) => bySlices(a, b, c), x, w, r));
+    } finally {
+      tf.registerKernel(kernel);
+      setNativeKernelsEnabled(true);
+    }
+    expect(tf.getKernel(GROUPED_CONV_KERNELS.forward, tf.getBackend())).toBeDefined();
+    tf.dispose([x, w, r]);
+  });
 
   it('rejects channel counts that do not fit the groups, and dilated gradients', () => {
     const x = tf.zeros([1, 5, 5, 6]) as tf.Tensor4D;

@@ -38,7 +38,8 @@ function pair(v: number | [number, number]): [number, number] {
 
 /**
  * y = conv(x, w) with `groups` groups: channel group g of x (Ci/G channels) convolved with output channels
- * [g·Co/G, (g+1)·Co/G) of w. x [N, H, W, Ci], w [kh, kw, Ci/G, Co]. groups = 1 is `tf.conv2d`.
+ * [g·Co/G, (g+1)·Co/G) of w. x [N, H, W, Ci], w [kh, kw, Ci/G, Co]. groups = 1 is `tf.conv2d`; on a backend
+ * without the grouped kernels it is split / conv / concat in tf ops.
  */
 export function groupedConv2d(
   x: tf.Tensor4D,
@@ -54,6 +55,13 @@ export function groupedConv2d(
     throw new Error(`groupedConv2d: ${ci} input / ${co} output channels and filter [${w.shape.join(', ')}] do not fit ${groups} groups`);
   }
   if (groups === 1) return tf.conv2d(x, w, strides, pad as 'same', 'NHWC', dilations);
+  if (tf.getKernel(GROUPED_CONV_KERNELS.forward, tf.getBackend()) === undefined) {
+    // a backend without the kernels (e.g. tfjs-node): the same arithmetic as tf ops, differentiated by tfjs
+    const coutG = co / groups;
+    const ys = tf.split(x, groups, 3).map((xg, g) => // G × [N, H, W, Ci/G] → G × [N, oH, oW, Co/G]
+      tf.conv2d(xg as tf.Tensor4D, tf.slice(w, [0, 0, 0, g * coutG], [-1, -1, -1, coutG]), strides, pad as 'same', 'NHWC', dilations));
+    return tf.concat(ys, 3); // → [N, oH, oW, Co]
+  }
   const attrs: GroupedConvAttrs = { strides: pair(strides), pad, dilations: pair(dilations), groups };
   return tf.engine().runKernel(GROUPED_CONV_KERNELS.forward, { x, filter: w }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
