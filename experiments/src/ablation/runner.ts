@@ -42,8 +42,6 @@ export interface RunnerOptions {
   /** Compute threads per trainer (`CLIP_SENET_WASM_THREADS`; default 1). */
   readonly threadsPerRun?: number;
   readonly shard?: Shard;
-  /** How often a shard re-checks a run of its own that another process holds (default 5 s). */
-  readonly busyPollMs?: number;
   /** Print the plan, train nothing, write nothing. */
   readonly dryRun?: boolean;
   /** Extra environment of the trainers. */
@@ -83,6 +81,8 @@ export function recordFileFor(reportsDir: string, ablation: string, profile: str
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** How often a shard re-checks a run of its own that another process holds. */
+const BUSY_POLL_MS = 5000;
 
 /**
  * Take a run's lock; a trainer orphaned by a killed runner (it checkpoints and exits within a step) is waited for.
@@ -204,7 +204,7 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
       // heartbeat) or a duplicate task: wait until it is finished or the lock can be taken, never skip it silently
       io.out(`[${index}/${todo.length}] wait   ${describeRun(plan, key)}: held by ${lock.holder}; taken over if that lock goes stale\n`);
       while (!isHeld(lock) && !stopping && !finished(key)) {
-        await sleep(options.busyPollMs ?? 5000);
+        await sleep(BUSY_POLL_MS);
         lock = await lockRun(runDir, io);
       }
     }
