@@ -62,7 +62,7 @@ describe('paper tables', () => {
 
   it('writes one CSV per table that parses back', () => {
     const names = files.map((f) => f.path.slice(reports.length + 1));
-    expect(names).toEqual(['paper-tables.md', ...['I', 'II', 'III', 'IV', 'V', 'VI', 'fig3'].map((t) => `paper-tables/table-${t}.csv`), 'paper-tables/fig3.png']);
+    expect(names).toEqual(['paper-tables.md', ...['I', 'II', 'III', 'IV', 'V', 'VI', 'fig3'].map((t) => `paper-tables/table-${t}.csv`), 'paper-tables/claims.csv', 'paper-tables/fig3.png']);
     const rows = parseCsv(files.find((f) => f.path.endsWith('table-IV.csv'))!.content as string);
     const h = rows[0];
     const sem = rows.filter((r) => r[h.indexOf('key')] === 'IV/+SEM+AFEM');

@@ -14,6 +14,7 @@ import { meanCurve } from './figures';
 import { FIG3_EPOCHS, PAPER_CELLS, PAPER_TABLES, findPaperCell, type PaperCell, type PaperTable } from './paper-values';
 import { repoRelative, type GeneratedFile } from './report-files';
 import { csvNum, distinct, fmt1, fmtMeanStd, mdCell, mdTable, meanStd, metricStats } from './stats';
+import { checkClaims, claimsCsv, claimsMarkdown } from './claims';
 
 /** A record and where it was read from. */
 export interface LoadedRecord {
@@ -212,8 +213,10 @@ export function paperTableFiles(records: readonly LoadedRecord[], reportsDir: st
     sections.push(table === 'fig3' ? fig3Markdown(cells, groups) : tableMarkdown(table, cells, groups));
     files.push({ path: join(reportsDir, 'paper-tables', `table-${table}.csv`), content: tableCsv(cells, groups) });
   }
+  const claims = checkClaims(sorted.map((r) => r.record));
+  files.push({ path: join(reportsDir, 'paper-tables', 'claims.csv'), content: claimsCsv(claims) });
   const unplacedText = unplacedSection(unplaced);
-  const md = [header(sorted, options.repoRoot), ...sections, ...(unplacedText ? [unplacedText] : [])].join('\n');
+  const md = [header(sorted, options.repoRoot), claimsMarkdown(claims), ...sections, ...(unplacedText ? [unplacedText] : [])].join('\n');
   files.unshift({ path: join(reportsDir, 'paper-tables.md'), content: md });
   if (options.figures ?? true) {
     const png = fig3Png(groups);
