@@ -153,6 +153,8 @@ export interface FigureRefs {
   readonly train?: string;
   readonly curves?: string;
   readonly ranked?: string;
+  /** The forest plot of Δ mAP with its interval (shown under the table). */
+  readonly delta?: string;
 }
 
 function footer(record: AblationRecord): string {
@@ -177,9 +179,9 @@ function footer(record: AblationRecord): string {
 
 function figureSection(record: AblationRecord, figures: FigureRefs): string {
   const parts = ['## Figures', ''];
-  if (figures.train) parts.push(`Training loss (total) vs step, seed mean per variant (each seed faint): ![training curves](${figures.train})`, '');
+  if (figures.train) parts.push(`Training loss (total) vs step, seed mean per variant (shaded band: min–max over seeds): ![training curves](${figures.train})`, '');
   else parts.push('No training curve recorded (no finished run).', '');
-  if (figures.curves) parts.push(`mAP vs epoch from the periodic evaluations: ![evaluation curves](${figures.curves})`, '');
+  if (figures.curves) parts.push(`mAP vs epoch from the periodic evaluations (seed mean; shaded band: min–max over seeds): ![evaluation curves](${figures.curves})`, '');
   if (figures.ranked) {
     const roots = distinct(record.runs.flatMap((r) => (r.summary && r.summary.ranked.length > 0 ? [r.summary.datasetRoot] : [])));
     parts.push(
@@ -205,5 +207,6 @@ export function ablationMarkdown(record: AblationRecord, figures: FigureRefs = {
     '',
   ].join('\n');
   const table = mdTable(ABLATION_MD_HEADER, ablationMarkdownRows(record));
-  return `${head}\n${table}\n\n${figureSection(record, figures)}\n${footer(record)}\n`;
+  const forest = figures.delta ? `\n\nΔ mAP vs \`${record.baseline}\` with its paired 95% interval: ![Δ mAP forest plot](${figures.delta})` : '';
+  return `${head}\n${table}${forest}\n\n${figureSection(record, figures)}\n${footer(record)}\n`;
 }

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { writeFileAtomic } from '@clip-senet/core/base';
-import { curvesFigure, meanCurve, rankedFigure, trainingFigure } from './figures';
-import { niceTicks } from './line-chart';
+import { curvesFigure, deltaFigure, meanCurve, rangeBand, rankedFigure, trainingFigure } from './figures';
+import { niceTicks, wrapText } from './line-chart';
 import { fakeRecord, fakeSummary, pngSize, standardRecord } from './testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'report-figures-'));
@@ -24,6 +24,32 @@ describe('figures', () => {
     expect(meanCurve([[[0, 1], [10, 3]], [[0, 3], [5, 9], [10, 5]]])).toEqual([[0, 2], [10, 4]]);
     expect(niceTicks(0, 10)).toEqual([0, 2, 4, 6, 8, 10]);
     expect(niceTicks(80.3, 85.1)).toEqual([81, 82, 83, 84, 85]);
+  });
+
+  it('bands span min–max over the seeds at the x values every seed has', () => {
+    expect(rangeBand([[[0, 1], [10, 3]], [[0, 3], [5, 9], [10, 5]]])).toEqual([[0, 1, 3], [10, 3, 5]]);
+  });
+
+  it('wraps a title into lines that fit, ending with … only when text is left over', () => {
+    const measure = (t: string): number => t.length * 10; // 10 px per character
+    const title = 'Main ablation: semantic branch, AFEM and fusion (Table IV rows 1–3 + fusion variants): mAP during training';
+    const lines = wrapText(title, 400, measure);
+    expect(lines).toHaveLength(2);
+    for (const l of lines) expect(measure(l)).toBeLessThanOrEqual(400);
+    expect(lines[1]!.endsWith('…')).toBe(true);
+    expect(wrapText('short title', 400, measure)).toEqual(['short title']);
+    expect(wrapText('two lines of words here', 120, measure)).toEqual(['two lines of', 'words here']);
+    expect(measure(wrapText('a-single-word-far-too-long-for-the-line', 100, measure)[0]!)).toBeLessThanOrEqual(100);
+  });
+
+  it('draws the Δ forest plot when a variant has a paired interval, and none for the baseline alone', async () => {
+    const seeds = [1, 2, 3];
+    const record = fakeRecord('f', [{ name: 'base', paper: [] }, { name: 'v', paper: [] }], seeds, (v, s) =>
+      fakeSummary('k', s, { mAP: v === 'base' ? 0.3 + s / 100 : 0.35 + s / 100 + (s === 2 ? 0.001 : 0), rank1: 0.5, rank5: 0.5, mINP: 0.5 }));
+    const png = deltaFigure(record)!;
+    const img = await loadImage(png);
+    expect(img.width).toBe(640);
+    expect(deltaFigure(fakeRecord('g', [{ name: 'base', paper: [] }], seeds, (_v, s) => fakeSummary('k', s, { mAP: 0.3, rank1: 0.5, rank5: 0.5, mINP: 0.5 })))).toBeUndefined();
   });
 
   it('draws training and evaluation curves as decodable PNGs', async () => {

@@ -1,15 +1,15 @@
 /**
  * An ablation's figures (PNG bytes, drawn with @napi-rs/canvas): (a) total training loss vs step per variant
- * (seed mean solid, each seed faint), (b) mAP vs epoch from the periodic evaluations (Fig. 3 style), and (c) a
- * ranked-list picture — query plus top-10 gallery images with green (same identity) / red borders — read from the
+ * (seed mean solid, min–max over seeds shaded), (b) mAP vs epoch from the periodic evaluations (Fig. 3 style),
+ * (c) a forest plot of each variant's paired Δ mAP with its 95 % interval, and (d) a ranked-list picture — query plus top-10 gallery images with green (same identity) / red borders — read from the
  * dataset images, skipped when they are not on this machine.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createCanvas, Image } from '@napi-rs/canvas';
 import type { AblationRecord, RankedList, RunSummary } from '../ablation/summary';
-import { drawLineChart, paletteColor, type ChartSeries } from './line-chart';
-import { finishedSummaries } from './ablation-report';
+import { drawForestPlot, drawLineChart, paletteColor, type ChartSeries } from './line-chart';
+import { ablationRows, finishedSummaries } from './ablation-report';
 import { REPORT_REPO_ROOT } from './report-files';
 
 type Point = readonly [number, number];
@@ -22,15 +22,31 @@ export function meanCurve(curves: readonly (readonly Point[])[]): Point[] {
   return xs.map((x) => [x, maps.reduce((a, m) => a + m.get(x)!, 0) / maps.length] as const);
 }
 
+/** Min and max over seeds at the x values every seed has (x ascending). */
+export function rangeBand(curves: readonly (readonly Point[])[]): [number, number, number][] {
+  if (curves.length === 0) return [];
+  const maps = curves.map((c) => new Map(c.map(([x, y]) => [x, y])));
+  const xs = [...maps[0].keys()].filter((x) => maps.every((m) => m.has(x))).sort((a, b) => a - b);
+  return xs.map((x) => {
+    const ys = maps.map((m) => m.get(x)!);
+    return [x, Math.min(...ys), Math.max(...ys)];
+  });
+}
+
+/** Per variant the seed mean, with a shaded min–max band over seeds (a seed's own curve when there is one seed, or no x every seed shares). */
 function variantSeries(record: AblationRecord, curveOf: (s: RunSummary) => Point[], markers: boolean): ChartSeries[] {
   const out: ChartSeries[] = [];
   record.variants.forEach((v, i) => {
     const curves = finishedSummaries(record, v.name).map(curveOf).filter((c) => c.length > 0);
     if (curves.length === 0) return;
     const color = paletteColor(i);
-    if (curves.length > 1) for (const c of curves) out.push({ label: v.name, color, points: c, faint: true });
-    const mean = meanCurve(curves);
-    out.push({ label: curves.length > 1 ? `${v.name} (mean of ${curves.length})` : v.name, color, points: mean.length > 0 ? mean : curves[0], markers });
+    const mean = curves.length > 1 ? meanCurve(curves) : [];
+    if (mean.length === 0) {
+      // a single seed, or seeds that share no x: each seed's own curve
+      curves.forEach((c, k) => out.push({ label: curves.length > 1 ? `${v.name} (seed ${k + 1} of ${curves.length})` : v.name, color, points: c, markers }));
+      return;
+    }
+    out.push({ label: `${v.name} (mean of ${curves.length}, band min–max)`, color, points: mean, markers, band: rangeBand(curves) });
   });
   return out;
 }
@@ -47,6 +63,18 @@ export function curvesFigure(record: AblationRecord): Buffer | undefined {
   const series = variantSeries(record, (s) => s.evalCurve.map((p) => [p.epoch, p.mAP * 100] as const), true);
   if (series.length === 0) return undefined;
   return drawLineChart({ title: `${record.title}: mAP during training (${record.profile})`, xLabel: 'epoch', yLabel: 'mAP (%)', series });
+}
+
+/** Δ mAP vs the baseline with its paired 95 % interval per variant (forest plot); undefined when no variant has one. */
+export function deltaFigure(record: AblationRecord): Buffer | undefined {
+  const rows = ablationRows(record).flatMap((r) =>
+    r.ci ? [{ label: `${r.variant.name} (n=${r.ci.n})`, mean: r.ci.mean, ...(r.ci.lo !== undefined && r.ci.hi !== undefined ? { lo: r.ci.lo, hi: r.ci.hi } : {}), decided: r.ci.decided }] : []);
+  if (rows.length === 0) return undefined;
+  return drawForestPlot({
+    title: `${record.title}: Δ mAP vs ${record.baseline}, paired by seed, 95% CI (${record.profile})`,
+    xLabel: 'Δ mAP (points); blue = interval excludes 0, grey = not decided',
+    rows,
+  });
 }
 
 /** Rows of the ranked-list figure: per variant, the first finished run with ranked lists, up to `perVariant` queries. */

@@ -14,6 +14,8 @@ export interface ChartSeries {
   readonly faint?: boolean;
   /** Draw a dot at every point (for sparse curves such as evaluations). */
   readonly markers?: boolean;
+  /** A shaded band under the line: `[x, lo, hi]` in x order (e.g. min–max over seeds). */
+  readonly band?: readonly (readonly [number, number, number])[];
 }
 
 /** Options of {@link drawLineChart}. */
@@ -92,6 +94,38 @@ function drawLegend(ctx: SKRSContext2D, series: readonly ChartSeries[], x: numbe
   });
 }
 
+/**
+ * Break `text` into at most `maxLines` lines no wider than `maxWidth` (by `measure`), at spaces; a word longer than a
+ * line, or text left over after the last line, ends the last line with '…' so nothing is drawn outside the canvas.
+ */
+export function wrapText(text: string, maxWidth: number, measure: (s: string) => number, maxLines = 2): string[] {
+  const words = text.split(/\s+/).filter((w) => w.length > 0);
+  const lines: string[] = [];
+  let line = '';
+  let i = 0;
+  for (; i < words.length; i++) {
+    const next = line === '' ? words[i]! : `${line} ${words[i]!}`;
+    if (measure(next) <= maxWidth || line === '') {
+      line = next;
+      continue;
+    }
+    lines.push(line);
+    line = words[i]!;
+    if (lines.length === maxLines) break;
+  }
+  if (lines.length < maxLines) {
+    lines.push(line);
+    line = '';
+  }
+  const rest = lines.length === maxLines && i < words.length;
+  let last = lines[lines.length - 1]!;
+  if (rest || measure(last) > maxWidth) {
+    while (last.length > 1 && measure(`${last}…`) > maxWidth) last = last.slice(0, -1).trimEnd();
+    lines[lines.length - 1] = `${last}…`;
+  }
+  return lines;
+}
+
 /** Draw the chart; returns PNG bytes. */
 export function drawLineChart(options: LineChartOptions): Buffer {
   const width = options.width ?? 800;
@@ -99,12 +133,14 @@ export function drawLineChart(options: LineChartOptions): Buffer {
   const canvas = createCanvas(width, height);
   const ctx = canvas.getContext('2d');
   const legendW = Math.min(legendWidth(ctx, options.series), width / 2);
-  const m = { left: 70, right: legendW > 0 ? legendW + 24 : 20, top: 40, bottom: 50 };
+  ctx.font = `bold 15px ${FONT}`;
+  const titleLines = wrapText(options.title, width - 24, (t) => ctx.measureText(t).width);
+  const m = { left: 70, right: legendW > 0 ? legendW + 24 : 20, top: 22 + titleLines.length * 19, bottom: 50 };
   ctx.fillStyle = '#ffffff';
   ctx.fillRect(0, 0, width, height);
   const pts = options.series.flatMap((s) => s.points);
   const [x0, x1] = extent(pts.map((p) => p[0]));
-  const [ylo, yhi] = extent(pts.map((p) => p[1]));
+  const [ylo, yhi] = extent([...pts.map((p) => p[1]), ...options.series.flatMap((s) => (s.band ?? []).flatMap((b) => [b[1], b[2]]))]);
   const [y0, y1] = [ylo - (yhi - ylo) * 0.05, yhi + (yhi - ylo) * 0.05];
   const xt = niceTicks(x0, x1).filter((t) => t >= x0 - 1e-9 && t <= x1 + 1e-9);
   const yt = niceTicks(y0, y1).filter((t) => t >= y0 && t <= y1);
@@ -137,6 +173,18 @@ export function drawLineChart(options: LineChartOptions): Buffer {
   }
   ctx.strokeStyle = '#333333';
   ctx.strokeRect(m.left, m.top, pw, ph);
+  // bands under everything else
+  for (const s of options.series) {
+    if (!s.band || s.band.length < 2) continue;
+    ctx.fillStyle = s.color;
+    ctx.globalAlpha = 0.15;
+    ctx.beginPath();
+    s.band.forEach(([x, , hi], i) => (i === 0 ? ctx.moveTo(sx(x), sy(hi)) : ctx.lineTo(sx(x), sy(hi))));
+    for (const [x, lo] of [...s.band].reverse()) ctx.lineTo(sx(x), sy(lo));
+    ctx.closePath();
+    ctx.fill();
+    ctx.globalAlpha = 1;
+  }
   // series: faint first so the means are on top
   const ordered = [...options.series.filter((s) => s.faint), ...options.series.filter((s) => !s.faint)];
   for (const s of ordered) {
@@ -160,7 +208,7 @@ export function drawLineChart(options: LineChartOptions): Buffer {
   ctx.fillStyle = '#111111';
   ctx.textAlign = 'center';
   ctx.font = `bold 15px ${FONT}`;
-  ctx.fillText(options.title, width / 2, 24);
+  titleLines.forEach((line, i) => ctx.fillText(line, width / 2, 22 + i * 19));
   ctx.font = `13px ${FONT}`;
   ctx.fillText(options.xLabel, m.left + pw / 2, height - 12);
   ctx.save();
@@ -169,5 +217,87 @@ export function drawLineChart(options: LineChartOptions): Buffer {
   ctx.fillText(options.yLabel, 0, 0);
   ctx.restore();
   drawLegend(ctx, options.series, m.left + pw + 12, m.top, legendW);
+  return canvas.encodeSync('png');
+}
+
+/** One row of a forest plot: a difference with its interval (absent when it could not be computed). */
+export interface ForestRow {
+  readonly label: string;
+  readonly mean: number;
+  readonly lo?: number;
+  readonly hi?: number;
+  /** The interval excludes 0 (drawn solid; otherwise grey). */
+  readonly decided: boolean;
+}
+
+/** A forest plot of differences with their intervals around a vertical line at 0; returns PNG bytes. */
+export function drawForestPlot(options: { readonly title: string; readonly xLabel: string; readonly rows: readonly ForestRow[]; readonly width?: number }): Buffer {
+  const width = options.width ?? 640;
+  const rowH = 26;
+  const probe = createCanvas(1, 1).getContext('2d');
+  probe.font = `12px ${FONT}`;
+  const labelW = Math.min(width / 3, Math.max(60, ...options.rows.map((r) => probe.measureText(r.label).width)) + 12);
+  probe.font = `bold 14px ${FONT}`;
+  const titleLines = wrapText(options.title, width - 24, (t) => probe.measureText(t).width);
+  const m = { left: labelW + 10, right: 24, top: 20 + titleLines.length * 18, bottom: 46 };
+  const height = m.top + m.bottom + Math.max(1, options.rows.length) * rowH;
+  const canvas = createCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, width, height);
+  const values = [0, ...options.rows.flatMap((r) => [r.mean, r.lo ?? r.mean, r.hi ?? r.mean])];
+  const [lo0, hi0] = extent(values);
+  const pad = (hi0 - lo0) * 0.06;
+  const [x0, x1] = [lo0 - pad, hi0 + pad];
+  const pw = width - m.left - m.right;
+  const sx = (x: number): number => m.left + ((x - x0) / (x1 - x0)) * pw;
+  const ticks = niceTicks(x0, x1).filter((t) => t >= x0 && t <= x1);
+  const bottom = m.top + options.rows.length * rowH;
+  ctx.font = `12px ${FONT}`;
+  ctx.lineWidth = 1;
+  for (const t of ticks) {
+    ctx.strokeStyle = '#e6e6e6';
+    ctx.beginPath();
+    ctx.moveTo(sx(t), m.top);
+    ctx.lineTo(sx(t), bottom);
+    ctx.stroke();
+    ctx.fillStyle = '#333333';
+    ctx.textAlign = 'center';
+    ctx.fillText(tickLabel(t), sx(t), bottom + 16);
+  }
+  ctx.strokeStyle = '#333333';
+  ctx.beginPath();
+  ctx.moveTo(sx(0), m.top - 4);
+  ctx.lineTo(sx(0), bottom);
+  ctx.stroke();
+  options.rows.forEach((r, i) => {
+    const y = m.top + i * rowH + rowH / 2;
+    const color = r.decided ? '#0072B2' : '#8c8c8c';
+    ctx.fillStyle = '#111111';
+    ctx.textAlign = 'right';
+    ctx.fillText(r.label, m.left - 10, y + 4);
+    if (r.lo !== undefined && r.hi !== undefined) {
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.moveTo(sx(r.lo), y);
+      ctx.lineTo(sx(r.hi), y);
+      for (const e of [r.lo, r.hi]) {
+        ctx.moveTo(sx(e), y - 5);
+        ctx.lineTo(sx(e), y + 5);
+      }
+      ctx.stroke();
+    }
+    ctx.fillStyle = color;
+    ctx.beginPath();
+    ctx.arc(sx(r.mean), y, 4.5, 0, 2 * Math.PI);
+    ctx.fill();
+  });
+  ctx.fillStyle = '#111111';
+  ctx.textAlign = 'center';
+  ctx.font = `bold 14px ${FONT}`;
+  titleLines.forEach((line, i) => ctx.fillText(line, width / 2, 20 + i * 18));
+  ctx.font = `13px ${FONT}`;
+  ctx.fillText(options.xLabel, m.left + pw / 2, height - 10);
   return canvas.encodeSync('png');
 }

@@ -28,10 +28,11 @@ describe('writeAblationReport', () => {
 
   it('writes the CSV, the Markdown and the figures next to the record, byte-identically on regeneration', () => {
     const first = writeAblationReport(recordPath);
-    expect(first.written.map((p) => p.slice(folder.length + 1))).toEqual(['components.csv', 'components.md', 'components-train.png', 'components-curves.png']);
+    expect(first.written.map((p) => p.slice(folder.length + 1))).toEqual(['components.csv', 'components.md', 'components-train.png', 'components-curves.png', 'components-delta.png']);
     expect(first.notes).toEqual([]);
     for (const png of ['components-train.png', 'components-curves.png']) expect(pngSize(readFileSync(join(folder, png))).width).toBe(800);
     expect(readFileSync(join(folder, 'components.md'), 'utf8')).toContain('![evaluation curves](components-curves.png)');
+    expect(readFileSync(join(folder, 'components.md'), 'utf8')).toContain('![Δ mAP forest plot](components-delta.png)');
     const before = snapshot(folder);
     writeAblationReport(readAblationRecord(recordPath), folder);
     expect(snapshot(folder)).toEqual(before);

@@ -1,6 +1,6 @@
 /**
  * Writing one ablation's reports next to its record: `<ablation>.csv`, `<ablation>.md`, and the figures
- * `<ablation>-train.png`, `<ablation>-curves.png` (when there are evaluation curves) and `<ablation>-ranked.png`
+ * `<ablation>-train.png`, `<ablation>-curves.png` (when there are evaluation curves), `<ablation>-delta.png` (the Δ forest plot, when a variant has a paired Δ) and `<ablation>-ranked.png`
  * (when the dataset images are on this machine). The ablation runner calls {@link writeAblationReport} after a
  * grid; `clip-senet report` regenerates (or checks) records' reports.
  */
@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { AblationRecord } from '../ablation/summary';
 import { upgradeSummary } from '../ablation/summarize';
-import { ablationCsv, ablationMarkdown, type FigureRefs } from './ablation-report';
-import { curvesFigure, rankedFigure, trainingFigure } from './figures';
+import { ablationCsv, ablationMarkdown, ablationRows, type FigureRefs } from './ablation-report';
+import { curvesFigure, deltaFigure, rankedFigure, trainingFigure } from './figures';
 import { writeGenerated, type GeneratedFile } from './report-files';
 
 /** Read and minimally validate a `runs.json`. */
@@ -45,6 +45,7 @@ function figureRefs(record: AblationRecord): FigureRefs {
     ...(finished.some((s) => s.trainCurve.length > 0) ? { train: `${a}-train.png` } : {}),
     ...(finished.some((s) => s.evalCurve.length > 0) ? { curves: `${a}-curves.png` } : {}),
     ...(finished.some((s) => s.ranked.length > 0) ? { ranked: `${a}-ranked.png` } : {}),
+    ...(ablationRows(record).some((r) => r.ci !== undefined) ? { delta: `${a}-delta.png` } : {}),
   };
 }
 
@@ -62,6 +63,8 @@ export function ablationReportFiles(record: AblationRecord, outDir: string, opti
     if (train && refs.train) files.push({ path: join(outDir, refs.train), content: train });
     const curves = refs.curves ? curvesFigure(record) : undefined;
     if (curves && refs.curves) files.push({ path: join(outDir, refs.curves), content: curves });
+    const delta = refs.delta ? deltaFigure(record) : undefined;
+    if (delta && refs.delta) files.push({ path: join(outDir, refs.delta), content: delta });
     if (refs.ranked) {
       const ranked = rankedFigure(record);
       if ('png' in ranked) files.push({ path: join(outDir, refs.ranked), content: ranked.png });
