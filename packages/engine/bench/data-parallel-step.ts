@@ -24,7 +24,7 @@ import type { LoadedBatch } from '@clip-senet/datasets';
 import { buildLosses } from '@clip-senet/losses';
 import { createDataParallel } from '../src/data-parallel';
 import { statCpuMs } from '../src/data-parallel-protocol';
-import { buildModel } from '../src/model';
+import { buildModel } from '../src/build-model';
 import { modelLossFn, trainableVariables } from '../src/model-loss';
 import { replicaOf, splitLoadedBatch } from '../src/model-replica';
 import { buildOptimizer } from '../src/optimizer-config';

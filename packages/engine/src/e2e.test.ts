@@ -11,7 +11,7 @@ import { checkpointHook, resumeState } from './checkpoint-hook';
 import { samplerSource } from './data-source';
 import { evaluateModel } from './evaluate';
 import { jsonlLog, leakGuard, nonFiniteGuard } from './hooks';
-import { buildModel } from './model';
+import { buildModel } from './build-model';
 import type { ModelConfigInput } from './model-config';
 import { checkpointParams, modelLossFn, trainableVariables } from './model-loss';
 import { buildOptimizer } from './optimizer-config';

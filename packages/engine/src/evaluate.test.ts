@@ -7,7 +7,8 @@ import { createBatchLoader, generateSyntheticWorld, loadVeRi776 } from '@clip-se
 import type { Sample } from '@clip-senet/datasets';
 import { veri776 } from '@clip-senet/metrics';
 import { evaluateModel, extractFeatures, folderSamples, gitCommit, toEvalResults, writeFeatures } from './evaluate';
-import { buildModel, type ClipSenetModel } from './model';
+import { buildModel } from './build-model';
+import type { ClipSenetModel } from './model';
 
 let dir: string;
 beforeAll(async () => {

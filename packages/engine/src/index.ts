@@ -42,7 +42,8 @@ export { checkpointHook, resumeState } from './checkpoint-hook';
 export type { CheckpointHookOptions, ResumeTargets, ResumeOptions } from './checkpoint-hook';
 
 // model assembly
-export { ClipSenetModel, buildModel } from './model';
+export { ClipSenetModel, assembleModel } from './model';
+export { buildModel } from './build-model';
 export type { ModelInputs, ModelOutputs, BuildModelOptions } from './model';
 export {
   ModelConfigSchema, AppearanceConfigSchema, SemConfigSchema, NeckConfigSchema, BranchInputConfigSchema, defaultModelConfig,

@@ -7,7 +7,8 @@ import { Rng, tf } from '@clip-senet/core';
 import type { LoadedBatch } from '@clip-senet/datasets';
 import { buildLosses, type LossesConfigInput, type LossSet } from '@clip-senet/losses';
 import type { Replica, Shard } from './data-parallel';
-import { buildModel, type ClipSenetModel } from './model';
+import { buildModel } from './build-model';
+import type { ClipSenetModel } from './model';
 import type { ModelConfigInput } from './model-config';
 import { trainableVariables } from './model-loss';
 

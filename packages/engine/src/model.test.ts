@@ -3,7 +3,7 @@ import { initBackend, Rng, tf } from '@clip-senet/core';
 import type { Scalar } from '@clip-senet/core';
 import { buildLosses } from '@clip-senet/losses';
 import type { LoadedBatch, Sample } from '@clip-senet/datasets';
-import { buildModel } from './model';
+import { buildModel } from './build-model';
 import { batchInputs } from './model-loss';
 import { defaultModelConfig, type ModelConfigInput } from './model-config';
 

@@ -9,7 +9,7 @@
  */
 import { tf, type Rng } from '@clip-senet/core';
 import type { Tensor1D, Tensor2D, Tensor4D, Variable } from '@clip-senet/core';
-import { buildBackbone, loadWeights, type Backbone, type ClipVisionTransformer } from '@clip-senet/backbones';
+import { buildBackbone, type Backbone, type ClipVisionTransformer } from '@clip-senet/backbones';
 import { BatchNorm1d, buildFusion, Linear, type Fusion } from '@clip-senet/afem';
 import { ModelConfigSchema, type BranchInputConfig, type ModelConfig, type ModelConfigInput } from './model-config';
 
@@ -63,9 +63,6 @@ export class ClipSenetModel {
       if (sem.family !== 'clip-vit') throw new Error(`model: SEM backbone '${config.sem.backbone.name}' is not a CLIP ViT`);
       this.sem = sem as ClipVisionTransformer;
     }
-    const weightOpts = opts.log === undefined ? {} : { log: opts.log };
-    if (config.appearance.weights) loadWeights(this.appearance, config.appearance.weights, weightOpts);
-    if (this.sem && config.sem?.weights) loadWeights(this.sem, config.sem.weights, weightOpts);
     const dims = { appearanceDim: this.appearance.featureDim, semanticDim: this.sem?.featureDim ?? 1 };
     this.fusion = buildFusion(config.fusion, dims, rng.derive('fusion'));
     const d = this.fusion.outDim;
@@ -158,8 +155,12 @@ export class ClipSenetModel {
   }
 }
 
-/** Validate `config` (zod) and build the model. */
-export function buildModel(config: ModelConfigInput, opts: BuildModelOptions): ClipSenetModel {
+/**
+ * Validate `config` (zod) and assemble the model with its initial weights only: the pretrained weight files the
+ * config names (`appearance.weights`, `sem.weights`) are not read here — `buildModel` (./build-model, Node) reads
+ * them; a browser page refuses such a config and restores a trained model's parameters instead.
+ */
+export function assembleModel(config: ModelConfigInput, opts: BuildModelOptions): ClipSenetModel {
   return new ClipSenetModel(ModelConfigSchema.parse(config), opts);
 }
 

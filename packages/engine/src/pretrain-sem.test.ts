@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, Rng } from '@clip-senet/core';
 import { generateSyntheticWorld } from '@clip-senet/datasets';
-import { buildModel } from './model';
+import { buildModel } from './build-model';
 import { identityReport, pretrainSem, readCaptions, reidIdentities, splitByIdentity, type PretrainSemConfigInput } from './pretrain-sem';
 
 let dir: string;

@@ -6,7 +6,7 @@ import { initBackend, Rng } from '@clip-senet/core';
 import { createBatchLoader, generateSyntheticWorld, loadVeRi776, type Sample } from '@clip-senet/datasets';
 import { veri776 } from '@clip-senet/metrics';
 import { evaluateModel } from './evaluate';
-import { buildModel } from './model';
+import { buildModel } from './build-model';
 import { protocolMetric, rankedLists } from './ranked-lists';
 
 const samples = (prefix: string, n: number): Sample[] => Array.from({ length: n }, (_, i) => ({ path: `${prefix}${i}.jpg`, vehicleId: -1, cameraId: -1 }));
