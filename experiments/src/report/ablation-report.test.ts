@@ -9,19 +9,19 @@ describe('ablation report', () => {
     const rows = ablationMarkdownRows(record);
     expect(ABLATION_MD_HEADER).toHaveLength(rows[0].length);
     // baseline: mAP 80/82 → 81.0 ± 1.414; R1 90/93 → 91.5 ± 2.121; R5 95/95 → ± 0.0; mINP 40/44 → 42.0 ± 2.828
-    expect(rows[0]).toEqual(['`baseline`', 'CNN + CE + SupCon, no \\| SEM', '2/2 seeds', '81.0 ± 1.4', '91.5 ± 2.1', '95.0 ± 0.0', '42.0 ± 2.8', 'baseline', 'baseline', 'baseline', '`IV/baseline`', '86.7', '96.8', 'baseline', 'baseline']);
+    expect(rows[0]).toEqual(['`baseline`', 'CNN + CE + SupCon, no \\| SEM', '2/2 seeds', '81.0 ± 1.4', '91.5 ± 2.1', '95.0 ± 0.0', '42.0 ± 2.8', 'baseline', 'baseline', 'baseline', '0/2', '`IV/baseline`', '86.7', '96.8', 'baseline', 'baseline']);
     // full: one finished seed of two; Δ = 85 − 81, 94 − 91.5; one seed paired with the baseline → no interval;
     // paper Δ = 91.4 − 86.7, 97.6 − 96.8
-    expect(rows[1]).toEqual(['`full`', 'with SEM, AFEM', '1/2 seeds', '85.0 ± —', '94.0 ± —', '97.0 ± —', '50.0 ± —', '+4.0', '+2.5', 'not decided at 1 seed', '`IV/+SEM+AFEM`', '91.4', '97.6', '+4.7', '+0.8']);
+    expect(rows[1]).toEqual(['`full`', 'with SEM, AFEM', '1/2 seeds', '85.0 ± —', '94.0 ± —', '97.0 ± —', '50.0 ± —', '+4.0', '+2.5', 'not decided at 1 seed', '0/1', '`IV/+SEM+AFEM`', '91.4', '97.6', '+4.7', '+0.8']);
     // g64: nothing finished; its paper cell is in Table V, the baseline's in Table IV → no paper Δ
-    expect(rows[2]).toEqual(['`g64`', 'variant g64', '0/2 seeds', 'not run', 'not run', 'not run', 'not run', '—', '—', '—', '`V/G=64`', '90.3', '97.9', '—', '—']);
+    expect(rows[2]).toEqual(['`g64`', 'variant g64', '0/2 seeds', 'not run', 'not run', 'not run', 'not run', '—', '—', '—', '—', '`V/G=64`', '90.3', '97.9', '—', '—']);
   });
 
   it('names the other and the unknown paper keys of a variant', () => {
     const r = { ...record, variants: record.variants.map((v) => (v.name === 'full' ? { ...v, paper: ['IV/+SEM+AFEM', 'V/G=32', 'IV/typo'] } : v.name === 'g64' ? { ...v, paper: ['V/G=6'] } : v)) };
     const rows = ablationMarkdownRows(r);
-    expect(rows[1][10]).toBe('`IV/+SEM+AFEM` (also `V/G=32`, `IV/typo` (unknown key))');
-    expect(rows[2].slice(10)).toEqual(['`V/G=6` (unknown key)', '—', '—', '—', '—']);
+    expect(rows[1][11]).toBe('`IV/+SEM+AFEM` (also `V/G=32`, `IV/typo` (unknown key))');
+    expect(rows[2].slice(11)).toEqual(['`V/G=6` (unknown key)', '—', '—', '—', '—']);
   });
 
   it('gives each Δ mAP a 95% interval paired by seed, and calls it decided only when it excludes 0', () => {

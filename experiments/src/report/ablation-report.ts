@@ -12,6 +12,7 @@ import {
   csvNum, distinct, fmt1, fmtDelta, fmtDuration, fmtMeanStd, fmtPairedDelta, mdCell, mdTable, metricStats, METRIC_LABEL, PAIRED_DELTA_METHOD, pairedDelta, REPORT_METRICS,
   type MeanStd, type PairedDelta, type ReportMetric,
 } from './stats';
+import { PLATEAU_METHOD, plateauCount, plateauStatus, type PlateauStatus } from './plateau';
 
 /** The paper side of a variant's row. */
 export interface PaperSide {
@@ -93,6 +94,7 @@ export function ablationRows(record: AblationRecord): VariantRow[] {
 const CSV_COLUMNS = [
   'ablation', 'profile', 'variant', 'description', 'is_baseline', 'seeds_finished', 'seeds_total',
   ...REPORT_METRICS.flatMap((m) => [`${m}_mean`, `${m}_std`]),
+  'plateau_judged', 'plateau_on',
   'delta_mAP', 'delta_rank1', 'delta_mAP_paired_n', 'delta_mAP_ci95_lo', 'delta_mAP_ci95_hi', 'delta_mAP_decided', 'paper_key', 'paper_mAP', 'paper_rank1', 'paper_rank5', 'paper_delta_mAP', 'paper_delta_rank1', 'paper_delta_rank5',
 ];
 
@@ -101,12 +103,18 @@ export function ablationCsv(record: AblationRecord): string {
   const rows = ablationRows(record).map((r) => [
     record.ablation, record.profile, r.variant.name, r.variant.description, r.isBaseline ? 'true' : 'false', String(r.finished), String(r.total),
     ...REPORT_METRICS.flatMap((m) => [csvNum(r.stats?.[m].mean), csvNum(r.stats?.[m].std)]),
+    ...plateauCsv(finishedSummaries(record, r.variant.name)),
     csvNum(r.delta?.mAP), csvNum(r.delta?.rank1),
     csvNum(r.ci?.n), csvNum(r.ci?.lo), csvNum(r.ci?.hi), r.ci ? String(r.ci.decided) : '',
     r.paper?.cell.key ?? '', csvNum(r.paper?.cell.values.mAP), csvNum(r.paper?.cell.values.rank1), csvNum(r.paper?.cell.values.rank5),
     csvNum(r.paper?.delta.mAP), csvNum(r.paper?.delta.rank1), csvNum(r.paper?.delta.rank5),
   ]);
   return stringify([CSV_COLUMNS, ...rows], { eof: true });
+}
+
+function plateauCsv(summaries: readonly RunSummary[]): [string, string] {
+  const judged = summaries.map(plateauStatus).filter((x) => x.kind !== 'unjudged');
+  return [String(judged.length), String(judged.filter((x) => x.kind === 'plateau').length)];
 }
 
 function metricCells(r: VariantRow): string[] {
@@ -139,13 +147,14 @@ function paperCells(r: VariantRow): string[] {
 /** The Markdown table rows (exposed for tests). */
 export function ablationMarkdownRows(record: AblationRecord): string[][] {
   return ablationRows(record).map((r) => [
-    `\`${r.variant.name}\``, mdCell(r.variant.description), `${r.finished}/${r.total} seeds`, ...metricCells(r), ...deltaCells(r), ...paperCells(r),
+    `\`${r.variant.name}\``, mdCell(r.variant.description), `${r.finished}/${r.total} seeds`, ...metricCells(r), ...deltaCells(r),
+    plateauCount(finishedSummaries(record, r.variant.name)), ...paperCells(r),
   ]);
 }
 
 /** The Markdown table header. */
 export const ABLATION_MD_HEADER: readonly string[] = [
-  'variant', 'description', 'seeds', ...REPORT_METRICS.map((m) => `${METRIC_LABEL[m]} (%)`), 'Δ mAP', 'Δ R1', 'Δ mAP 95% CI', 'paper cell', 'paper mAP', 'paper R1', 'paper Δ mAP', 'paper Δ R1',
+  'variant', 'description', 'seeds', ...REPORT_METRICS.map((m) => `${METRIC_LABEL[m]} (%)`), 'Δ mAP', 'Δ R1', 'Δ mAP 95% CI', 'on plateau', 'paper cell', 'paper mAP', 'paper R1', 'paper Δ mAP', 'paper Δ R1',
 ];
 
 /** What figures exist next to the tables (decided from the record, so the Markdown is machine-independent). */
@@ -177,6 +186,21 @@ function footer(record: AblationRecord): string {
   ].join('\n');
 }
 
+function plateauText(p: PlateauStatus): string {
+  if (p.kind === 'unjudged') return `not judged (${p.evaluations} evaluation${p.evaluations === 1 ? '' : 's'})`;
+  const what = p.kind === 'plateau' ? 'on plateau' : p.kind;
+  return `${what} (${fmt1(p.previous)} → ${fmt1(p.last)} at epochs ${p.epochs[0]} → ${p.epochs[1]}, ${fmtDelta(p.change)})`;
+}
+
+/** Every run of the grid: its final mAP and its plateau status (unfinished runs say so). */
+function runsSection(record: AblationRecord): string {
+  const rows = record.runs.map((r) => {
+    const s = r.summary;
+    return [`\`${r.variant}\``, String(r.seed), `\`${r.runKey}\``, s ? fmt1(s.metrics.mAP * 100) : 'not finished', s ? plateauText(plateauStatus(s)) : '—'];
+  });
+  return ['## Runs', '', `${PLATEAU_METHOD}`, '', mdTable(['variant', 'seed', 'run', 'mAP (%)', 'last two evaluations (mAP %)'], rows), ''].join('\n');
+}
+
 function figureSection(record: AblationRecord, figures: FigureRefs): string {
   const parts = ['## Figures', ''];
   if (figures.train) parts.push(`Training loss (total) vs step, seed mean per variant (shaded band: min–max over seeds): ![training curves](${figures.train})`, '');
@@ -201,12 +225,12 @@ export function ablationMarkdown(record: AblationRecord, figures: FigureRefs = {
     '',
     `Ablation \`${record.ablation}\`, profile \`${record.profile}\`, baseline \`${record.baseline}\`. ` +
       'Metrics in %: mean ± sample std (n − 1) over the finished seeds (— for one seed); Δ = variant mean − baseline mean in points. ' +
-      `${PAIRED_DELTA_METHOD} ` +
+      `${PAIRED_DELTA_METHOD} ${PLATEAU_METHOD} ` +
       'Paper columns: the first paper cell the variant maps to; paper Δ = that cell − the cell the baseline maps to in the same table. ' +
       '"k/n seeds" counts finished runs; "not run" means none finished.',
     '',
   ].join('\n');
   const table = mdTable(ABLATION_MD_HEADER, ablationMarkdownRows(record));
   const forest = figures.delta ? `\n\nΔ mAP vs \`${record.baseline}\` with its paired 95% interval: ![Δ mAP forest plot](${figures.delta})` : '';
-  return `${head}\n${table}${forest}\n\n${figureSection(record, figures)}\n${footer(record)}\n`;
+  return `${head}\n${table}${forest}\n\n${figureSection(record, figures)}\n${runsSection(record)}\n${footer(record)}\n`;
 }
