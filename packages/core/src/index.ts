@@ -11,6 +11,7 @@ export type { BackendPreference, BackendName, BackendInfo, InitBackendOptions } 
 export { registerTrainingKernels } from './kernels/index';
 export { groupedConv2d } from './kernels/grouped-conv';
 export { tfGemm } from './gemm';
+export { DeviceLostError, hostValues, webgpuDeviceLost } from './webgpu';
 export type { KernelPatchReport } from './kernels/index';
 
 // tf-free utilities (also importable without tfjs as '@clip-senet/core/base'). base.ts is itself the curated
