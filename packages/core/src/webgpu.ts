@@ -84,7 +84,41 @@ type WebGPUBackendClass = new (device: GpuDevice, adapterInfo?: GpuAdapterInfo) 
 export const NO_SYNC_READ =
   'webgpu in Node cannot read a tensor synchronously (dataSync/arraySync/bufferSync): await tensor.data() or tensor.array() instead';
 
-/** tfjs' WebGPUBackend with a clear error for synchronous reads of data that lives on the GPU. */
+/**
+ * A read from a webgpu device that was lost (driver reset, GPU gone, or {@link loseWebGPUDeviceForTests}): its
+ * message is the one line saying so. Everything on that device is gone; a trainer stops and names the checkpoint
+ * to resume from ({@link DeviceLostError.addNote}).
+ */
+export class DeviceLostError extends Error {
+  override readonly name = 'DeviceLostError';
+  /** Appends what the caller knows (e.g. the step and the checkpoint to resume from) to the one line. */
+  addNote(note: string): this {
+    this.message = `${this.message}; ${note}`;
+    return this;
+  }
+}
+
+/** The device the webgpu backend runs on, and the line saying it was lost (undefined while it works). */
+let activeDevice: GpuDevice | undefined;
+let lostLine: string | undefined;
+let simulatedLoss = false;
+
+/** The one line saying the webgpu device was lost, or undefined while it works (or webgpu is not in use). */
+export function webgpuDeviceLost(): string | undefined {
+  return lostLine;
+}
+
+/**
+ * Test seam: loses the device as a driver reset would (it is destroyed and reported as lost, reads fail with a
+ * {@link DeviceLostError}). The next `initBackend('webgpu')` makes a new device.
+ */
+export function loseWebGPUDeviceForTests(): void {
+  if (!activeDevice) throw new Error('loseWebGPUDeviceForTests: webgpu has no device in this process');
+  simulatedLoss = true;
+  activeDevice.destroy();
+}
+
+/** tfjs' WebGPUBackend with one clear error for synchronous reads of GPU data and for reads from a lost device. */
 function nodeBackendClass(Base: WebGPUBackendClass): WebGPUBackendClass {
   return class NodeWebGPUBackend extends Base {
     override readSync(dataId: object): tf.BackendValues {
@@ -95,7 +129,30 @@ function nodeBackendClass(Base: WebGPUBackendClass): WebGPUBackendClass {
         throw err;
       }
     }
+
+    override async read(dataId: object): Promise<tf.BackendValues> {
+      try {
+        return await super.read(dataId);
+      } catch (err) {
+        // Dawn rejects the buffer mapping (with an empty message) once the device is gone; its lost promise may
+        // settle a turn later.
+        if (lostLine === undefined) await new Promise((resolve) => setImmediate(resolve));
+        if (lostLine !== undefined) throw new DeviceLostError(lostLine);
+        throw new Error(`webgpu: reading a tensor back failed (${firstLine(err) || 'no message from Dawn'})`);
+      }
+    }
   };
+}
+
+/**
+ * A tensor's values when they are in host memory, without a GPU read: always on cpu / wasm / tensorflow (a
+ * synchronous read there is a copy), and on webgpu while the values have not moved to the GPU (a tensor made from
+ * host data and not yet used, or one read back already). Undefined when only an asynchronous read can get them.
+ */
+export function hostValues(t: tf.Tensor): tf.TypedArray | string[] | undefined {
+  if (tf.getBackend() !== 'webgpu') return t.dataSync();
+  const data = (tf.backend() as unknown as { tensorMap?: { get(id: object): { values?: tf.BackendValues | null } | undefined } }).tensorMap?.get(t.dataId);
+  return data?.values != null ? t.dataSync() : undefined;
 }
 
 /** Loaded Dawn modules by source (the `webgpu` package or a CLIP_SENET_DAWN_NODE path). */
@@ -243,8 +300,15 @@ export async function useWebGPU(adapter: GpuAdapter, onLost: (line: string) => v
   );
   const requiredFeatures = ['timestamp-query'].filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  activeDevice = device;
+  lostLine = undefined;
+  simulatedLoss = false;
   void device.lost.then((info) => {
-    if (info.reason !== 'destroyed') onLost(`[clip-senet] webgpu device lost (${info.reason || 'unknown'}: ${info.message.split('\n')[0]}); results after this point are invalid`);
+    // `destroyed` is this process disposing the backend, unless a test simulates a loss that way
+    if (device !== activeDevice || (info.reason === 'destroyed' && !simulatedLoss)) return;
+    const why = simulatedLoss ? 'simulated by a test' : `${info.reason || 'unknown'}: ${info.message.split('\n')[0] || 'no message'}`;
+    lostLine = `webgpu device lost (${why}); everything on it is gone`;
+    onLost(`[clip-senet] ${lostLine}; results after this point are invalid`);
   });
   // Replace the package's own factory (which would ask navigator.gpu for a core-level adapter) with this device.
   if (tf.findBackendFactory('webgpu') != null) tf.removeBackend('webgpu');
