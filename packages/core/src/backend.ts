@@ -19,7 +19,7 @@ import { loadNative } from '@clip-senet/native';
 import { registerTrainingKernels, registerWebGPUKernels, type KernelPatchReport } from './kernels/index';
 import { registerNativeKernels, setNativeKernelsEnabled } from './kernels/native';
 import { initThreadedWasm } from './wasm-threads';
-import { describeAdapter, pinnedDawnBackend, probeWebGPU, useWebGPU, type WebGPUAdapterSummary } from './webgpu';
+import { describeAdapter, pinnedDawnBackend, probeWebGPU, useWebGPU, webgpuDeviceLost, type WebGPUAdapterSummary } from './webgpu';
 
 /** A backend preference. `tensorflow` = the native tfjs-node(-gpu) backend. */
 export type BackendPreference = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -202,7 +202,8 @@ let webgpuAdapter: WebGPUAdapterSummary | undefined;
  * backend set up earlier in this process is reused (its device holds the tensors made on it).
  */
 async function tryWebGPU(hardwareOnly: boolean, env: Record<string, string | undefined>, log: LogLine): Promise<BackendInfo | { reason: string }> {
-  if (!webgpuAdapter || tf.findBackend('webgpu') == null || (hardwareOnly && webgpuAdapter.software)) {
+  // A lost device is replaced by a new one (its tensors are gone with it).
+  if (!webgpuAdapter || tf.findBackend('webgpu') == null || webgpuDeviceLost() !== undefined || (hardwareOnly && webgpuAdapter.software)) {
     const probe = await probeWebGPU({ hardwareOnly, env });
     if (!probe.ok) return { reason: probe.reason };
     try {
@@ -301,9 +302,10 @@ export async function initBackend(preference: BackendPreference = 'auto', option
   pinnedDawnBackend(env);
   const key = `${pref}|${native.wanted}|${native.threads ?? ''}|${env.CLIP_SENET_DAWN_BACKEND ?? ''}|${env.CLIP_SENET_DAWN_NODE ?? ''}`;
   const log = options.log === undefined ? stderrLine : options.log;
-  if (current && pendingKey === key && tf.getBackend() === current.name) return current.name;
-  // A settled choice whose backend was switched away from since (tf.setBackend) is made again.
-  const stale = settled && current !== undefined && tf.getBackend() !== current.name;
+  const lost = current?.name === 'webgpu' && webgpuDeviceLost() !== undefined;
+  if (current && pendingKey === key && tf.getBackend() === current.name && !lost) return current.name;
+  // A settled choice whose backend was switched away from since (tf.setBackend), or whose GPU device was lost, is made again.
+  const stale = settled && current !== undefined && (tf.getBackend() !== current.name || lost);
   if (!pending || pendingKey !== key || stale) {
     pendingKey = key;
     settled = false;
