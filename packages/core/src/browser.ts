@@ -9,6 +9,7 @@
 export { tf } from './tf';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, Variable, Scalar } from './tf';
 export { groupedConv2d } from './kernels/grouped-conv';
+export { hostValues } from './host-values';
 
 // Node-free utilities
 export * from './browser-base';

@@ -144,16 +144,8 @@ function nodeBackendClass(Base: WebGPUBackendClass): WebGPUBackendClass {
   };
 }
 
-/**
- * A tensor's values when they are in host memory, without a GPU read: always on cpu / wasm / tensorflow (a
- * synchronous read there is a copy), and on webgpu while the values have not moved to the GPU (a tensor made from
- * host data and not yet used, or one read back already). Undefined when only an asynchronous read can get them.
- */
-export function hostValues(t: tf.Tensor): tf.TypedArray | string[] | undefined {
-  if (tf.getBackend() !== 'webgpu') return t.dataSync();
-  const data = (tf.backend() as unknown as { tensorMap?: { get(id: object): { values?: tf.BackendValues | null } | undefined } }).tensorMap?.get(t.dataId);
-  return data?.values != null ? t.dataSync() : undefined;
-}
+// hostValues lives in ./host-values (no Node import: the browser entry loads it); re-exported here for index.ts
+export { hostValues } from './host-values';
 
 /** Loaded Dawn modules by source (the `webgpu` package or a CLIP_SENET_DAWN_NODE path). */
 const loaded = new Map<string, Dawn>();
