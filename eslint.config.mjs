@@ -1,5 +1,5 @@
 // Flat ESLint config. The dependency direction of the monorepo is enforced here:
-//   native ← core ← datasets, backbones, afem, losses, metrics ← engine ← experiments
+//   native ← core ← datasets, backbones, afem, losses, metrics ← engine ← export ← experiments
 // Library packages never import each other sideways (e.g. afem must not import backbones).
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
@@ -21,7 +21,8 @@ export default [
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:native'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:core'] },
             { sourceTag: 'type:engine', onlyDependOnLibsWithTags: ['type:core', 'type:lib'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:lib', 'type:engine'] },
+            { sourceTag: 'type:export', onlyDependOnLibsWithTags: ['type:core', 'type:lib', 'type:engine'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:lib', 'type:engine', 'type:export'] },
           ],
         },
       ],
