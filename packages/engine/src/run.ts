@@ -7,7 +7,7 @@
  * Run folder: `checkpoints/` (safetensors + latest.json), `log.jsonl` (steps and evaluations), `results.json`
  * (final evaluation, tagged with protocol, seed, backend, commit).
  */
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '@clip-senet/core';
 import { createBatchLoader, createPKSampler, type BatchLoader, type PKSamplerState, type Sample, type TransformOptions } from '@clip-senet/datasets';
@@ -116,7 +116,8 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunTraining
     let gradients: GradientFn<LoadedBatch> | undefined;
     if (cfg.dataParallel.workers > 0) {
       const args: ClipSenetReplicaArgs = { model: opts.model, losses: opts.losses, numClasses: opts.numClasses, seed: cfg.seed };
-      const module = fileURLToPath(new URL('./model-replica.ts', import.meta.url));
+      // model-replica.ts beside this file from source, model-replica.js in a build (dist/)
+      const module = fileURLToPath(new URL(`./model-replica${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
       dp = await createDataParallel<LoadedBatch>({
         recipe: { module, exportName: 'clipSenetReplica', args }, workers: cfg.dataParallel.workers, split: splitLoadedBatch,
         ...(cfg.dataParallel.local ? { local: replicaOf(b.model, b.losses) } : {}),
