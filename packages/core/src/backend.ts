@@ -8,7 +8,8 @@
  * adapter (Mesa llvmpipe through EGL, as in CI).
  * `CLIP_SENET_BACKEND` overrides the caller's preference. One log line names the choice and why.
  *
- * On wasm, the oneDNN kernels of the optional @clip-senet/native addon (conv forward/backward, matmul; see
+ * On wasm, the kernels of the optional @clip-senet/native addon (oneDNN conv forward/backward and matmul, plain native
+ * loops for element-wise ops, reductions, BatchNorm, max-pool gradients, slices and the Adam update; see
  * kernels/native.ts) are registered on top when the addon was built at install; `CLIP_SENET_NATIVE=0` turns them
  * off, `CLIP_SENET_NATIVE_THREADS` sets oneDNN's thread count (default: the wasm thread count, so the two pools
  * never run more threads than the cores asked for), `CLIP_SENET_NATIVE_DEBUG=1` logs each kind of fallback.
@@ -17,9 +18,9 @@ import { availableParallelism } from 'node:os';
 import { tf } from './tf';
 import { loadNative } from '@clip-senet/native';
 import { registerTrainingKernels, registerWebGPUKernels, type KernelPatchReport } from './kernels/index';
-import { registerNativeKernels, setNativeKernelsEnabled } from './kernels/native';
+import { describeNativeKernels, registerNativeKernels, setNativeKernelsEnabled } from './kernels/native';
 import { initThreadedWasm } from './wasm-threads';
-import { describeAdapter, pinnedDawnBackend, probeWebGPU, useWebGPU, webgpuDeviceLost, type WebGPUAdapterSummary } from './webgpu';
+import { describeAdapter, pinnedDawnBackend, probeWebGPU, useWebGPU, webgpuDeviceFailure, type WebGPUAdapterSummary } from './webgpu';
 
 /** A backend preference. `tensorflow` = the native tfjs-node(-gpu) backend. */
 export type BackendPreference = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -178,7 +179,7 @@ function nativeKernels(wanted: boolean, threads: number | undefined, debug: bool
     const kernels = registerNativeKernels(load.binding, { debug });
     setNativeKernelsEnabled(true);
     const { version, isa } = load.info;
-    return { active: true, version, isa, threads: n, kernels, detail: `oneDNN ${version} kernels (${isa}, ${n} thread${n === 1 ? '' : 's'}) for conv/matmul` };
+    return { active: true, version, isa, threads: n, kernels, detail: `oneDNN ${version} kernels (${isa}, ${n} thread${n === 1 ? '' : 's'}) — ${describeNativeKernels(kernels)}` };
   } catch (err) {
     return { active: false, detail: `native kernels unavailable: ${(err as Error).message.split('\n')[0]}` };
   }
@@ -203,7 +204,7 @@ let webgpuAdapter: WebGPUAdapterSummary | undefined;
  */
 async function tryWebGPU(hardwareOnly: boolean, env: Record<string, string | undefined>, log: LogLine): Promise<BackendInfo | { reason: string }> {
   // A lost device is replaced by a new one (its tensors are gone with it).
-  if (!webgpuAdapter || tf.findBackend('webgpu') == null || webgpuDeviceLost() !== undefined || (hardwareOnly && webgpuAdapter.software)) {
+  if (!webgpuAdapter || tf.findBackend('webgpu') == null || webgpuDeviceFailure() !== undefined || (hardwareOnly && webgpuAdapter.software)) {
     const probe = await probeWebGPU({ hardwareOnly, env });
     if (!probe.ok) return { reason: probe.reason };
     try {
@@ -302,7 +303,7 @@ export async function initBackend(preference: BackendPreference = 'auto', option
   pinnedDawnBackend(env);
   const key = `${pref}|${native.wanted}|${native.threads ?? ''}|${env.CLIP_SENET_DAWN_BACKEND ?? ''}|${env.CLIP_SENET_DAWN_NODE ?? ''}`;
   const log = options.log === undefined ? stderrLine : options.log;
-  const lost = current?.name === 'webgpu' && webgpuDeviceLost() !== undefined;
+  const lost = current?.name === 'webgpu' && webgpuDeviceFailure() !== undefined;
   if (current && pendingKey === key && tf.getBackend() === current.name && !lost) return current.name;
   // A settled choice whose backend was switched away from since (tf.setBackend), or whose GPU device was lost, is made again.
   const stale = settled && current !== undefined && (tf.getBackend() !== current.name || lost);

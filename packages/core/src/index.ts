@@ -10,8 +10,12 @@ export { initBackend, backendInfo } from './backend';
 export type { BackendPreference, BackendName, BackendInfo, InitBackendOptions } from './backend';
 export { registerTrainingKernels } from './kernels/index';
 export { groupedConv2d } from './kernels/grouped-conv';
+export { batchNormTrain } from './kernels/batchnorm-train';
+export type { BatchNormTrainOptions, BatchNormTrainResult } from './kernels/batchnorm-train';
+export { adamUpdate } from './kernels/adam-update';
+export type { AdamUpdateHyper, AdamUpdateResult } from './kernels/adam-update';
 export { tfGemm } from './gemm';
-export { DeviceLostError, hostValues, webgpuDeviceLost } from './webgpu';
+export { hostValues, WebGPUDeviceError, webgpuDeviceFailure } from './webgpu';
 export type { KernelPatchReport } from './kernels/index';
 
 // tf-free utilities (also importable without tfjs as '@clip-senet/core/base'). base.ts is itself the curated

@@ -1,5 +1,5 @@
 // N-API entry points of @clip-senet/native: library info, thread count, and the kernels (conv.cc, matmul.cc,
-// elementwise.cc).
+// elementwise.cc, fused.cc).
 #include <omp.h>
 
 #include <cstring>
@@ -95,6 +95,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxPoolGrad", Napi::Function::New(env, guarded<MaxPoolGrad>));
   exports.Set("slice", Napi::Function::New(env, guarded<Slice>));
   exports.Set("unary", Napi::Function::New(env, guarded<Unary>));
+  exports.Set("batchNormTrainForward", Napi::Function::New(env, guarded<BatchNormTrainForward>));
+  exports.Set("batchNormTrainBackward", Napi::Function::New(env, guarded<BatchNormTrainBackward>));
+  exports.Set("adamUpdate", Napi::Function::New(env, guarded<AdamUpdate>));
   return exports;
 }
 

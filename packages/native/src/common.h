@@ -43,6 +43,9 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info);
 Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info);
 Napi::Value Slice(const Napi::CallbackInfo& info);
 Napi::Value Unary(const Napi::CallbackInfo& info);
+Napi::Value BatchNormTrainForward(const Napi::CallbackInfo& info);
+Napi::Value BatchNormTrainBackward(const Napi::CallbackInfo& info);
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info);
 size_t cachedPrimitives();
 void clearCaches();
 

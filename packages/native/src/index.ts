@@ -76,7 +76,42 @@ export interface NativeBinding {
    * Step `x > 0 ? 1 : alpha` (NaN kept), Square `x · x`.
    */
   unary(heap: Uint8Array, op: number, count: number, xOffset: number, yOffset: number, alpha: number): void;
+  /**
+   * BatchNorm in training mode over x [rows, channels] (NHWC flattened): mean and biased variance over rows (float64,
+   * two passes; written as float32 [channels]), then y = (x − mean) · gamma / √(variance + ε) + beta, ReLU'd when
+   * desc[2] = 1; desc = [rows, channels, relu].
+   */
+  batchNormTrainForward(heap: Uint8Array, desc: Int32Array, xOffset: number, gammaOffset: number, betaOffset: number, yOffset: number, meanOffset: number, varianceOffset: number, epsilon: number): void;
+  /**
+   * Its gradient w.r.t. x, gamma, beta from the gradients of all three outputs (dy; dmean, dvariance of `channels`
+   * values, zeros when unused); with relu, `yOffset` is the forward's output (dy masked by y > 0), else ignored.
+   */
+  batchNormTrainBackward(
+    heap: Uint8Array,
+    desc: Int32Array,
+    dyOffset: number,
+    xOffset: number,
+    yOffset: number,
+    gammaOffset: number,
+    meanOffset: number,
+    varianceOffset: number,
+    dmeanOffset: number,
+    dvarianceOffset: number,
+    dxOffset: number,
+    dgammaOffset: number,
+    dbetaOffset: number,
+    epsilon: number,
+  ): void;
+  /**
+   * One Adam(W) step over `count` float32 values into new buffers, bitwise the float32 op chain of engine's Adam;
+   * hyper = float32 [beta1, 1 − beta1, beta2, 1 − beta2, √(1 − beta2ᵗ), eps, lr / (1 − beta1ᵗ), l2 (0: none), shrink
+   * (1 − lr·wd; 1: none)] (`ADAM_HYPER` names the slots).
+   */
+  adamUpdate(heap: Uint8Array, count: number, pOffset: number, mOffset: number, vOffset: number, gOffset: number, pOut: number, mOut: number, vOut: number, hyper: Float32Array): void;
 }
+
+/** Slots of `adamUpdate`'s hyper-parameter vector. */
+export const ADAM_HYPER = ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'bc2Sqrt', 'eps', 'stepSize', 'l2', 'shrink'] as const;
 
 /** `unary`'s op codes. */
 export const UNARY_OPS = { Relu: 0, Step: 1, Square: 2 } as const;

@@ -16,13 +16,16 @@
  * | FusedBatchNorm, Mean gradients | no Tile / no ones(x.shape) (global gradient registry) | same |
  * | Relu gradient (ClipSenetReluGrad, new) | Step + Multiply → one pass (global gradient registry) | same |
  * | GroupedConv2D (+ backprops, new) | split / conv / concat (oneDNN: one grouped primitive) | split / conv / concat |
+ * | ClipSenetBatchNormTrain, ClipSenetAdamUpdate (new) | only with the native addon (else the ops compose tf ops) | — |
  *
  * webgpu (`registerWebGPUKernels`) keeps its own shaders for the stock kernels and gets the project's custom ones
- * (GroupedConv2D and its backprops, by slices) and the same gradient registrations.
+ * (GroupedConv2D and its backprops, by slices), AddN chunked to the device's storage-buffer limit, and the same
+ * gradient registrations.
  */
 import { tf } from '../tf';
 import { flagFreeBatchMatMul } from './batch-matmul';
 import { fusedBatchNormGradNoTile } from './batchnorm-grad';
+import { batchNormTrainGradient } from './batchnorm-train';
 import { registerCpuBridges } from './bridges';
 import { conv2dBackpropFilterAsConv, conv2dBackpropInputAsConv } from './conv-backprop';
 import { broadcastTile, sameDtypeCast, sharedIdentity } from './copies';
@@ -38,6 +41,7 @@ import { meanGradBroadcast } from './mean-grad';
 import { streamingReduction } from './reductions';
 import { RELU_GRAD_KERNEL, reluGradByLoop, reluGradFused, reluGradKernelGradient } from './relu-grad';
 import { rowSegmentSum } from './segment-sum';
+import { chunkedAddN } from './webgpu-addn';
 
 /** What `registerTrainingKernels` changed for one backend. */
 export interface KernelPatchReport {
@@ -63,6 +67,7 @@ function registerGradients(): void {
   });
   tf.registerGradient(groupedConvGradient);
   tf.registerGradient(reluGradKernelGradient);
+  tf.registerGradient(batchNormTrainGradient);
   gradientPatched = true;
 }
 
@@ -116,7 +121,8 @@ export function registerWebGPUKernels(): KernelPatchReport {
   replaceKernel(GROUPED_CONV_KERNELS.forward, 'webgpu', groupedConvForwardBySlices('webgpu') as tf.KernelFunc);
   replaceKernel(GROUPED_CONV_KERNELS.backpropInput, 'webgpu', groupedConvBackpropInputBySlices('webgpu') as tf.KernelFunc);
   replaceKernel(GROUPED_CONV_KERNELS.backpropFilter, 'webgpu', groupedConvBackpropFilterBySlices('webgpu') as tf.KernelFunc);
-  const report: KernelPatchReport = { backend: 'webgpu', replaced: [GROUPED_CONV_KERNELS.forward, GROUPED_CONV_KERNELS.backpropInput, GROUPED_CONV_KERNELS.backpropFilter], bridged: [] };
+  replaceKernel('AddN', 'webgpu', chunkedAddN(originalKernel('AddN', 'webgpu')) as tf.KernelFunc);
+  const report: KernelPatchReport = { backend: 'webgpu', replaced: [GROUPED_CONV_KERNELS.forward, GROUPED_CONV_KERNELS.backpropInput, GROUPED_CONV_KERNELS.backpropFilter, 'AddN'], bridged: [] };
   patched.set('webgpu', report);
   return report;
 }

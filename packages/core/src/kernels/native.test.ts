@@ -11,7 +11,8 @@ import { tf } from '../tf';
 import { Rng } from '../rng';
 import { backendInfo, initBackend } from '../backend';
 import { maxRelErr } from '../testing';
-import { NATIVE_KERNELS, nativeFallbacks, resetNativeFallbacks, setNativeKernelsEnabled } from './native';
+import { FUSED_NATIVE_KERNELS } from './native-fused';
+import { NATIVE_KERNELS, describeNativeKernels, nativeFallbacks, resetNativeFallbacks, setNativeKernelsEnabled } from './native';
 import type { TensorInfo } from './compose';
 
 const required = process.env.CLIP_SENET_REQUIRE_NATIVE === '1';
@@ -131,8 +132,10 @@ describe('native kernel selection', () => {
     if (info.native!.active) {
       expect(info.provenance).toBe('wasm+onednn');
       expect(info.native!.isa).toMatch(/\w+/);
-      expect(info.native!.kernels).toEqual([...NATIVE_KERNELS]);
-      expect(info.reason).toMatch(/oneDNN \d+\.\d+\.\d+ kernels \(\w+, \d+ threads?\) for conv\/matmul$/);
+      expect(info.native!.kernels).toEqual([...NATIVE_KERNELS, ...FUSED_NATIVE_KERNELS.map(([n]) => n)]);
+      expect(info.reason).toMatch(/oneDNN \d+\.\d+\.\d+ kernels \(\w+, \d+ threads?\) — oneDNN: conv fwd\/bwd \(incl\. grouped\), matmul; native loops: .*batchnorm.*adam update$/);
+      expect(describeNativeKernels(['Conv2D', 'Add'])).toBe('oneDNN: conv fwd/bwd (incl. grouped); native loops: add/sub/mul/div');
+      expect(describeNativeKernels([])).toBe('none');
     } else {
       expect(info.provenance).toBe('wasm');
       expect(info.reason).toMatch(/native kernels unavailable: .*(apt-get install g\+\+ libdnnl-dev|npm run build|npm ci)/);

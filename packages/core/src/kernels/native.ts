@@ -18,6 +18,7 @@
  * | Slice                | float32 / int32, rank ≤ 8 (a pad's gradient)                   | the wasm kernel         |
  * | Relu, Step, Square   | float32                                                        | the wasm kernel         |
  * | ClipSenetReluGrad    | float32 (relu-grad.ts: dy · step(x) in one pass)               | the project's JS pass   |
+ * | ClipSenetBatchNormTrain (+ Grad), ClipSenetAdamUpdate | fused training kernels (native-fused.ts) | JS loops |
  *
  * These last ones are plain loops (packages/native/src/elementwise.cc): the element-wise ones, MaxPoolGrad and Slice give
  * the same bits as the kernels they replace (Relu keeps a −0 input's sign, as tfjs' cpu kernel does); Sum/Mean and FusedBatchNorm agree to float rounding (tests in native.test.ts).
@@ -27,19 +28,18 @@
 import type { NativeBinding } from '@clip-senet/native';
 import { ACTIVATION_CODES, BINARY_OPS, BROADCAST_MODES, UNARY_OPS } from '@clip-senet/native';
 import { tf } from '../tf';
-import type { KernelBackend, TensorInfo } from './compose';
+import type { TensorInfo } from './compose';
+import { type Fallback, type KernelArgs, type WasmHeapBackend, fallBack, nativeEnabled, offsetOf, runInPlace, setNativeDebug } from './native-common';
 import { GROUPED_CONV_KERNELS } from './grouped-conv';
+import { FUSED_NATIVE_KERNELS } from './native-fused';
 import { reducedShape } from './reductions';
 import { RELU_GRAD_KERNEL } from './relu-grad';
 
-interface WasmHeapBackend extends KernelBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-}
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: KernelBackend; attrs: tf.NamedAttrMap };
-type Fallback = (args: KernelArgs) => TensorInfo | TensorInfo[];
+/**
+ * Below 16³ multiply-adds per matrix a product costs the same either way (the call dominates: 5×4×8 measured
+ * 4.2–4.7 µs native vs 4.8–5.0 µs wasm; 32³: 5.5 vs 9.8 µs), so tiny heads keep the wasm kernel and its exact numerics.
+ */
+const TINY_MATMUL = 16 * 16 * 16;
 
 /** Kernels this module registers on wasm. */
 export const NATIVE_KERNELS = [
@@ -66,68 +66,10 @@ export const NATIVE_KERNELS = [
   RELU_GRAD_KERNEL,
 ] as const;
 
-/**
- * Below 16³ multiply-adds per matrix a product costs the same either way (the call dominates: 5×4×8 measured
- * 4.2–4.7 µs native vs 4.8–5.0 µs wasm; 32³: 5.5 vs 9.8 µs), so tiny heads keep the wasm kernel and its exact numerics.
- */
-const TINY_MATMUL = 16 * 16 * 16;
-
-let enabled = true;
 let registered: readonly string[] | undefined;
-const fallbacks = new Map<string, number>();
-const logged = new Set<string>();
-let debug = false;
 
-/** Fallback counts by `kernel: reason` since start-up (or the last `resetNativeFallbacks`). */
-export function nativeFallbacks(): ReadonlyMap<string, number> {
-  return fallbacks;
-}
-
-/** Clears the fallback counts. */
-export function resetNativeFallbacks(): void {
-  fallbacks.clear();
-}
-
-/**
- * Routes the registered native kernels to their fallbacks (`false`) or back (`true`) without re-registering; lets
- * tests and benchmarks compare native and wasm in one process. Returns the previous setting.
- */
-export function setNativeKernelsEnabled(on: boolean): boolean {
-  const before = enabled;
-  enabled = on;
-  return before;
-}
-
-function fallBack(kernel: string, reason: string, fallback: Fallback, args: KernelArgs): TensorInfo | TensorInfo[] {
-  const key = `${kernel}: ${reason}`;
-  fallbacks.set(key, (fallbacks.get(key) ?? 0) + 1);
-  if (debug && !logged.has(key)) {
-    logged.add(key);
-    process.stderr.write(`[clip-senet native] fallback ${key}\n`);
-  }
-  return fallback(args);
-}
-
-function offsetOf(backend: WasmHeapBackend, t: TensorInfo): number {
-  const entry = backend.dataIdMap.get(t.dataId);
-  if (entry == null) throw new Error('tensor is not on the wasm heap');
-  return entry.memoryOffset;
-}
-
-/**
- * Allocates the output, runs `body` with the heap view taken after allocation (growth replaces the buffer), and
- * releases the output if the addon throws. Returns undefined on a native error (the caller falls back).
- */
-function runInPlace(backend: WasmHeapBackend, shape: number[], body: (heap: Uint8Array, out: number) => void): TensorInfo | string {
-  const out = backend.makeOutput(shape, 'float32');
-  try {
-    body(backend.wasm.HEAPU8, offsetOf(backend, out));
-    return out;
-  } catch (err) {
-    backend.disposeData(out.dataId);
-    return (err as Error).message.split('\n')[0]!;
-  }
-}
+/** Fallback counts, and the switch between native kernels and their fallbacks (native-common.ts). */
+export { nativeFallbacks, resetNativeFallbacks, setNativeKernelsEnabled } from './native-common';
 
 interface ConvAttrs {
   /** Only on the GroupedConv2D kernels. */
@@ -158,7 +100,7 @@ function isNhwc(attrs: ConvAttrs): boolean {
 
 function conv2dForward(binding: NativeBinding, kernel: string, fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    if (!enabled) return fallback(args);
+    if (!nativeEnabled()) return fallback(args);
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
     const attrs = args.attrs as unknown as ConvAttrs & { activation?: string; leakyreluAlpha?: number };
     if (x!.dtype !== 'float32' || filter!.dtype !== 'float32' || x!.shape.length !== 4) return fallBack(kernel, 'dtype or rank', fallback, args);
@@ -188,7 +130,7 @@ function conv2dForward(binding: NativeBinding, kernel: string, fallback: Fallbac
 
 function conv2dBackpropInput(binding: NativeBinding, kernel: string, fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    if (!enabled) return fallback(args);
+    if (!nativeEnabled()) return fallback(args);
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
     const attrs = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
     if (dy.dtype !== 'float32' || filter.dtype !== 'float32') return fallBack(kernel, 'dtype', fallback, args);
@@ -204,7 +146,7 @@ function conv2dBackpropInput(binding: NativeBinding, kernel: string, fallback: F
 
 function conv2dBackpropFilter(binding: NativeBinding, kernel: string, fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    if (!enabled) return fallback(args);
+    if (!nativeEnabled()) return fallback(args);
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
     const attrs = args.attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
     if (x.dtype !== 'float32' || dy.dtype !== 'float32') return fallBack(kernel, 'dtype', fallback, args);
@@ -220,7 +162,7 @@ function conv2dBackpropFilter(binding: NativeBinding, kernel: string, fallback: 
 
 function batchMatMul(binding: NativeBinding, fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    if (!enabled) return fallback(args);
+    if (!nativeEnabled()) return fallback(args);
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return fallBack('BatchMatMul', 'dtype or rank', fallback, args);
@@ -300,7 +242,7 @@ export function binaryDescriptor(op: number, aShape: readonly number[], bShape: 
 
 function reluGradKernel(binding: NativeBinding, fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    if (!enabled) return fallback(args);
+    if (!nativeEnabled()) return fallback(args);
     const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
     if (dy.dtype !== 'float32' || x.dtype !== 'float32' || dy.shape.join() !== x.shape.join()) return fallBack(RELU_GRAD_KERNEL, 'dtype or shapes', fallback, args);
     const count = tf.util.sizeFromShape(x.shape);
@@ -314,7 +256,7 @@ function reluGradKernel(binding: NativeBinding, fallback: Fallback) {
 
 function unary(binding: NativeBinding, kernel: keyof typeof UNARY_OPS, fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    if (!enabled) return fallback(args);
+    if (!nativeEnabled()) return fallback(args);
     const { x } = args.inputs as { x: TensorInfo };
     if (x.dtype !== 'float32') return fallBack(kernel, 'dtype', fallback, args);
     const count = tf.util.sizeFromShape(x.shape);
@@ -328,7 +270,7 @@ function unary(binding: NativeBinding, kernel: keyof typeof UNARY_OPS, fallback:
 
 function binary(binding: NativeBinding, kernel: 'Add' | 'Sub' | 'Multiply' | 'RealDiv', fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    if (!enabled) return fallback(args);
+    if (!nativeEnabled()) return fallback(args);
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return fallBack(kernel, 'dtype', fallback, args);
     const plan = binaryDescriptor(BINARY_OPS[kernel], a.shape, b.shape);
@@ -350,7 +292,7 @@ export function reductionView(shape: readonly number[], axes: readonly number[])
 
 function reduction(binding: NativeBinding, kernel: 'Sum' | 'Mean', fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    if (!enabled) return fallback(args);
+    if (!nativeEnabled()) return fallback(args);
     const { x } = args.inputs as { x: TensorInfo };
     const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
     if (x.dtype !== 'float32') return fallBack(kernel, 'dtype', fallback, args);
@@ -370,7 +312,7 @@ function reduction(binding: NativeBinding, kernel: 'Sum' | 'Mean', fallback: Fal
 
 function fusedBatchNorm(binding: NativeBinding, fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    if (!enabled) return fallback(args);
+    if (!nativeEnabled()) return fallback(args);
     const { x, mean, variance, offset, scale } = args.inputs as Record<string, TensorInfo | undefined>;
     const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
     if (x!.shape.length < 1) return fallBack('FusedBatchNorm', 'rank', fallback, args);
@@ -392,7 +334,7 @@ function fusedBatchNorm(binding: NativeBinding, fallback: Fallback) {
 
 function maxPoolGrad(binding: NativeBinding, fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    if (!enabled) return fallback(args);
+    if (!nativeEnabled()) return fallback(args);
     const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
     const attrs = args.attrs as unknown as { filterSize: [number, number] | number; strides: [number, number] | number; pad: ConvAttrs['pad']; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
     if (dy.dtype !== 'float32' || input.dtype !== 'float32' || input.shape.length !== 4) return fallBack('MaxPoolGrad', 'dtype or rank', fallback, args);
@@ -409,7 +351,7 @@ function maxPoolGrad(binding: NativeBinding, fallback: Fallback) {
 
 function slice(binding: NativeBinding, fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    if (!enabled) return fallback(args);
+    if (!nativeEnabled()) return fallback(args);
     const { x } = args.inputs as { x: TensorInfo };
     const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
     if ((x.dtype !== 'float32' && x.dtype !== 'int32') || x.shape.length < 1 || x.shape.length > 8) return fallBack('Slice', 'dtype or rank', fallback, args);
@@ -428,12 +370,37 @@ function slice(binding: NativeBinding, fallback: Fallback) {
   };
 }
 
+/** Groups of registered kernel names for the start-up line: [label, kernels, on oneDNN (else plain loops)]. */
+const KERNEL_GROUPS: ReadonlyArray<readonly [string, readonly string[], boolean]> = [
+  ['conv fwd/bwd (incl. grouped)', ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', ...Object.values(GROUPED_CONV_KERNELS)], true],
+  ['matmul', ['BatchMatMul'], true],
+  ['add/sub/mul/div', ['Add', 'Sub', 'Multiply', 'RealDiv'], false],
+  ['relu/step/square', ['Relu', 'Step', 'Square', RELU_GRAD_KERNEL], false],
+  ['sum/mean', ['Sum', 'Mean'], false],
+  ['batchnorm (inference + fused training fwd/bwd)', ['FusedBatchNorm', ...FUSED_NATIVE_KERNELS.map(([n]) => n).filter((n) => n.includes('BatchNorm'))], false],
+  ['max-pool grad', ['MaxPoolGrad'], false],
+  ['slice', ['Slice'], false],
+  ['adam update', FUSED_NATIVE_KERNELS.map(([n]) => n).filter((n) => n.includes('Adam')), false],
+];
+
+/**
+ * What the registered kernels cover, in words, e.g. `oneDNN: conv fwd/bwd (incl. grouped), matmul; native loops:
+ * add/sub/mul/div, …` — a group is named when any of its kernels is registered.
+ */
+export function describeNativeKernels(kernels: readonly string[]): string {
+  const have = new Set(kernels);
+  const pick = (onednn: boolean) => KERNEL_GROUPS.filter(([, names, o]) => o === onednn && names.some((n) => have.has(n))).map(([label]) => label);
+  const parts = [[`oneDNN`, pick(true)], ['native loops', pick(false)]] as const;
+  return parts.filter(([, labels]) => labels.length > 0).map(([what, labels]) => `${what}: ${labels.join(', ')}`).join('; ') || 'none';
+}
+
 /**
  * Wraps the currently registered wasm kernels in `NATIVE_KERNELS` with their oneDNN versions (call after
- * `registerTrainingKernels('wasm')`, whose kernels become the fallbacks). Idempotent; returns the kernels wrapped.
+ * `registerTrainingKernels('wasm')`, whose kernels become the fallbacks) and registers the fused training kernels
+ * (`FUSED_NATIVE_KERNELS`, JS loops as their fallbacks). Idempotent; returns the kernels registered.
  */
 export function registerNativeKernels(binding: NativeBinding, options: { debug?: boolean } = {}): readonly string[] {
-  debug = options.debug ?? false;
+  setNativeDebug(options.debug ?? false);
   if (registered) return registered;
   const make: Record<(typeof NATIVE_KERNELS)[number], (fallback: Fallback) => (args: KernelArgs) => TensorInfo | TensorInfo[]> = {
     Conv2D: (f) => conv2dForward(binding, 'Conv2D', f),
@@ -465,6 +432,11 @@ export function registerNativeKernels(binding: NativeBinding, options: { debug?:
     const fallback = current.kernelFunc as unknown as Fallback;
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make[name](fallback) as unknown as tf.KernelFunc });
+    done.push(name);
+  }
+  for (const [name, loop, wrap] of FUSED_NATIVE_KERNELS) {
+    if (tf.getKernel(name, 'wasm') != null) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: wrap(binding, loop) as unknown as tf.KernelFunc });
     done.push(name);
   }
   registered = done;
