@@ -4,7 +4,7 @@
  * (`tf.moments` uses a broadcasting squaredDifference whose gradient is wrong, so moments are
  * computed as `mean(square(x - mean))`; no strided slices).
  */
-import { groupedConv2d, tf } from '@clip-senet/core';
+import { batchNormTrain, groupedConv2d, tf } from '@clip-senet/core';
 import type { Module, ParamSpec } from './module';
 
 // ---------------------------------------------------------------------------------------------------
@@ -70,25 +70,21 @@ export function maxPool(x: tf.Tensor4D, k: number, stride: number, pad: number):
 }
 
 /**
- * BatchNorm over the channel (last) axis. Train mode: normalise with batch statistics and update the
- * module's running stats in place (momentum 0.1, unbiased variance, as PyTorch). Eval: running stats.
+ * BatchNorm over the channel (last) axis. Train mode: normalise with batch statistics (core's `batchNormTrain`: fused
+ * native kernels where the addon is active, else exactly the tf-op composition `mean`, `mean(square(x − mean))`, …)
+ * and update the module's running stats in place (momentum 0.1, unbiased variance, as PyTorch). Eval: running stats.
  */
 export function batchNorm(m: Module, name: string, x: tf.Tensor, training: boolean, eps = 1e-5, momentum = 0.1): tf.Tensor {
   const gamma = m.t(`${name}.weight`);
   const beta = m.t(`${name}.bias`);
   const rm = m.t(`${name}.running_mean`);
   const rv = m.t(`${name}.running_var`);
-  const axes = x.shape.slice(0, -1).map((_, i) => i);
   if (training) {
-    const { mean, variance } = moments(x, axes);
+    const { y, mean, variance } = batchNormTrain(x, gamma, beta, { epsilon: eps });
     const n = x.size / x.shape[x.rank - 1]!;
-    const c = x.shape[x.rank - 1]!;
-    const mean1 = tf.reshape(mean, [c]); // [1, …, C] → [C]
-    const var1 = tf.reshape(variance, [c]); // [1, …, C] → [C]
-    rm.assign(tf.add(tf.mul(rm, 1 - momentum), tf.mul(mean1, momentum)));
-    rv.assign(tf.add(tf.mul(rv, 1 - momentum), tf.mul(var1, (momentum * n) / Math.max(n - 1, 1))));
-    const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, eps)));
-    return tf.add(tf.mul(tf.sub(x, mean), scale), beta);
+    rm.assign(tf.add(tf.mul(rm, 1 - momentum), tf.mul(mean, momentum)));
+    rv.assign(tf.add(tf.mul(rv, 1 - momentum), tf.mul(variance, (momentum * n) / Math.max(n - 1, 1))));
+    return y;
   }
   const scale = tf.mul(gamma, tf.rsqrt(tf.add(rv, eps)));
   const shift = tf.sub(beta, tf.mul(rm, scale));

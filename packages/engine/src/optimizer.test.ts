@@ -85,6 +85,26 @@ describe('optimizers match the PyTorch update rules', () => {
   });
 
   it.each([
+    ['adam', false, 0],
+    ['adamw', true, 0.1],
+  ])('%s over 40 000 values (the fused native kernel where active, its parallel path) with no leaks', (_label, decoupled, wd) => {
+    const n = 40_000;
+    const p0 = Array.from({ length: n }, (_, i) => Math.sin(i));
+    const grads = [0, 1, 2].map((k) => Array.from({ length: n }, (_, i) => 0.1 * Math.cos(i * (k + 1))));
+    const opt = new Adam(params(p0), { weightDecay: wd, decoupled });
+    const tensors = tf.memory().numTensors;
+    run(opt, grads, 0.01);
+    expect(tf.memory().numTensors).toBe(tensors);
+    const ref = adamRef(p0, grads, 0.01, wd, decoupled);
+    const got = values(opt);
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got[i]! - ref[i]!));
+    expect(worst).toBeLessThan(1e-6);
+    opt.params.get('w')!.dispose();
+    opt.dispose();
+  });
+
+  it.each([
     ['sgd plain', 0, false, 0],
     ['sgd momentum + wd', 0.9, false, 0.01],
     ['sgd nesterov', 0.9, true, 0.01],

@@ -9,9 +9,11 @@
  * {@link Optimizer.stateTensors} + {@link Optimizer.meta} → checkpoint → {@link Optimizer.loadState} continues
  * bit-identically on the same backend.
  *
- * The learning rate is passed to every `step` (it comes from a schedule, a pure function of the step).
+ * The learning rate is passed to every `step` (it comes from a schedule, a pure function of the step). Adam's update
+ * is core's `adamUpdate`: one fused kernel per parameter where the native addon is active, bitwise the tf-op chain
+ * (which runs everywhere else).
  */
-import { tf } from '@clip-senet/core';
+import { adamUpdate, tf } from '@clip-senet/core';
 import type { Tensor, Variable } from '@clip-senet/core';
 
 /** Float32 tensor data with its shape (what checkpoints store). */
@@ -170,23 +172,18 @@ export class Adam extends SlotOptimizer {
   step(grads: ReadonlyMap<string, Tensor>, lr: number): void {
     this.checkStep(grads, lr);
     this.count += 1;
-    const bc1 = 1 - this.beta1 ** this.count;
-    const bc2Sqrt = Math.sqrt(1 - this.beta2 ** this.count);
     for (const [name, p] of this.params) {
-      const g0 = grads.get(name);
-      if (!g0) continue;
-      const wd = this.decayOf(name);
+      const g = grads.get(name);
+      if (!g) continue;
       const m = this.slot(name, 'exp_avg');
       const v = this.slot(name, 'exp_avg_sq');
+      const hyper = { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, t: this.count, weightDecay: this.decayOf(name), decoupled: this.decoupled };
       tf.tidy(() => {
-        const g = wd > 0 && !this.decoupled ? tf.add(g0, tf.mul(p, wd)) : g0;
-        const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
-        const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.mul(g, g), 1 - this.beta2));
-        m.assign(m1);
-        v.assign(v1);
-        const denom = tf.add(tf.div(tf.sqrt(v1), bc2Sqrt), this.eps);
-        const base = wd > 0 && this.decoupled ? tf.mul(p, 1 - lr * wd) : p;
-        p.assign(tf.sub(base, tf.mul(tf.div(m1, denom), lr / bc1)));
+        // one fused pass where core's native kernel is active — bitwise the float32 op chain it replaces
+        const next = adamUpdate(p, m, v, g, hyper);
+        m.assign(next.m);
+        v.assign(next.v);
+        p.assign(next.p);
       });
     }
   }
