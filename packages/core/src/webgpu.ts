@@ -58,6 +58,8 @@ export interface GpuAdapter {
 }
 interface GpuDevice {
   readonly lost: Promise<{ reason: string; message: string }>;
+  /** Validation and out-of-memory errors nobody captured (Dawn calls it synchronously, as the error happens). */
+  onuncapturederror: ((event: { error: { message: string; constructor: { name: string } } }) => void) | null;
   destroy(): void;
 }
 interface Gpu {
@@ -85,12 +87,21 @@ export const NO_SYNC_READ =
   'webgpu in Node cannot read a tensor synchronously (dataSync/arraySync/bufferSync): await tensor.data() or tensor.array() instead';
 
 /**
- * A read from a webgpu device that was lost (driver reset, GPU gone, or {@link loseWebGPUDeviceForTests}): its
- * message is the one line saying so. Everything on that device is gone; a trainer stops and names the checkpoint
- * to resume from ({@link DeviceLostError.addNote}).
+ * A read from a webgpu device that can no longer be trusted: `lost` (driver reset, GPU gone, or
+ * {@link loseWebGPUDeviceForTests}: everything on it is gone) or `kernel` (a kernel the device refused — a
+ * validation error, e.g. more storage buffers than the device allows — or could not run for lack of memory: Dawn
+ * then leaves the output unwritten, zeros rather than an error, so no value computed after it is trusted). The
+ * message is one line; a trainer stops on it and names the checkpoint to resume from ({@link addNote}).
  */
-export class DeviceLostError extends Error {
-  override readonly name = 'DeviceLostError';
+export class WebGPUDeviceError extends Error {
+  override readonly name = 'WebGPUDeviceError';
+  constructor(
+    readonly reason: 'lost' | 'kernel',
+    message: string,
+  ) {
+    super(message);
+  }
+
   /** Appends what the caller knows (e.g. the step and the checkpoint to resume from) to the one line. */
   addNote(note: string): this {
     this.message = `${this.message}; ${note}`;
@@ -98,19 +109,23 @@ export class DeviceLostError extends Error {
   }
 }
 
-/** The device the webgpu backend runs on, and the line saying it was lost (undefined while it works). */
+/** The device the webgpu backend runs on, the line saying it was lost, and the first kernel it refused. */
 let activeDevice: GpuDevice | undefined;
 let lostLine: string | undefined;
 let simulatedLoss = false;
+let kernelFailure: string | undefined;
 
-/** The one line saying the webgpu device was lost, or undefined while it works (or webgpu is not in use). */
-export function webgpuDeviceLost(): string | undefined {
-  return lostLine;
+/**
+ * The one line saying why the webgpu device cannot be used any more (lost, or a kernel failed on it), or undefined
+ * while it works (or webgpu is not in use). `initBackend('webgpu')` then makes a new device.
+ */
+export function webgpuDeviceFailure(): string | undefined {
+  return lostLine ?? kernelFailure;
 }
 
 /**
  * Test seam: loses the device as a driver reset would (it is destroyed and reported as lost, reads fail with a
- * {@link DeviceLostError}). The next `initBackend('webgpu')` makes a new device.
+ * {@link WebGPUDeviceError}). The next `initBackend('webgpu')` makes a new device.
  */
 export function loseWebGPUDeviceForTests(): void {
   if (!activeDevice) throw new Error('loseWebGPUDeviceForTests: webgpu has no device in this process');
@@ -132,12 +147,15 @@ function nodeBackendClass(Base: WebGPUBackendClass): WebGPUBackendClass {
 
     override async read(dataId: object): Promise<tf.BackendValues> {
       try {
-        return await super.read(dataId);
+        const values = await super.read(dataId);
+        if (kernelFailure !== undefined) throw new WebGPUDeviceError('kernel', kernelFailure);
+        return values;
       } catch (err) {
+        if (err instanceof WebGPUDeviceError) throw err;
         // Dawn rejects the buffer mapping (with an empty message) once the device is gone; its lost promise may
         // settle a turn later.
         if (lostLine === undefined) await new Promise((resolve) => setImmediate(resolve));
-        if (lostLine !== undefined) throw new DeviceLostError(lostLine);
+        if (lostLine !== undefined) throw new WebGPUDeviceError('lost', lostLine);
         throw new Error(`webgpu: reading a tensor back failed (${firstLine(err) || 'no message from Dawn'})`);
       }
     }
@@ -288,14 +306,19 @@ export async function useWebGPU(adapter: GpuAdapter, onLost: (line: string) => v
   const { WebGPUBackend } = (await import(/* @vite-ignore */ TFJS_WEBGPU_PACKAGE)) as { WebGPUBackend: WebGPUBackendClass };
   const limits = adapter.limits;
   const requiredLimits = Object.fromEntries(
-    ['maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup'].map((k) => [k, limits[k]]),
+    ['maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup', 'maxStorageBuffersPerShaderStage'].map((k) => [k, limits[k]]),
   );
   const requiredFeatures = ['timestamp-query'].filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   activeDevice = device;
   lostLine = undefined;
   simulatedLoss = false;
-  void device.lost.then((info) => {
+  kernelFailure = undefined;
+  device.onuncapturederror = (event) => {
+    if (device !== activeDevice || kernelFailure !== undefined) return; // the first failure is the cause
+    const kind = event.error.constructor.name === 'GPUOutOfMemoryError' ? 'out of GPU memory' : 'refused by the device';
+    kernelFailure = `webgpu: a kernel was ${kind} (${firstLine(event.error)}); its output and everything computed after it are invalid, so nothing more is read from this device`;
+  };  void device.lost.then((info) => {
     // `destroyed` is this process disposing the backend, unless a test simulates a loss that way
     if (device !== activeDevice || (info.reason === 'destroyed' && !simulatedLoss)) return;
     const why = simulatedLoss ? 'simulated by a test' : `${info.reason || 'unknown'}: ${info.message.split('\n')[0] || 'no message'}`;
