@@ -20,7 +20,7 @@ import { loadNative } from '@clip-senet/native';
 import { registerTrainingKernels, registerWebGPUKernels, type KernelPatchReport } from './kernels/index';
 import { describeNativeKernels, registerNativeKernels, setNativeKernelsEnabled } from './kernels/native';
 import { initThreadedWasm } from './wasm-threads';
-import { describeAdapter, pinnedDawnBackend, probeWebGPU, useWebGPU, webgpuDeviceLost, type WebGPUAdapterSummary } from './webgpu';
+import { describeAdapter, pinnedDawnBackend, probeWebGPU, useWebGPU, webgpuDeviceFailure, type WebGPUAdapterSummary } from './webgpu';
 
 /** A backend preference. `tensorflow` = the native tfjs-node(-gpu) backend. */
 export type BackendPreference = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -204,7 +204,7 @@ let webgpuAdapter: WebGPUAdapterSummary | undefined;
  */
 async function tryWebGPU(hardwareOnly: boolean, env: Record<string, string | undefined>, log: LogLine): Promise<BackendInfo | { reason: string }> {
   // A lost device is replaced by a new one (its tensors are gone with it).
-  if (!webgpuAdapter || tf.findBackend('webgpu') == null || webgpuDeviceLost() !== undefined || (hardwareOnly && webgpuAdapter.software)) {
+  if (!webgpuAdapter || tf.findBackend('webgpu') == null || webgpuDeviceFailure() !== undefined || (hardwareOnly && webgpuAdapter.software)) {
     const probe = await probeWebGPU({ hardwareOnly, env });
     if (!probe.ok) return { reason: probe.reason };
     try {
@@ -303,7 +303,7 @@ export async function initBackend(preference: BackendPreference = 'auto', option
   pinnedDawnBackend(env);
   const key = `${pref}|${native.wanted}|${native.threads ?? ''}|${env.CLIP_SENET_DAWN_BACKEND ?? ''}|${env.CLIP_SENET_DAWN_NODE ?? ''}`;
   const log = options.log === undefined ? stderrLine : options.log;
-  const lost = current?.name === 'webgpu' && webgpuDeviceLost() !== undefined;
+  const lost = current?.name === 'webgpu' && webgpuDeviceFailure() !== undefined;
   if (current && pendingKey === key && tf.getBackend() === current.name && !lost) return current.name;
   // A settled choice whose backend was switched away from since (tf.setBackend), or whose GPU device was lost, is made again.
   const stale = settled && current !== undefined && (tf.getBackend() !== current.name || lost);
