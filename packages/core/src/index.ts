@@ -15,7 +15,7 @@ export type { BatchNormTrainOptions, BatchNormTrainResult } from './kernels/batc
 export { adamUpdate } from './kernels/adam-update';
 export type { AdamUpdateHyper, AdamUpdateResult } from './kernels/adam-update';
 export { tfGemm } from './gemm';
-export { DeviceLostError, hostValues, webgpuDeviceLost } from './webgpu';
+export { hostValues, WebGPUDeviceError, webgpuDeviceFailure } from './webgpu';
 export type { KernelPatchReport } from './kernels/index';
 
 // tf-free utilities (also importable without tfjs as '@clip-senet/core/base'). base.ts is itself the curated
