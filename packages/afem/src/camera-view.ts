@@ -7,7 +7,7 @@
  * gradient (UnsortedSegmentSum) is missing on the wasm backend.
  * Tensors: `camera` [numCameras, dim], `view` [numViews, dim] (each only when it has rows).
  */
-import { tf, type Rng } from '@clip-senet/core';
+import { hostValues, tf, type Rng } from '@clip-senet/core';
 import { Component, normalArray } from './component';
 import { CameraViewConfigSchema, type CameraViewConfigInput } from './config';
 
@@ -41,6 +41,25 @@ export class CameraViewEmbedding extends Component<CameraViewInputs, tf.Tensor2D
     if (c.numViews > 0) this.addParam('view', normalArray(c.numViews * dim, rng, c.initStd), [c.numViews, dim]);
   }
 
+  /** Id tensors already checked (a flip-TTA forward passes the same ids twice; on webgpu they are on the GPU by then). */
+  private readonly checked = new WeakSet<tf.Tensor>();
+
+  /**
+   * Every id an integer in [0, rows), read without a GPU round trip: ids made from host data (as the engine's
+   * batches are) are checked before their first use; ids that only exist on a GPU cannot be checked synchronously
+   * and are refused rather than looked up unchecked (an out-of-range id would silently add a zero row).
+   */
+  private checkIds(table: string, ids: tf.Tensor1D, rows: number): void {
+    if (this.checked.has(ids)) return;
+    const values = hostValues(ids);
+    if (values === undefined) {
+      throw new Error(`CameraViewEmbedding: the ${table}Ids tensor lives on the GPU and cannot be checked; make it from host ids (tf.tensor1d(ids, 'int32'))`);
+    }
+    const bad = Array.from(values as ArrayLike<number>).find((id) => !Number.isInteger(id) || id < 0 || id >= rows);
+    if (bad !== undefined) throw new Error(`CameraViewEmbedding: ${table} id ${bad} is outside [0, ${rows})`);
+    this.checked.add(ids);
+  }
+
   /** `features + scale·(E_cam[cameraIds] + E_view[viewIds])`, [N, dim]. Ids are required for every table. */
   forward(inputs: CameraViewInputs): tf.Tensor2D {
     const { features, cameraIds, viewIds } = inputs;
@@ -53,8 +72,7 @@ export class CameraViewEmbedding extends Component<CameraViewInputs, tf.Tensor2D
       if (rows === 0) continue;
       if (!ids) throw new Error(`CameraViewEmbedding: a ${table} table is configured but no ${table}Ids were given`);
       if (ids.rank !== 1 || ids.shape[0] !== n) throw new Error(`CameraViewEmbedding: ${table}Ids must be [${n}], got [${ids.shape}]`);
-      const bad = Array.from(ids.dataSync()).find((id) => !Number.isInteger(id) || id < 0 || id >= rows);
-      if (bad !== undefined) throw new Error(`CameraViewEmbedding: ${table} id ${bad} is outside [0, ${rows})`);
+      this.checkIds(table, ids, rows);
     }
     return tf.tidy(() => {
       let side: tf.Tensor | null = null;

@@ -6,7 +6,7 @@
  * is the tfjs layout. The `layout` says how that tfjs layout relates to the PyTorch one, so weight
  * import/export is a key map plus {@link toTorchShape}/{@link fromTorch} conversions.
  */
-import { tf, type Rng } from '@clip-senet/core';
+import { hostValues, tf, type Rng } from '@clip-senet/core';
 
 /**
  * How a tensor's tfjs layout relates to its PyTorch layout.
@@ -48,13 +48,6 @@ function permFromTorch(layout: ParamLayout): number[] | null {
   return null;
 }
 
-/** Permutation taking a tfjs-layout tensor to PyTorch layout (null = identity). */
-function permToTorch(layout: ParamLayout): number[] | null {
-  if (layout === 'conv') return [3, 2, 0, 1]; // [kh, kw, in, out] → [out, in, kh, kw]
-  if (layout === 'linear') return [1, 0]; // [in, out] → [out, in]
-  return null;
-}
-
 /** A PyTorch-layout float tensor converted to tfjs layout. */
 export function fromTorch(data: Float32Array, torchShape: readonly number[], layout: ParamLayout): tf.Tensor {
   return tf.tidy(() => {
@@ -64,14 +57,32 @@ export function fromTorch(data: Float32Array, torchShape: readonly number[], lay
   });
 }
 
-/** A tfjs-layout tensor's values in PyTorch layout (C order). */
+/**
+ * A tfjs-layout tensor's values in PyTorch layout (C order), permuted on the host (the same values as a
+ * `tf.transpose`, without a tensor op). The values must be in host memory (see core's `hostValues`): always on
+ * cpu / wasm; on webgpu once read with `await tensor.data()`.
+ */
 export function toTorchData(t: tf.Tensor, layout: ParamLayout): Float32Array {
-  const perm = permToTorch(layout);
-  if (!perm) return t.dataSync() as Float32Array;
-  const p = tf.transpose(t, perm);
-  const data = p.dataSync() as Float32Array;
-  p.dispose();
-  return data;
+  const values = hostValues(t);
+  if (values === undefined) throw new Error(`toTorchData: the [${t.shape}] tensor is on the GPU; read it first with await tensor.data() (webgpu cannot read synchronously)`);
+  const src = values as Float32Array;
+  if (layout === 'plain') return Float32Array.from(src);
+  const out = new Float32Array(src.length);
+  if (layout === 'linear') {
+    const [cin, cout] = t.shape as [number, number];
+    for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) out[o * cin + i] = src[i * cout + o]!; // [in, out] → [out, in]
+    return out;
+  }
+  const [kh, kw, cin, cout] = t.shape as [number, number, number, number];
+  let k = 0;
+  for (let y = 0; y < kh; y++) {
+    for (let x = 0; x < kw; x++) {
+      for (let i = 0; i < cin; i++) {
+        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = src[k++]!; // [kh, kw, in, out] → [out, in, kh, kw]
+      }
+    }
+  }
+  return out;
 }
 
 /**

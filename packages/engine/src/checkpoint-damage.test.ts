@@ -29,7 +29,7 @@ const disposeModel = disposeTinyTensors;
 const ckptPath = (dir: string, step: number): string => join(dir, `ckpt-step-${String(step).padStart(8, '0')}.safetensors`);
 
 /** Train `steps` Adam steps on a fixed gradient, saving after each; returns the weights saved at each step. */
-function trainAndSave(dir: string, steps: number, keepLast = 2): Map<number, number[]> {
+async function trainAndSave(dir: string, steps: number, keepLast = 2): Promise<Map<number, number[]>> {
   const m = model(1);
   const opt = new Adam(m.params);
   const saved = new Map<number, number[]>();
@@ -37,7 +37,7 @@ function trainAndSave(dir: string, steps: number, keepLast = 2): Map<number, num
     const g = new Map([...m.params].map(([k, v]) => [k, tf.onesLike(v)]));
     opt.step(g, 0.1);
     tf.dispose([...g.values()]);
-    saveCheckpoint(dir, { params: m.params, buffers: m.buffers, optimizer: opt, state: { step, epoch: 0 } }, { keepLast, log: null });
+    await saveCheckpoint(dir, { params: m.params, buffers: m.buffers, optimizer: opt, state: { step, epoch: 0 } }, { keepLast, log: null });
     saved.set(step, weightsOf(m));
   }
   disposeModel(m);
@@ -76,9 +76,9 @@ function caught(f: () => unknown): Error {
 }
 
 describe('damaged checkpoints', () => {
-  it('a corrupt latest.json is named; resume uses the newest checkpoint that verifies and says so', () => {
+  it('a corrupt latest.json is named; resume uses the newest checkpoint that verifies and says so', async () => {
     const dir = dirs.make();
-    const saved = trainAndSave(dir, 3);
+    const saved = await trainAndSave(dir, 3);
     const pointer = join(dir, 'latest.json');
     writeFileSync(pointer, '{"file": "ckpt-step-000');
     expect(() => latestCheckpoint(dir)).toThrow(new RegExp(`^Checkpoint ${pointer} is damaged: not valid JSON \\(`));
@@ -103,9 +103,9 @@ describe('damaged checkpoints', () => {
     expect(lines).toEqual([]);
   });
 
-  it('a missing latest.json beside checkpoint files is damage, not a fresh start: resume uses the newest that verifies', () => {
+  it('a missing latest.json beside checkpoint files is damage, not a fresh start: resume uses the newest that verifies', async () => {
     const dir = dirs.make();
-    const saved = trainAndSave(dir, 3);
+    const saved = await trainAndSave(dir, 3);
     const pointer = join(dir, 'latest.json');
     rmSync(pointer);
     const lines: string[] = [];
@@ -123,9 +123,9 @@ describe('damaged checkpoints', () => {
     withTargets((m, opt) => expect(resumeState(dirs.make(), { params: m.params, buffers: m.buffers, optimizer: opt })).toBeUndefined());
   });
 
-  it('flipped bytes inside the latest checkpoint are damage, not weights: named on load, resume falls back to the previous one', () => {
+  it('flipped bytes inside the latest checkpoint are damage, not weights: named on load, resume falls back to the previous one', async () => {
     const dir = dirs.make();
-    const saved = trainAndSave(dir, 3);
+    const saved = await trainAndSave(dir, 3);
     overwrite(ckptPath(dir, 3), 'param/fc.weight', 1, NaN);
     expect(() => loadCheckpoint(ckptPath(dir, 3))).toThrow(
       new RegExp(
@@ -157,13 +157,13 @@ describe('damaged checkpoints', () => {
     expect(readdirSync(dir).sort()).toEqual(['ckpt-step-00000002.safetensors', 'ckpt-step-00000003.safetensors.damaged', 'latest.json']);
     expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8'))).toMatchObject({ file: 'ckpt-step-00000002.safetensors', step: 2 });
     // the damaged file is kept as evidence: never pruned by later saves
-    trainAndSave(dir, 4);
+    await trainAndSave(dir, 4);
     expect(readdirSync(dir).sort()).toEqual(['ckpt-step-00000003.safetensors', 'ckpt-step-00000003.safetensors.damaged', 'ckpt-step-00000004.safetensors', 'latest.json']);
   });
 
-  it('when no checkpoint verifies (truncated, a flipped finite value) resume fails naming each, changing nothing', () => {
+  it('when no checkpoint verifies (truncated, a flipped finite value) resume fails naming each, changing nothing', async () => {
     const dir = dirs.make();
-    trainAndSave(dir, 2);
+    await trainAndSave(dir, 2);
     truncateSync(ckptPath(dir, 2), 200);
     const bytes = readFileSync(ckptPath(dir, 1));
     overwrite(ckptPath(dir, 1), 'optim/fc.bias/exp_avg', 0, 0.123); // still finite: only the checksum can tell
@@ -182,9 +182,9 @@ describe('damaged checkpoints', () => {
     expect(readdirSync(dir).sort()).toEqual(listing);
   });
 
-  it('a checkpoint written before checksums loads unverified with a warning line; a pointer checksum the file lacks is damage', () => {
+  it('a checkpoint written before checksums loads unverified with a warning line; a pointer checksum the file lacks is damage', async () => {
     const dir = dirs.make();
-    const saved = trainAndSave(dir, 1);
+    const saved = await trainAndSave(dir, 1);
     const path = ckptPath(dir, 1);
     const old = readSafetensors(path);
     const { format, state } = old.metadata;
@@ -204,9 +204,9 @@ describe('damaged checkpoints', () => {
 });
 
 describe('checkpoint writes', () => {
-  it("a save removes the temporary files of a killed save and keeps a live writer's", () => {
+  it("a save removes the temporary files of a killed save and keeps a live writer's", async () => {
     const dir = dirs.make();
-    trainAndSave(dir, 1);
+    await trainAndSave(dir, 1);
     const child = spawnSync(process.execPath, ['-e', '']); // a process that is gone
     const stale = join(dir, `.ckpt-step-00000005.safetensors.tmp-${child.pid}-0-1`);
     const live = join(dir, `.ckpt-step-00000006.safetensors.tmp-${process.ppid}-0-1`);
@@ -214,19 +214,19 @@ describe('checkpoint writes', () => {
     writeFileSync(live, 'being written');
     const m = model(3);
     const lines: string[] = [];
-    saveCheckpoint(dir, { params: m.params, state: { step: 2, epoch: 0 } }, { log: (l) => lines.push(l) });
+    await saveCheckpoint(dir, { params: m.params, state: { step: 2, epoch: 0 } }, { log: (l) => lines.push(l) });
     disposeModel(m);
     expect(existsSync(stale)).toBe(false);
     expect(existsSync(live)).toBe(true);
     expect(lines).toEqual([`removed ${stale}: a temporary file of an interrupted write (its process ${child.pid} is gone)`]);
   });
 
-  it('a failed save names the file it was writing, keeps the error code and leaves latest.json on the last good checkpoint', () => {
+  it('a failed save names the file it was writing, keeps the error code and leaves latest.json on the last good checkpoint', async () => {
     const dir = dirs.make();
-    trainAndSave(dir, 1);
+    await trainAndSave(dir, 1);
     mkdirSync(ckptPath(dir, 2)); // the file's place is taken: the rename fails (ENOSPC fails the same way, earlier)
     const m = model(3);
-    const err = caught(() => saveCheckpoint(dir, { params: m.params, state: { step: 2, epoch: 0 } }, { log: null })) as NodeJS.ErrnoException;
+    const err = (await saveCheckpoint(dir, { params: m.params, state: { step: 2, epoch: 0 } }, { log: null }).then(() => undefined, (e: unknown) => e)) as NodeJS.ErrnoException;
     disposeModel(m);
     expect(err.message).toMatch(new RegExp(`^Cannot write ${ckptPath(dir, 2)}: EISDIR`));
     expect(err.code).toBe('EISDIR');

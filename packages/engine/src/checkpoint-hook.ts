@@ -39,12 +39,12 @@ export function checkpointHook(options: CheckpointHookOptions): TrainHook {
   const everyEpochs = options.everyEpochs ?? 1;
   const everySteps = options.everySteps ?? 0;
   let lastSaved = -1;
-  const save = (ctx: TrainContext): void => {
+  const save = async (ctx: TrainContext): Promise<void> => {
     if (lastSaved === ctx.step) return;
     const rngs: Record<string, RngState> = {};
     for (const [k, r] of Object.entries(options.rngs ?? {})) rngs[k] = r.state();
     const state = { step: ctx.step, epoch: ctx.epoch, rngs, data: ctx.data.state(), ...(options.configHash ? { configHash: options.configHash } : {}) };
-    const path = saveCheckpoint(options.dir, { params: options.params, buffers: options.buffers, optimizer: options.optimizer, state }, { keepLast: options.keepLast, log: options.log });
+    const path = await saveCheckpoint(options.dir, { params: options.params, buffers: options.buffers, optimizer: options.optimizer, state }, { keepLast: options.keepLast, log: options.log });
     lastSaved = ctx.step;
     options.onSave?.(path, state);
   };
@@ -53,14 +53,14 @@ export function checkpointHook(options: CheckpointHookOptions): TrainHook {
     onStart(ctx) {
       lastSaved = ctx.step; // the state we resumed from is already on disk
     },
-    onStepEnd(ctx) {
-      if (everySteps > 0 && ctx.step % everySteps === 0) save(ctx);
+    async onStepEnd(ctx) {
+      if (everySteps > 0 && ctx.step % everySteps === 0) await save(ctx);
     },
-    onEpochEnd(ctx, epoch) {
-      if (everyEpochs > 0 && (epoch + 1) % everyEpochs === 0) save(ctx);
+    async onEpochEnd(ctx, epoch) {
+      if (everyEpochs > 0 && (epoch + 1) % everyEpochs === 0) await save(ctx);
     },
-    onEnd(ctx) {
-      save(ctx);
+    async onEnd(ctx) {
+      await save(ctx);
     },
   };
 }

@@ -19,7 +19,7 @@ const model = tinyCheckpointTensors;
 const dispose = disposeTinyTensors;
 
 describe('checkpoints', () => {
-  it('round-trips params, buffers, optimiser state and JSON state exactly', () => {
+  it('round-trips params, buffers, optimiser state and JSON state exactly', async () => {
     const dir = tmp();
     const a = model(1);
     const opt = new Adam(a.params);
@@ -28,7 +28,7 @@ describe('checkpoints', () => {
     const rng = new Rng(7);
     rng.uint32();
     const state = { step: 1, epoch: 0, configHash: hashConfig({ b: 1, a: [1, 2] }), rngs: { data: rng.state() }, data: { position: 3 } };
-    const path = saveCheckpoint(dir, { params: a.params, buffers: a.buffers, optimizer: opt, state });
+    const path = await saveCheckpoint(dir, { params: a.params, buffers: a.buffers, optimizer: opt, state });
     expect(latestCheckpoint(dir)).toBe(path);
 
     const b = model(2);
@@ -47,10 +47,10 @@ describe('checkpoints', () => {
     opt2.dispose();
   });
 
-  it('updates latest last and keeps only the newest checkpoints', () => {
+  it('updates latest last and keeps only the newest checkpoints', async () => {
     const dir = tmp();
     const a = model(1);
-    for (const step of [1, 2, 3, 4]) saveCheckpoint(dir, { params: a.params, state: { step, epoch: step } }, { keepLast: 2 });
+    for (const step of [1, 2, 3, 4]) await saveCheckpoint(dir, { params: a.params, state: { step, epoch: step } }, { keepLast: 2 });
     expect(readdirSync(dir).sort()).toEqual(['ckpt-step-00000003.safetensors', 'ckpt-step-00000004.safetensors', 'latest.json']);
     expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8'))).toEqual({ file: 'ckpt-step-00000004.safetensors', step: 4, epoch: 4, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(loadCheckpoint(dir).state.step).toBe(4);
@@ -58,10 +58,10 @@ describe('checkpoints', () => {
     dispose(a);
   });
 
-  it('fails with one error listing every mismatch and assigns nothing', () => {
+  it('fails with one error listing every mismatch and assigns nothing', async () => {
     const dir = tmp();
     const a = model(1);
-    saveCheckpoint(dir, { params: a.params, buffers: a.buffers, state: { step: 1, epoch: 0, configHash: 'aaaa' } });
+    await saveCheckpoint(dir, { params: a.params, buffers: a.buffers, state: { step: 1, epoch: 0, configHash: 'aaaa' } });
     const b = model(2);
     b.params.get('fc.bias')!.dispose();
     b.params.set('fc.bias', tf.variable(tf.zeros([3]), true));

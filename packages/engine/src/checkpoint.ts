@@ -122,11 +122,17 @@ export function hashConfig(config: unknown): string {
 const fileName = (step: number): string => `ckpt-step-${String(step).padStart(8, '0')}.safetensors`;
 const CKPT_PATTERN = /^ckpt-step-(\d{8,})\.safetensors$/;
 
-function tensorEntries(path: string, prefix: string, map: ReadonlyMap<string, Tensor> | undefined, out: Map<string, SafeTensorInput>): void {
-  for (const [name, t] of map ?? []) {
+/**
+ * The tensors of `map` as `<prefix>/<name>` entries, read with `await data()` (a GPU backend reads them back
+ * asynchronously; webgpu in Node cannot read synchronously at all) and copied off the backend.
+ */
+async function tensorEntries(path: string, prefix: string, map: ReadonlyMap<string, Tensor> | undefined, out: Map<string, SafeTensorInput>): Promise<void> {
+  const entries = [...(map ?? [])];
+  for (const [name, t] of entries) {
     if (t.dtype !== 'float32') throw new Error(`saveCheckpoint(${path}): '${name}' is ${t.dtype}; only float32 tensors are checkpointed`);
-    out.set(`${prefix}/${name}`, { dtype: 'F32', shape: t.shape, data: Float32Array.from(t.dataSync() as Float32Array) });
   }
+  const values = await Promise.all(entries.map(([, t]) => t.data() as Promise<Float32Array>));
+  entries.forEach(([name, t], i) => out.set(`${prefix}/${name}`, { dtype: 'F32', shape: t.shape, data: Float32Array.from(values[i]!) }));
 }
 
 /** SHA-256 (hex) over the format, the JSON state and every tensor's name, dtype, shape and bytes, in name order. */
@@ -141,18 +147,19 @@ function payloadDigest(format: string, state: string, tensors: Iterable<[string,
 
 /**
  * Write a checkpoint into `dir` atomically, then point `latest.json` at it, then prune old ones.
- * Returns the checkpoint's path.
+ * Resolves to the checkpoint's path. Every tensor is read before anything is written, so a read that fails (a lost
+ * GPU device) leaves the folder as it was.
  */
-export function saveCheckpoint(dir: string, content: CheckpointContent, options: SaveCheckpointOptions = {}): string {
+export async function saveCheckpoint(dir: string, content: CheckpointContent, options: SaveCheckpointOptions = {}): Promise<string> {
   const keepLast = options.keepLast ?? 2;
   if (!Number.isInteger(keepLast) || keepLast < 1) throw new Error(`saveCheckpoint: keepLast must be ≥ 1, got ${keepLast}`);
   const state: CheckpointState = { ...content.state, ...(content.optimizer ? { optimizer: content.optimizer.meta() } : {}) };
   const file = fileName(state.step);
   const path = join(dir, file);
   const tensors = new Map<string, SafeTensorInput>();
-  tensorEntries(path, 'param', content.params, tensors);
-  tensorEntries(path, 'buffer', content.buffers, tensors);
-  tensorEntries(path, 'optim', content.optimizer?.stateTensors(), tensors);
+  await tensorEntries(path, 'param', content.params, tensors);
+  await tensorEntries(path, 'buffer', content.buffers, tensors);
+  await tensorEntries(path, 'optim', content.optimizer?.stateTensors(), tensors);
   const stateJson = JSON.stringify(state);
   const sha256 = payloadDigest(CHECKPOINT_FORMAT, stateJson, tensors);
   // removeStaleTemps: a save killed mid-write (kill -9) left `.ckpt-step-….tmp-<pid>-…`; removed once its process is gone

@@ -78,8 +78,11 @@ export async function extractFeatures(model: ClipSenetModel, samples: readonly S
     for await (const batch of options.loader.stream(requests)) {
       try {
         const f = featuresOf(model, batch, options.flip ?? false);
-        out.set(f.dataSync() as Float32Array, row * dim);
-        f.dispose();
+        try {
+          out.set((await f.data()) as Float32Array, row * dim); // asynchronous: a GPU backend reads back without blocking
+        } finally {
+          f.dispose();
+        }
       } finally {
         disposeBatch(batch);
       }

@@ -155,13 +155,37 @@ export interface ComputedGradients {
   readonly grads: Map<string, Tensor>;
   /** Named loss terms plus `total`. */
   readonly losses: Record<string, number>;
+  /** Global L2 norm of `grads`, when the producer read it with the losses (else the loop computes it). */
+  readonly gradNorm?: number;
 }
 
 /** Computes the gradients of a batch somewhere else (e.g. data-parallel worker processes). */
 export type GradientFn<B> = (batch: B, ctx: TrainContext) => Promise<ComputedGradients>;
 
-/** Gradients of `lossFn` in this process (`tf.variableGrads` over the optimiser's variables). */
-export function localGradients<B>(lossFn: LossFn<B>, params: ReadonlyMap<string, Variable>, batch: B, ctx: TrainContext): ComputedGradients {
+/** Global L2 norm of `grads` as a scalar tensor (in the map's order, so the same bits on every call). */
+function gradNormOf(grads: ReadonlyMap<string, Tensor>): Scalar {
+  return tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))) as Scalar);
+}
+
+/**
+ * The values of scalar tensors, read in one transfer: `await data()`, never `dataSync()` — a synchronous read
+ * blocks the event loop, and on webgpu in Node it is not possible at all. Packing only copies the values.
+ */
+export async function readScalars(scalars: readonly Tensor[]): Promise<number[]> {
+  if (scalars.length === 0) return [];
+  const packed = tf.tidy(() => tf.stack(scalars.map((t) => tf.reshape(t, [])))); // n × [] → [n]
+  try {
+    return Array.from(await packed.data());
+  } finally {
+    packed.dispose();
+  }
+}
+
+/**
+ * Gradients of `lossFn` in this process (`tf.variableGrads` over the optimiser's variables), with the loss terms
+ * and the gradient norm read in one transfer.
+ */
+export async function localGradients<B>(lossFn: LossFn<B>, params: ReadonlyMap<string, Variable>, batch: B, ctx: TrainContext): Promise<ComputedGradients> {
   const vars: Variable[] = [...params.values()];
   let terms: Record<string, Scalar> = {};
   const { value, grads } = tf.variableGrads(() => {
@@ -169,24 +193,39 @@ export function localGradients<B>(lossFn: LossFn<B>, params: ReadonlyMap<string,
     terms = Object.fromEntries(Object.entries(out.terms).map(([k, t]) => [k, tf.keep(t)]));
     return out.total;
   }, vars);
+  const named = new Map<string, Tensor>();
+  for (const [name, v] of params) if (grads[v.name]) named.set(name, grads[v.name]!);
+  const norm = named.size > 0 ? gradNormOf(named) : undefined;
   try {
-    const named = new Map<string, Tensor>();
-    for (const [name, v] of params) if (grads[v.name]) named.set(name, grads[v.name]!);
+    const names = Object.keys(terms);
+    const values = await readScalars([...names.map((k) => terms[k]!), value, ...(norm ? [norm] : [])]);
     const losses: Record<string, number> = {};
-    for (const [k, t] of Object.entries(terms)) losses[k] = t.dataSync()[0]!;
-    losses.total = value.dataSync()[0]!;
-    return { grads: named, losses };
+    names.forEach((k, i) => (losses[k] = values[i]!));
+    losses.total = values[names.length]!;
+    return { grads: named, losses, ...(norm ? { gradNorm: values[names.length + 1]! } : {}) };
+  } catch (err) {
+    tf.dispose(Object.values(grads));
+    throw err;
   } finally {
-    tf.dispose([value, ...Object.values(terms)]);
+    tf.dispose([value, ...Object.values(terms), ...(norm ? [norm] : [])]);
+  }
+}
+
+async function readNorm(grads: ReadonlyMap<string, Tensor>): Promise<number> {
+  const norm = gradNormOf(grads);
+  try {
+    return (await readScalars([norm]))[0]!;
+  } finally {
+    norm.dispose();
   }
 }
 
 /** Run one forward/backward/update; returns the update numbers. */
 async function runStep<B>(opts: TrainOptions<B>, ctx: TrainContext, batch: B, hooks: readonly TrainHook[]): Promise<UpdateInfo> {
-  const { grads, losses } = opts.gradients ? await opts.gradients(batch, ctx) : localGradients(opts.lossFn, opts.optimizer.params, batch, ctx);
+  const { grads, losses, gradNorm: read } = await (opts.gradients ?? ((b, c) => localGradients(opts.lossFn, opts.optimizer.params, b, c)))(batch, ctx);
   try {
     if (grads.size === 0) throw new Error('train: no gradient reached any trainable parameter');
-    const gradNorm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+    const gradNorm = read ?? (await readNorm(grads));
     const info: UpdateInfo = { step: ctx.step, epoch: ctx.epoch, lr: opts.schedule(ctx.step), losses, gradNorm };
     for (const h of hooks) h.beforeUpdate?.(ctx, info);
     opts.optimizer.step(grads, info.lr);

@@ -44,14 +44,14 @@ describe('ClipInfoNce', () => {
     m.dispose();
   });
 
-  it('default scale is 1/0.07 and the loss matches the plain-JS definition; exp(t) is clamped at maxScale', () => {
+  it('default scale is 1/0.07 and the loss matches the plain-JS definition; exp(t) is clamped at maxScale', async () => {
     const m = new ClipInfoNce();
     expect(m.name).toBe('clip-infonce');
-    expect(m.scale()).toBeCloseTo(1 / 0.07, 4);
+    expect(await m.scale()).toBeCloseTo(1 / 0.07, 4);
     expect([...m.params.keys()]).toEqual(['logit_scale']);
     expect(value(m, IMG, TXT)).toBeCloseTo(reference(IMG, TXT, 1 / 0.07), 3);
     const c = new ClipInfoNce({ initLogitScale: Math.log(500), maxScale: 100 });
-    expect(c.scale()).toBeCloseTo(100, 3);
+    expect(await c.scale()).toBeCloseTo(100, 3);
     expect(value(c, IMG, TXT)).toBeCloseTo(reference(IMG, TXT, 100), 2);
     m.dispose();
     c.dispose();

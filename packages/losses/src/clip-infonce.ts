@@ -44,9 +44,9 @@ export class ClipInfoNce {
     if (this.learnableScale) this.params.set('logit_scale', this.logitScale);
   }
 
-  /** Current scale `min(exp(t), maxScale)`. */
-  scale(): number {
-    return Math.min(Math.exp(this.logitScale.dataSync()[0]!), this.maxScale);
+  /** Current scale `min(exp(t), maxScale)` (read asynchronously: the variable may live on a GPU). */
+  async scale(): Promise<number> {
+    return Math.min(Math.exp((await this.logitScale.data())[0]!), this.maxScale);
   }
 
   /** Loss of matched pairs: `image` [N, D] and `text` [N, D] (row i of each is a positive pair). */
