@@ -5,7 +5,7 @@
  */
 import { Rng, tf } from '@clip-senet/core';
 import { backbones, type BackboneConfigInput, type BackboneEntry } from '@clip-senet/backbones';
-import type { ClipSenetModel, ModelConfigInput } from '@clip-senet/engine';
+import { buildModel, type ClipSenetModel, type ModelConfigInput } from '@clip-senet/engine';
 
 /** A registered CNN shrunk to one block per stage, keeping its block type, groups, IBN and SE. */
 export function tinyCnnOf(entry: Extract<BackboneEntry, { family: 'cnn' }>): BackboneConfigInput {
@@ -73,4 +73,21 @@ export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number 
     worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
   }
   return scale === 0 ? worst : worst / scale;
+}
+
+/**
+ * The model of the PyTorch fixture (fixtures/torch): an IBN-a bottleneck ResNet with SE, a QuickGELU CLIP ViT, the
+ * clip-senet fusion with AFEM and a camera embedding, BNNeck — small enough that its weights stay well under 1 MB.
+ */
+export const TORCH_FIXTURE_CONFIG: ModelConfigInput = {
+  appearance: { backbone: { name: 'resnet', block: 'bottleneck', layers: [1, 1, 1, 1], baseWidth: 4, ibn: true, se: true, seReduction: 4 }, input: { size: [32, 32], normalization: 'imagenet' } },
+  sem: { backbone: { name: 'clip-vit', width: 32, layers: 1, heads: 2, patchSize: 8, imageSize: 32, outputDim: 16, activation: 'quick-gelu' }, input: { size: [32, 32], normalization: 'clip' } },
+  fusion: { name: 'clip-senet', outDim: 16, afem: { groups: 4 }, cameraView: { numCameras: 3, initStd: 0.5 } },
+};
+
+/** Build the fixture model (seeded; norms perturbed; 4 classes). */
+export function torchFixtureModel(): ClipSenetModel {
+  const model = buildModel(TORCH_FIXTURE_CONFIG, { numClasses: 4, rng: new Rng(21) });
+  perturbVectors(model, 5);
+  return model;
 }
