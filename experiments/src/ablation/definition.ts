@@ -42,6 +42,12 @@ const VariantSchema = z.strictObject({
   paper: z.array(z.string()).default([]),
   /** Config diff of this variant. */
   set: diff.default({}),
+  /**
+   * The variant changes only evaluation settings (`eval.*`, `train.eval.flip`: re-ranking, query expansion, flip
+   * TTA): it re-evaluates the checkpoint of the run the grid trains without its diff (same seed) instead of training
+   * its own copy. A diff that touches anything else is an error.
+   */
+  evaluateOnly: z.boolean().default(false),
   /** Per-profile config diffs of this variant (e.g. the paper-size backbone under `full`). */
   profiles: z.partialRecord(z.enum(PROFILES), z.strictObject({ set: diff })).default({}),
 });

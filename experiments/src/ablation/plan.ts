@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { applyOverrides, isPlainObject, parseOverrides, resolveConfigFile } from '@clip-senet/core/base';
 import { ExperimentConfigSchema, runIdentity, type ExperimentConfig } from '../config';
+import { trainingDifferences } from '../eval-settings';
 import { ablationPath, issueLines, type LoadedAblation, type Profile } from './definition';
 
 /** One run of the grid. */
@@ -20,6 +21,24 @@ export interface PlannedRun {
   readonly inputs: Readonly<Record<string, string>>;
   /** {@link runIdentity}'s key: 12 hex digits of SHA-256 of `configText` + the weights digests. */
   readonly runKey: string;
+  /**
+   * For an evaluation-only variant: the run whose checkpoint this one evaluates (the same config without the
+   * variant's evaluation settings). Absent for runs that train.
+   */
+  readonly evaluates?: TrainingRun;
+}
+
+/** The training a run needs: its own, or for an evaluation-only run the run it evaluates. */
+export interface TrainingRun {
+  readonly config: ExperimentConfig;
+  readonly configText: string;
+  readonly inputs: Readonly<Record<string, string>>;
+  readonly runKey: string;
+}
+
+/** The run that must be trained for `run` (itself, or the run an evaluation-only run evaluates), with its cell. */
+export function trainingRunOf(run: PlannedRun): PlannedRun {
+  return run.evaluates ? { variant: run.variant, seed: run.seed, ...run.evaluates } : run;
 }
 
 /** The expanded grid of one ablation at one profile. */
@@ -73,18 +92,32 @@ export function planAblation(ablation: LoadedAblation, options: PlanOptions): Ab
   const seeds = options.seeds ?? profile.seeds ?? def.seeds;
   const variants = def.variants.filter((v) => profile.variants?.includes(v.name) ?? true);
   const runs: PlannedRun[] = [];
+  const common = layer(layer(base, def.set), profile.set);
   for (const v of variants) {
-    const layered = layer(layer(layer(layer(base, def.set), profile.set), v.set), v.profiles[options.profile]?.set);
+    const layered = layer(layer(common, v.set), v.profiles[options.profile]?.set);
     for (const seed of seeds) {
-      const raw = applyOverrides(applyOverrides(layered, [{ path: ['train', 'seed'], value: seed, text: `train.seed=${seed}` }]), overrides);
-      const parsed = ExperimentConfigSchema.safeParse(raw);
-      if (!parsed.success) {
-        const lines = issueLines(parsed.error.issues);
-        throw new Error(`ablation ${ablation.file}: variant '${v.name}' (seed ${seed}, profile ${options.profile}, base ${baseFile}) is not a valid experiment:\n  ${lines.join('\n  ')}`);
+      const resolveRun = (layers: Record<string, unknown>, what: string): TrainingRun => {
+        const raw = applyOverrides(applyOverrides(layers, [{ path: ['train', 'seed'], value: seed, text: `train.seed=${seed}` }]), overrides);
+        const parsed = ExperimentConfigSchema.safeParse(raw);
+        if (!parsed.success) {
+          const lines = issueLines(parsed.error.issues);
+          throw new Error(`ablation ${ablation.file}: ${what} (seed ${seed}, profile ${options.profile}, base ${baseFile}) is not a valid experiment:\n  ${lines.join('\n  ')}`);
+        }
+        const id = runIdentity(parsed.data);
+        return { config: parsed.data, configText: id.text, inputs: id.inputs, runKey: id.key };
+      };
+      const own = resolveRun(layered, `variant '${v.name}'`);
+      let evaluates: TrainingRun | undefined;
+      if (v.evaluateOnly) {
+        const trained = resolveRun(common, `the run evaluation-only variant '${v.name}' evaluates`);
+        const diff = trainingDifferences(trained.config, own.config);
+        if (diff.length > 0) {
+          throw new Error(`ablation ${ablation.file}: variant '${v.name}' is evaluateOnly but changes ${diff.slice(0, 5).map((d) => `'${d}'`).join(', ')}` +
+            `${diff.length > 5 ? ', …' : ''} (only eval.* and train.eval.flip may differ from the run it evaluates)`);
+        }
+        if (trained.runKey !== own.runKey) evaluates = trained; // same config as the trained run: it is that run
       }
-      const config = parsed.data;
-      const id = runIdentity(config);
-      runs.push({ variant: v.name, seed, config, configText: id.text, inputs: id.inputs, runKey: id.key });
+      runs.push({ variant: v.name, seed, ...own, ...(evaluates ? { evaluates } : {}) });
     }
   }
   return { ablation, profile: options.profile, baseFile, seeds, variants: variants.map((v) => v.name), runs };

@@ -18,10 +18,10 @@ import { RESOLVED_CONFIG, resolveRepoPath, weightInputs } from '../config';
 import { datasetRoot, REPO_ROOT } from '../data';
 import { PARENT_PID_ENV } from '../parent-watch';
 import type { AblationPlan, PlannedRun, Shard } from './plan';
-import { runDirFor, shardKeys } from './plan';
+import { runDirFor, shardKeys, trainingRunOf } from './plan';
 import { checkJobGrid, checkRunsShared } from './job-checks';
 import { isHeld, tryLockRun, withFileLock, type LockBusy, type RunLock } from './run-lock';
-import { downsample, MAX_TRAIN_POINTS, readSummary, RUN_FILES, summarizeRun, writeSummary } from './summarize';
+import { downsample, MAX_TRAIN_POINTS, readSummary, RUN_FILES, summarizeEvaluation, summarizeRun, writeSummary } from './summarize';
 import type { AblationRecord, RankedList, RunSummary } from './summary';
 import { readAblationRecord, writeAblationReport } from '../report/write-reports';
 
@@ -55,6 +55,8 @@ export interface RunnerResult {
   readonly recordFile?: string;
   /** Distinct run keys of the grid in this shard, and how they were handled. */
   readonly trained: readonly string[];
+  /** Evaluation-only runs evaluated by this invocation (each re-evaluated the checkpoint of the run it names). */
+  readonly evaluated: readonly string[];
   readonly skipped: readonly string[];
   readonly failed: readonly { runKey: string; message: string }[];
   /** Run keys owned by another live runner (not trained here). */
@@ -112,11 +114,16 @@ interface Trainer {
   readonly done: Promise<{ code: number; signal: NodeJS.Signals | null }>;
 }
 
-function startTrainer(run: PlannedRun, runDir: string, options: RunnerOptions, lock: RunLock): Trainer {
-  const logFd = openSync(join(runDir, 'train.log'), 'a');
+function startTrainer(runDir: string, options: RunnerOptions, lock: RunLock): Trainer {
+  return startCli(['train', '--config', join(runDir, RESOLVED_CONFIG), '--run-dir', runDir, '--resume', '--no-progress'], join(runDir, 'train.log'), options, lock);
+}
+
+/** A `clip-senet` child (train or eval) logging to `logFile`, its pid recorded in the run's lock. */
+function startCli(args: readonly string[], logFile: string, options: RunnerOptions, lock: RunLock): Trainer {
+  const logFd = openSync(logFile, 'a');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CLI, 'train', '--config', join(runDir, RESOLVED_CONFIG), '--run-dir', runDir, '--resume', '--no-progress'],
+    ['--import', 'tsx', CLI, ...args],
     {
       cwd: PROJECT_DIR,
       stdio: ['ignore', logFd, logFd],
@@ -150,22 +157,29 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
   const { io } = options;
   const runsDir = options.runsDir ?? DEFAULT_RUNS_DIR;
   const reportsDir = options.reportsDir ?? DEFAULT_REPORTS_DIR;
-  const mine = shardKeys(plan.runs, options.shard);
+  // shards split the trainings; an evaluation-only run goes with the run it evaluates
+  const trainings = plan.runs.map(trainingRunOf);
+  const mine = shardKeys(trainings, options.shard);
   const byKey = new Map<string, PlannedRun>();
-  for (const r of plan.runs) if (mine.has(r.runKey) && !byKey.has(r.runKey)) byKey.set(r.runKey, r);
+  for (const r of trainings) if (mine.has(r.runKey) && !byKey.has(r.runKey)) byKey.set(r.runKey, r);
+  const evaluations = new Map<string, PlannedRun>();
+  for (const r of plan.runs) if (r.evaluates && mine.has(r.evaluates.runKey) && !evaluations.has(r.runKey)) evaluations.set(r.runKey, r);
   const finished = (key: string): boolean => existsSync(join(runDirFor(runsDir, key), RUN_FILES.summary));
   const todo = [...byKey.keys()].filter((k) => !finished(k));
   const skipped = [...byKey.keys()].filter((k) => finished(k));
   const name = plan.ablation.def.name;
   const shardText = options.shard ? ` shard ${options.shard.index}/${options.shard.count}` : '';
   io.out(`ablation ${name} (profile ${plan.profile}${shardText}): ${plan.variants.length} variants × ${plan.seeds.length} seeds = ${plan.runs.length} runs, ` +
-    `${new Set(plan.runs.map((r) => r.runKey)).size} distinct; this invocation: ${todo.length} to train, ${skipped.length} already finished\n`);
+    `${new Set(plan.runs.map((r) => r.runKey)).size} distinct; this invocation: ${todo.length} to train, ${skipped.length} already finished` +
+    `${evaluations.size > 0 ? `, ${[...evaluations.keys()].filter((k) => !finished(k)).length} evaluation-only run(s) to evaluate` : ''}\n`);
   if (options.dryRun) {
     for (const r of plan.runs) {
-      const state = !mine.has(r.runKey) ? 'other shard' : finished(r.runKey) ? 'finished' : existsSync(join(runDirFor(runsDir, r.runKey), 'checkpoints')) ? 'resume' : 'train';
+      const t = trainingRunOf(r);
+      const state = !mine.has(t.runKey) ? 'other shard' : finished(r.runKey) ? 'finished'
+        : r.evaluates ? `evaluate the checkpoint of ${t.runKey}` : existsSync(join(runDirFor(runsDir, r.runKey), 'checkpoints')) ? 'resume' : 'train';
       io.out(`  ${r.variant.padEnd(22)} seed ${String(r.seed).padEnd(6)} ${r.runKey}  ${state}\n`);
     }
-    return { trained: [], skipped, busy: [], failed: [], finished: 0, total: plan.runs.length, wallSeconds: (Date.now() - t0) / 1000 };
+    return { trained: [], evaluated: [], skipped, busy: [], failed: [], finished: 0, total: plan.runs.length, wallSeconds: (Date.now() - t0) / 1000 };
   }
 
   const distinctKeys = new Set(plan.runs.map((r) => r.runKey)).size;
@@ -179,6 +193,7 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
     checkRunsShared(plan, runsDir, jobEnv);
   }
   const trained: string[] = [];
+  const evaluated: string[] = [];
   const failed: { runKey: string; message: string }[] = [];
   const busy: { runKey: string; holder: string }[] = [];
   const active = new Set<Trainer>();
@@ -244,7 +259,7 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
       const resuming = existsSync(join(runDir, 'checkpoints'));
       io.out(`[${index}/${todo.length}] ${resuming ? 'resume' : 'train '} ${describeRun(plan, key)}\n`);
       const start = Date.now();
-      const trainer = startTrainer(run, runDir, options, lock);
+      const trainer = startTrainer(runDir, options, lock);
       active.add(trainer);
       const { code, signal } = await trainer.done;
       active.delete(trainer);
@@ -267,6 +282,51 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
     io.out(`[${index}/${todo.length}] done   ${describeRun(plan, key)} in ${summary.wallSeconds.toFixed(0)} s: mAP ${pct(m.mAP)} R1 ${pct(m.rank1)} mINP ${pct(m.mINP)}\n`);
   };
 
+  /** Re-evaluate the checkpoint of the run `run` evaluates with `run`'s evaluation settings (`clip-senet eval --config`). */
+  const evaluateOne = async (run: PlannedRun, index: number, count: number): Promise<void> => {
+    const key = run.runKey;
+    const source = runDirFor(runsDir, run.evaluates!.runKey);
+    const runDir = runDirFor(runsDir, key);
+    mkdirSync(runDir, { recursive: true });
+    const lock = await lockRun(runDir, io);
+    if (!isHeld(lock)) {
+      busy.push({ runKey: key, holder: lock.holder });
+      io.out(`[eval ${index}/${count}] skip   ${describeRun(plan, key)}: being evaluated by ${lock.holder}\n`);
+      return;
+    }
+    try {
+      if (finished(key)) return;
+      const configFile = join(runDir, RESOLVED_CONFIG);
+      if (existsSync(configFile) && readFileSync(configFile, 'utf8') !== run.configText) {
+        throw new Error(`${configFile} differs from the planned config of run ${key} (edited by hand?); move the folder away to re-evaluate`);
+      }
+      if (!existsSync(configFile)) writeFileAtomic(configFile, run.configText);
+      const root = datasetRoot(run.config.data);
+      if (!existsSync(join(runDir, RUN_FILES.results))) {
+        io.out(`[eval ${index}/${count}] eval   ${describeRun(plan, key)}: the checkpoint of ${run.evaluates!.runKey}\n`);
+        const start = Date.now();
+        const child = startCli(['eval', '--run', source, '--config', configFile, '--out', join(runDir, RUN_FILES.results)], join(runDir, 'eval.log'), options, lock);
+        active.add(child);
+        const { code, signal } = await child.done;
+        active.delete(child);
+        appendFileSync(join(runDir, RUN_FILES.attempts), `${JSON.stringify({ start: new Date(start).toISOString(), seconds: (Date.now() - start) / 1000, exit: code, evaluates: run.evaluates!.runKey })}\n`);
+        if (code !== 0 || !existsSync(join(runDir, RUN_FILES.results))) {
+          if (stopping) return;
+          throw new Error(`evaluation ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; log ${join(runDir, 'eval.log')}:\n${tail(join(runDir, 'eval.log'))}`);
+        }
+      }
+      const trainedSummary = readSummary(source);
+      if (!trainedSummary) throw new Error(`${source}: no ${RUN_FILES.summary} (the run this one evaluates is not finished)`);
+      const summary = portable(summarizeEvaluation(runDir, key, run.config, root, run.inputs, trainedSummary), root);
+      writeSummary(runDir, summary);
+      evaluated.push(key);
+      const m = summary.metrics;
+      io.out(`[eval ${index}/${count}] done   ${describeRun(plan, key)} in ${summary.wallSeconds.toFixed(0)} s: mAP ${pct(m.mAP)} R1 ${pct(m.rank1)} mINP ${pct(m.mINP)}\n`);
+    } finally {
+      lock.release();
+    }
+  };
+
   try {
     const jobs = Math.max(1, options.jobs);
     let next = 0;
@@ -283,6 +343,20 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
       }
     };
     await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, todo.length)) }, worker));
+    const pending = [...evaluations.values()].filter((r) => !finished(r.runKey));
+    for (const [i, r] of pending.entries()) {
+      if (stopping) break;
+      if (!finished(r.evaluates!.runKey)) {
+        io.out(`[eval ${i + 1}/${pending.length}] wait   ${describeRun(plan, r.runKey)}: the run it evaluates (${r.evaluates!.runKey}) has not finished\n`);
+        continue;
+      }
+      try {
+        await evaluateOne(r, i + 1, pending.length);
+      } catch (err) {
+        failed.push({ runKey: r.runKey, message: (err as Error).message });
+        io.err(`run ${describeRun(plan, r.runKey)} failed: ${(err as Error).message}\n`);
+      }
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -316,7 +390,7 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
   const done = record.runs.filter((r) => r.summary !== null).length;
   if (failed.length > 0) io.err(`ablation ${name}: ${failed.length} run(s) failed: ${failed.map((f) => describeRun(plan, f.runKey)).join('; ')}\n`);
   if (stopping) io.out('stopped early; rerun the same command to continue\n');
-  return { record, recordFile, recordWritten: written, trained, skipped, busy, failed, finished: done, total: record.runs.length, wallSeconds: wallSeconds() };
+  return { record, recordFile, recordWritten: written, trained, evaluated, skipped, busy, failed, finished: done, total: record.runs.length, wallSeconds: wallSeconds() };
 }
 
 /**

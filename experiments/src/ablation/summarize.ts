@@ -117,6 +117,16 @@ export function summarizeRun(runDir: string, runKey: string, config: ExperimentC
 }
 
 /**
+ * The summary of an evaluation-only run: its metrics, ranked lists and provenance from its own `results.json`
+ * (written by `clip-senet eval --config`), its curves from the summary of the run whose checkpoint it evaluated
+ * (`evaluates` names that run), its wall time the evaluation's alone.
+ */
+export function summarizeEvaluation(runDir: string, runKey: string, config: ExperimentConfig, datasetRoot: string, inputs: Readonly<Record<string, string>>, trained: RunSummary): RunSummary {
+  const own = summarizeRun(runDir, runKey, config, datasetRoot, inputs);
+  return { ...own, evaluates: trained.runKey, evalCurve: trained.evalCurve, trainCurve: trained.trainCurve };
+}
+
+/**
  * A summary as the current format holds it. `run-summary@1` (written before the eval-epoch fix) recorded every
  * evaluation one epoch late — the log's `epoch` (epochs completed) plus 1 — so its curve is shifted back by exactly
  * that; anything else that is not the current format is an error naming `where`.

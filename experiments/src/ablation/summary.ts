@@ -50,6 +50,11 @@ export const RUN_SUMMARY_FORMAT = 'clip-senet/run-summary@2';
 export interface RunSummary {
   readonly format: typeof RUN_SUMMARY_FORMAT;
   readonly runKey: string;
+  /**
+   * Evaluation-only runs: the run key of the trained run whose checkpoint this run re-evaluated with its own
+   * evaluation settings (its curves are that run's). Absent for runs that trained.
+   */
+  readonly evaluates?: string;
   /** SHA-256 of each weights file the run loaded (config field → digest; part of `runKey`); absent when none. */
   readonly inputs?: Readonly<Record<string, string>>;
   /** `synthetic`, `veri776`, `vehicleid-<800|1600|2400>`, `veriwild-<small|medium|large>` (the paper cells' spelling). */

@@ -196,9 +196,13 @@ function plateauText(p: PlateauStatus): string {
 function runsSection(record: AblationRecord): string {
   const rows = record.runs.map((r) => {
     const s = r.summary;
-    return [`\`${r.variant}\``, String(r.seed), `\`${r.runKey}\``, s ? fmt1(s.metrics.mAP * 100) : 'not finished', s ? plateauText(plateauStatus(s)) : '—'];
+    const run = s?.evaluates ? `\`${r.runKey}\` (evaluates the checkpoint of \`${s.evaluates}\`)` : `\`${r.runKey}\``;
+    return [`\`${r.variant}\``, String(r.seed), run, s ? fmt1(s.metrics.mAP * 100) : 'not finished', s ? plateauText(plateauStatus(s)) : '—'];
   });
-  return ['## Runs', '', `${PLATEAU_METHOD}`, '', mdTable(['variant', 'seed', 'run', 'mAP (%)', 'last two evaluations (mAP %)'], rows), ''].join('\n');
+  const evalOnly = record.runs.some((r) => r.summary?.evaluates !== undefined)
+    ? ' Evaluation-only runs re-evaluated the checkpoint they name with their own evaluation settings (no training of their own); their curves are that run\'s.'
+    : '';
+  return ['## Runs', '', `${PLATEAU_METHOD}${evalOnly}`, '', mdTable(['variant', 'seed', 'run', 'mAP (%)', 'last two evaluations (mAP %)'], rows), ''].join('\n');
 }
 
 function figureSection(record: AblationRecord, figures: FigureRefs): string {
