@@ -178,6 +178,11 @@ export interface EvalResults {
   readonly extra?: Readonly<Record<string, unknown>>;
   /** Top-10 lists of the first valid queries (when `rankedLists` > 0); paths are the samples' paths. */
   readonly ranked?: readonly RankedQuery[];
+  /**
+   * Average precision of every query in query order, `null` for a skipped one (for per-query statistics such as a
+   * bootstrap over queries); absent where the protocol has no per-query results.
+   */
+  readonly apPerQuery?: readonly (number | null)[];
 }
 
 /** Options of {@link evaluateModel}. */
@@ -246,7 +251,8 @@ export async function evaluateModel(model: ClipSenetModel, options: EvaluateMode
   const ranked = n > 0
     ? rankedLists({ query, gallery, dim: query.dim, querySamples: options.query, gallerySamples: options.gallery, metric: protocolMetric(options.protocol.id), count: n })
     : undefined;
-  const tagged: EvalResults = ranked ? { ...tags, ranked } : tags;
+  const apPerQuery = Array.from(result.apPerQuery, (ap) => (Number.isNaN(ap) ? null : ap));
+  const tagged: EvalResults = { ...tags, ...(ranked ? { ranked } : {}), ...(apPerQuery.length > 0 ? { apPerQuery } : {}) };
   if (options.outFile) writeJsonAtomic(options.outFile, tagged);
   return tagged;
 }

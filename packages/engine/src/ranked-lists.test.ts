@@ -86,6 +86,13 @@ describe('evaluateModel rankedLists', () => {
         }
       }
       expect((JSON.parse(readFileSync(outFile, 'utf8')) as typeof res).ranked).toEqual(res.ranked);
+      // per-query AP: one per query, their mean over the valid ones is the mAP
+      const ap = res.apPerQuery!;
+      expect(ap).toHaveLength(ds.query.length);
+      const valid = ap.filter((x): x is number => x !== null);
+      expect(valid.length).toBe(res.numValidQueries);
+      expect(valid.reduce((a, b) => a + b, 0) / valid.length).toBeCloseTo(res.mAP, 6);
+      expect((JSON.parse(readFileSync(outFile, 'utf8')) as typeof res).apPerQuery).toEqual(ap);
       const plain = await evaluateModel(model, { query: ds.query, gallery: ds.gallery, protocol: veri776(), loader, seed: 1, batchSize: 16 });
       expect(plain.ranked).toBeUndefined();
     } finally {
