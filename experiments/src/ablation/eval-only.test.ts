@@ -68,6 +68,8 @@ describe('evaluation-only variants', () => {
     expect(none.protocolId).toMatch(/\/no-rr\//);
     expect(rerank.trainCurve).toEqual(none.trainCurve);
     expect(rerank.ranked.length).toBe(2);
+    expect(none.apPerQuery!.length).toBeGreaterThan(0); // per-query AP reaches the summaries (for the query bootstrap)
+    expect(rerank.apPerQuery!.length).toBe(none.apPerQuery!.length);
     expect(existsSync(join(runsDir, rerank.runKey, 'checkpoints'))).toBe(false); // nothing trained there
     // the same numbers as evaluating that run by hand with re-ranking on
     const out = join(dir, 'by-hand.json');

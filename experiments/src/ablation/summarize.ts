@@ -46,6 +46,7 @@ interface ResultsJson {
   commit: string;
   time: string;
   ranked?: readonly RankedList[];
+  apPerQuery?: readonly (number | null)[];
 }
 
 function readJsonLines(file: string): Record<string, unknown>[] {
@@ -107,6 +108,7 @@ export function summarizeRun(runDir: string, runKey: string, config: ExperimentC
     flip: r.flip,
     evalCurve,
     trainCurve: downsample(steps, MAX_TRAIN_POINTS),
+    ...(r.apPerQuery ? { apPerQuery: r.apPerQuery.map((ap) => (ap === null ? null : Math.round(ap * 1e6) / 1e6)) } : {}),
     ranked: r.ranked ?? [],
     datasetRoot,
     backend: r.backend,

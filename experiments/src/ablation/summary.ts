@@ -70,6 +70,11 @@ export interface RunSummary {
   readonly evalCurve: readonly EvalPoint[];
   /** Training curve, downsampled to at most 50 points (first and last step always kept). */
   readonly trainCurve: readonly TrainPoint[];
+  /**
+   * Every query's AP in query order (6 decimals; `null` = skipped query), for the bootstrap over queries; absent in
+   * summaries written before it was recorded, and where the protocol has no per-query results.
+   */
+  readonly apPerQuery?: readonly (number | null)[];
   /** A few queries' top-10 lists (may be empty). */
   readonly ranked: readonly RankedList[];
   /** Dataset root the ranked-list paths are relative to (absolute, machine-specific; may not exist elsewhere). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ABLATION_MD_HEADER, ablationCsv, ablationMarkdown, ablationMarkdownRows } from './ablation-report';
-import { parseCsv, standardRecord } from './testing';
+import { fakeRecord, fakeSummary, parseCsv, standardRecord } from './testing';
+import { queryBootstrapDelta } from './stats';
 
 describe('ablation report', () => {
   const record = standardRecord();
@@ -9,19 +10,19 @@ describe('ablation report', () => {
     const rows = ablationMarkdownRows(record);
     expect(ABLATION_MD_HEADER).toHaveLength(rows[0].length);
     // baseline: mAP 80/82 → 81.0 ± 1.414; R1 90/93 → 91.5 ± 2.121; R5 95/95 → ± 0.0; mINP 40/44 → 42.0 ± 2.828
-    expect(rows[0]).toEqual(['`baseline`', 'CNN + CE + SupCon, no \\| SEM', '2/2 seeds', '81.0 ± 1.4', '91.5 ± 2.1', '95.0 ± 0.0', '42.0 ± 2.8', 'baseline', 'baseline', 'baseline', '0/2', '`IV/baseline`', '86.7', '96.8', 'baseline', 'baseline']);
+    expect(rows[0]).toEqual(['`baseline`', 'CNN + CE + SupCon, no \\| SEM', '2/2 seeds', '81.0 ± 1.4', '91.5 ± 2.1', '95.0 ± 0.0', '42.0 ± 2.8', 'baseline', 'baseline', 'baseline', 'baseline', '0/2', '`IV/baseline`', '86.7', '96.8', 'baseline', 'baseline']);
     // full: one finished seed of two; Δ = 85 − 81, 94 − 91.5; one seed paired with the baseline → no interval;
     // paper Δ = 91.4 − 86.7, 97.6 − 96.8
-    expect(rows[1]).toEqual(['`full`', 'with SEM, AFEM', '1/2 seeds', '85.0 ± —', '94.0 ± —', '97.0 ± —', '50.0 ± —', '+4.0', '+2.5', 'not decided at 1 seed', '0/1', '`IV/+SEM+AFEM`', '91.4', '97.6', '+4.7', '+0.8']);
+    expect(rows[1]).toEqual(['`full`', 'with SEM, AFEM', '1/2 seeds', '85.0 ± —', '94.0 ± —', '97.0 ± —', '50.0 ± —', '+4.0', '+2.5', 'not decided at 1 seed', 'no per-query AP recorded', '0/1', '`IV/+SEM+AFEM`', '91.4', '97.6', '+4.7', '+0.8']);
     // g64: nothing finished; its paper cell is in Table V, the baseline's in Table IV → no paper Δ
-    expect(rows[2]).toEqual(['`g64`', 'variant g64', '0/2 seeds', 'not run', 'not run', 'not run', 'not run', '—', '—', '—', '—', '`V/G=64`', '90.3', '97.9', '—', '—']);
+    expect(rows[2]).toEqual(['`g64`', 'variant g64', '0/2 seeds', 'not run', 'not run', 'not run', 'not run', '—', '—', '—', '—', '—', '`V/G=64`', '90.3', '97.9', '—', '—']);
   });
 
   it('names the other and the unknown paper keys of a variant', () => {
     const r = { ...record, variants: record.variants.map((v) => (v.name === 'full' ? { ...v, paper: ['IV/+SEM+AFEM', 'V/G=32', 'IV/typo'] } : v.name === 'g64' ? { ...v, paper: ['V/G=6'] } : v)) };
     const rows = ablationMarkdownRows(r);
-    expect(rows[1][11]).toBe('`IV/+SEM+AFEM` (also `V/G=32`, `IV/typo` (unknown key))');
-    expect(rows[2].slice(11)).toEqual(['`V/G=6` (unknown key)', '—', '—', '—', '—']);
+    expect(rows[1][12]).toBe('`IV/+SEM+AFEM` (also `V/G=32`, `IV/typo` (unknown key))');
+    expect(rows[2].slice(12)).toEqual(['`V/G=6` (unknown key)', '—', '—', '—', '—']);
   });
 
   it('gives each Δ mAP a 95% interval paired by seed, and calls it decided only when it excludes 0', () => {
@@ -71,5 +72,22 @@ describe('ablation report', () => {
     const again = JSON.parse(JSON.stringify(record)) as typeof record;
     expect(ablationMarkdown(again, { train: 'components-train.png', curves: 'components-curves.png' })).toBe(md);
     expect(ablationCsv(again)).toBe(ablationCsv(record));
+  });
+
+  it('shows the bootstrap over queries where both sides recorded per-query AP', () => {
+    const base = [0.2, 0.4, 0.6, 0.3, null];
+    const apOf = (v: string, seed: number) => base.map((x) => (x === null ? null : v === 'base' ? x : x + 0.02 * seed));
+    const rec = fakeRecord('q', [{ name: 'base', paper: [] }, { name: 'v', paper: [] }], [1, 2], (v, seed) => ({
+      ...fakeSummary(`${v}-${seed}`, seed, { mAP: 0.4, rank1: 0.5, rank5: 0.5, mINP: 0.5 }),
+      apPerQuery: apOf(v, seed),
+    }));
+    const rows = ablationMarkdownRows(rec);
+    const col = ABLATION_MD_HEADER.indexOf('Δ mAP query bootstrap');
+    const expected = queryBootstrapDelta([1, 2].map((seed) => ({ variant: apOf('v', seed), baseline: apOf('base', seed) })))!;
+    expect(expected.mean).toBeCloseTo(3, 9);
+    expect(rows[1]![col]).toBe(`[+${expected.lo!.toFixed(1)}, +${expected.hi!.toFixed(1)}] decided (4 queries)`);
+    expect(rows[0]![col]).toBe('baseline');
+    const csv = parseCsv(ablationCsv(rec));
+    expect(csv[2]![csv[0]!.indexOf('delta_mAP_query_bootstrap_queries')]).toBe('4');
   });
 });

@@ -9,7 +9,8 @@ import { stringify } from 'csv-stringify/sync';
 import type { AblationRecord, AblationVariantRecord, RunSummary } from '../ablation/summary';
 import { findPaperCell, type PaperCell, type PaperMetric } from './paper-values';
 import {
-  csvNum, distinct, fmt1, fmtDelta, fmtDuration, fmtMeanStd, fmtPairedDelta, mdCell, mdTable, metricStats, METRIC_LABEL, PAIRED_DELTA_METHOD, pairedDelta, REPORT_METRICS,
+  csvNum, distinct, fmt1, fmtDelta, fmtDuration, fmtMeanStd, fmtPairedDelta, fmtQueryBootstrap, mdCell, mdTable, metricStats, METRIC_LABEL, PAIRED_DELTA_METHOD, pairedDelta,
+  QUERY_BOOTSTRAP_METHOD, queryBootstrapDelta, REPORT_METRICS, type QueryPair,
   type MeanStd, type PairedDelta, type ReportMetric,
 } from './stats';
 import { PLATEAU_METHOD, plateauCount, plateauStatus, type PlateauStatus } from './plateau';
@@ -33,6 +34,8 @@ export interface VariantRow {
   readonly delta?: Readonly<Record<'mAP' | 'rank1', number>>;
   /** Δ mAP paired over the seeds both finished, with its 95 % interval (not for the baseline). */
   readonly ci?: PairedDelta;
+  /** Δ mAP with the 95 % interval of the bootstrap over queries (where both sides recorded per-query AP). */
+  readonly boot?: { readonly delta: PairedDelta; readonly queries: number };
   readonly paper?: PaperSide;
 }
 
@@ -73,6 +76,22 @@ function seedPairs(record: AblationRecord, variant: string, metric: ReportMetric
   return [...bySeed(variant)].filter(([seed]) => base.has(seed)).map(([seed, v]) => ({ variant: v, baseline: base.get(seed)! }));
 }
 
+/** Per-query AP of the variant and the baseline for every seed where both finished and recorded it. */
+function queryPairs(record: AblationRecord, variant: string): QueryPair[] {
+  const bySeed = (name: string): Map<number, readonly (number | null)[]> =>
+    new Map(record.runs.flatMap((r) => (r.variant === name && r.summary?.apPerQuery ? [[r.seed, r.summary.apPerQuery] as const] : [])));
+  const base = bySeed(record.baseline);
+  return [...bySeed(variant)].filter(([seed]) => base.has(seed)).map(([seed, v]) => ({ variant: v, baseline: base.get(seed)! }));
+}
+
+function bootstrapOf(record: AblationRecord, variant: string): VariantRow['boot'] {
+  const pairs = queryPairs(record, variant);
+  const delta = queryBootstrapDelta(pairs);
+  if (!delta) return undefined;
+  const queries = pairs[0]!.variant.filter((x, i) => pairs.every((p) => p.variant[i] !== null && p.baseline[i] !== null) && x !== null).length;
+  return { delta, queries };
+}
+
 /** The rows of an ablation table, variants in record order. */
 export function ablationRows(record: AblationRecord): VariantRow[] {
   const baseVariant = record.variants.find((v) => v.name === record.baseline);
@@ -84,9 +103,10 @@ export function ablationRows(record: AblationRecord): VariantRow[] {
     const delta = stats && baseStats ? { mAP: stats.mAP.mean - baseStats.mAP.mean, rank1: stats.rank1.mean - baseStats.rank1.mean } : undefined;
     const paper = paperSide(variant, baseVariant);
     const ci = variant.name === record.baseline ? undefined : pairedDelta(seedPairs(record, variant.name, 'mAP'));
+    const boot = variant.name === record.baseline ? undefined : bootstrapOf(record, variant.name);
     return {
       variant, isBaseline: variant.name === record.baseline, finished: summaries.length, total,
-      ...(stats ? { stats } : {}), ...(delta ? { delta } : {}), ...(ci ? { ci } : {}), ...(paper ? { paper } : {}),
+      ...(stats ? { stats } : {}), ...(delta ? { delta } : {}), ...(ci ? { ci } : {}), ...(boot ? { boot } : {}), ...(paper ? { paper } : {}),
     };
   });
 }
@@ -95,7 +115,8 @@ const CSV_COLUMNS = [
   'ablation', 'profile', 'variant', 'description', 'is_baseline', 'seeds_finished', 'seeds_total',
   ...REPORT_METRICS.flatMap((m) => [`${m}_mean`, `${m}_std`]),
   'plateau_judged', 'plateau_on',
-  'delta_mAP', 'delta_rank1', 'delta_mAP_paired_n', 'delta_mAP_ci95_lo', 'delta_mAP_ci95_hi', 'delta_mAP_decided', 'paper_key', 'paper_mAP', 'paper_rank1', 'paper_rank5', 'paper_delta_mAP', 'paper_delta_rank1', 'paper_delta_rank5',
+  'delta_mAP', 'delta_rank1', 'delta_mAP_paired_n', 'delta_mAP_ci95_lo', 'delta_mAP_ci95_hi', 'delta_mAP_decided',
+  'delta_mAP_query_bootstrap_queries', 'delta_mAP_query_bootstrap_lo', 'delta_mAP_query_bootstrap_hi', 'delta_mAP_query_bootstrap_decided', 'paper_key', 'paper_mAP', 'paper_rank1', 'paper_rank5', 'paper_delta_mAP', 'paper_delta_rank1', 'paper_delta_rank5',
 ];
 
 /** The ablation table as CSV (values in %, full precision; empty cells for absent values). */
@@ -106,6 +127,7 @@ export function ablationCsv(record: AblationRecord): string {
     ...plateauCsv(finishedSummaries(record, r.variant.name)),
     csvNum(r.delta?.mAP), csvNum(r.delta?.rank1),
     csvNum(r.ci?.n), csvNum(r.ci?.lo), csvNum(r.ci?.hi), r.ci ? String(r.ci.decided) : '',
+    csvNum(r.boot?.queries), csvNum(r.boot?.delta.lo), csvNum(r.boot?.delta.hi), r.boot ? String(r.boot.delta.decided) : '',
     r.paper?.cell.key ?? '', csvNum(r.paper?.cell.values.mAP), csvNum(r.paper?.cell.values.rank1), csvNum(r.paper?.cell.values.rank5),
     csvNum(r.paper?.delta.mAP), csvNum(r.paper?.delta.rank1), csvNum(r.paper?.delta.rank5),
   ]);
@@ -123,9 +145,10 @@ function metricCells(r: VariantRow): string[] {
 }
 
 function deltaCells(r: VariantRow): string[] {
-  if (r.isBaseline) return ['baseline', 'baseline', 'baseline'];
-  if (!r.delta) return ['—', '—', '—'];
-  return [fmtDelta(r.delta.mAP), fmtDelta(r.delta.rank1), r.ci ? fmtPairedDelta(r.ci) : 'no seed in common'];
+  if (r.isBaseline) return ['baseline', 'baseline', 'baseline', 'baseline'];
+  if (!r.delta) return ['—', '—', '—', '—'];
+  const boot = r.boot ? fmtQueryBootstrap(r.boot.delta, r.boot.queries) : r.ci ? 'no per-query AP recorded' : 'no seed in common';
+  return [fmtDelta(r.delta.mAP), fmtDelta(r.delta.rank1), r.ci ? fmtPairedDelta(r.ci) : 'no seed in common', boot];
 }
 
 /** The paper-cell column: the cell the values come from, then any other keys (unknown ones flagged). */
@@ -154,7 +177,7 @@ export function ablationMarkdownRows(record: AblationRecord): string[][] {
 
 /** The Markdown table header. */
 export const ABLATION_MD_HEADER: readonly string[] = [
-  'variant', 'description', 'seeds', ...REPORT_METRICS.map((m) => `${METRIC_LABEL[m]} (%)`), 'Δ mAP', 'Δ R1', 'Δ mAP 95% CI', 'on plateau', 'paper cell', 'paper mAP', 'paper R1', 'paper Δ mAP', 'paper Δ R1',
+  'variant', 'description', 'seeds', ...REPORT_METRICS.map((m) => `${METRIC_LABEL[m]} (%)`), 'Δ mAP', 'Δ R1', 'Δ mAP 95% CI', 'Δ mAP query bootstrap', 'on plateau', 'paper cell', 'paper mAP', 'paper R1', 'paper Δ mAP', 'paper Δ R1',
 ];
 
 /** What figures exist next to the tables (decided from the record, so the Markdown is machine-independent). */
@@ -229,7 +252,7 @@ export function ablationMarkdown(record: AblationRecord, figures: FigureRefs = {
     '',
     `Ablation \`${record.ablation}\`, profile \`${record.profile}\`, baseline \`${record.baseline}\`. ` +
       'Metrics in %: mean ± sample std (n − 1) over the finished seeds (— for one seed); Δ = variant mean − baseline mean in points. ' +
-      `${PAIRED_DELTA_METHOD} ${PLATEAU_METHOD} ` +
+      `${PAIRED_DELTA_METHOD} ${QUERY_BOOTSTRAP_METHOD} ${PLATEAU_METHOD} ` +
       'Paper columns: the first paper cell the variant maps to; paper Δ = that cell − the cell the baseline maps to in the same table. ' +
       '"k/n seeds" counts finished runs; "not run" means none finished.',
     '',

@@ -9,7 +9,7 @@ import { ABLATION_MD_HEADER, ablationMarkdownRows } from './ablation-report';
 import { paperTableFiles, type LoadedRecord } from './paper-tables';
 import { findAblationRecords, REPORT_REPO_ROOT, type GeneratedFile } from './report-files';
 import { readAblationRecord } from './write-reports';
-import { mdTable, PAIRED_DELTA_METHOD } from './stats';
+import { mdTable, PAIRED_DELTA_METHOD, QUERY_BOOTSTRAP_METHOD } from './stats';
 import { PLATEAU_METHOD } from './plateau';
 import { checkClaims, claimsMarkdown } from './claims';
 
@@ -39,7 +39,7 @@ export function resultsBlock(records: readonly LoadedRecord[], repoRoot: string)
       '',
       mdTable(ABLATION_MD_HEADER, ablationMarkdownRows(record)),
       '',
-      `${PAIRED_DELTA_METHOD} ${PLATEAU_METHOD}`,
+      `${PAIRED_DELTA_METHOD} ${QUERY_BOOTSTRAP_METHOD} ${PLATEAU_METHOD}`,
       '',
     );
   }

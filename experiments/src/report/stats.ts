@@ -2,6 +2,7 @@
  * Seed statistics and number formatting shared by the ablation report and the paper tables: mean and sample
  * standard deviation (n − 1) over finished seeds, in %, and the fixed text forms every table uses.
  */
+import { Rng } from '@clip-senet/core/base';
 import type { RunMetrics, RunSummary } from '../ablation/summary';
 
 /** The metrics a report shows, in column order. */
@@ -74,6 +75,68 @@ export function pairedDelta(pairs: readonly { readonly variant: number; readonly
   const hi = s.mean + half;
   return { n: s.n, mean: s.mean, lo, hi, decided: lo > 0 || hi < 0 };
 }
+
+/** Replicates of {@link queryBootstrapDelta}. */
+export const QUERY_BOOTSTRAP_REPLICATES = 2000;
+/** Seed of its resampling (fixed: a table regenerates byte-identically). */
+export const QUERY_BOOTSTRAP_SEED = 20260;
+
+/** One seed's per-query AP of the variant and the baseline (query order, `null` = skipped query). */
+export interface QueryPair {
+  readonly variant: readonly (number | null)[];
+  readonly baseline: readonly (number | null)[];
+}
+
+/**
+ * Δ mAP in points with a 95 % percentile interval from a bootstrap over queries: each replicate draws the valid
+ * queries with replacement (the same draw for every seed) and averages, over the seeds, the mean per-query AP
+ * difference on that draw. It measures how much the test set's queries alone move the difference (seeds' training
+ * randomness is the paired t-interval's job). Undefined without per-query AP; an error when the seeds' query lists
+ * differ in length (not the same test set).
+ */
+export function queryBootstrapDelta(pairs: readonly QueryPair[], replicates = QUERY_BOOTSTRAP_REPLICATES, seed = QUERY_BOOTSTRAP_SEED): PairedDelta | undefined {
+  if (pairs.length === 0) return undefined;
+  const q = pairs[0]!.variant.length;
+  for (const p of pairs) {
+    if (p.variant.length !== q || p.baseline.length !== q) throw new Error(`queryBootstrapDelta: per-query AP lists of different lengths (${q} vs ${p.variant.length}/${p.baseline.length}): not the same test set`);
+  }
+  const valid: number[] = [];
+  for (let i = 0; i < q; i++) if (pairs.every((p) => p.variant[i] !== null && p.baseline[i] !== null)) valid.push(i);
+  if (valid.length === 0) return undefined;
+  const diffs = pairs.map((p) => valid.map((i) => (p.variant[i]! - p.baseline[i]!) * 100));
+  const meanOver = (idx: ArrayLike<number>): number => {
+    let total = 0;
+    for (const d of diffs) {
+      let acc = 0;
+      for (let k = 0; k < idx.length; k++) acc += d[idx[k]!]!;
+      total += acc / idx.length;
+    }
+    return total / diffs.length;
+  };
+  const mean = meanOver(valid.map((_, k) => k));
+  const rng = new Rng(seed);
+  const stats = new Float64Array(replicates);
+  const draw = new Int32Array(valid.length);
+  for (let b = 0; b < replicates; b++) {
+    for (let k = 0; k < draw.length; k++) draw[k] = rng.int(valid.length);
+    stats[b] = meanOver(draw);
+  }
+  stats.sort();
+  const at = (p: number): number => stats[Math.min(replicates - 1, Math.max(0, Math.round(p * (replicates - 1))))]!;
+  const lo = at(0.025);
+  const hi = at(0.975);
+  return { n: pairs.length, mean, lo, hi, decided: lo > 0 || hi < 0 };
+}
+
+/** The bootstrap cell: `[+0.4, +2.1] decided (48 queries)`. */
+export function fmtQueryBootstrap(p: PairedDelta, queries: number): string {
+  return `[${fmtDelta(p.lo!)}, ${fmtDelta(p.hi!)}] ${p.decided ? 'decided' : 'not decided'} (${queries} queries)`;
+}
+
+/** One sentence on the bootstrap column. */
+export const QUERY_BOOTSTRAP_METHOD =
+  `Δ mAP query bootstrap: ${QUERY_BOOTSTRAP_REPLICATES} resamplings of the test queries with replacement (the same draw for every seed, ` +
+  'seeded), the 2.5th–97.5th percentile of the seed-mean Δ mAP; it shows how much the choice of queries alone moves the difference.';
 
 /** The interval cell: `[-1.2, +3.4] not decided at 2 seeds`, `[+0.4, +2.1] decided`, `not decided at 1 seed`. */
 export function fmtPairedDelta(p: PairedDelta): string {
