@@ -75,12 +75,21 @@ export function maxPool(x: tf.Tensor4D, k: number, stride: number, pad: number):
  * and update the module's running stats in place (momentum 0.1, unbiased variance, as PyTorch). Eval: running stats.
  */
 export function batchNorm(m: Module, name: string, x: tf.Tensor, training: boolean, eps = 1e-5, momentum = 0.1): tf.Tensor {
+  return batchNormAct(m, name, x, training, false, eps, momentum);
+}
+
+/** `relu(batchNorm(…))`, the ReLU folded into the fused training kernels where they are active (one pass fewer each way). */
+export function batchNormRelu(m: Module, name: string, x: tf.Tensor, training: boolean, eps = 1e-5, momentum = 0.1): tf.Tensor {
+  return batchNormAct(m, name, x, training, true, eps, momentum);
+}
+
+function batchNormAct(m: Module, name: string, x: tf.Tensor, training: boolean, relu: boolean, eps: number, momentum: number): tf.Tensor {
   const gamma = m.t(`${name}.weight`);
   const beta = m.t(`${name}.bias`);
   const rm = m.t(`${name}.running_mean`);
   const rv = m.t(`${name}.running_var`);
   if (training) {
-    const { y, mean, variance } = batchNormTrain(x, gamma, beta, { epsilon: eps });
+    const { y, mean, variance } = batchNormTrain(x, gamma, beta, { epsilon: eps, relu });
     const n = x.size / x.shape[x.rank - 1]!;
     rm.assign(tf.add(tf.mul(rm, 1 - momentum), tf.mul(mean, momentum)));
     rv.assign(tf.add(tf.mul(rv, 1 - momentum), tf.mul(variance, (momentum * n) / Math.max(n - 1, 1))));
@@ -88,7 +97,8 @@ export function batchNorm(m: Module, name: string, x: tf.Tensor, training: boole
   }
   const scale = tf.mul(gamma, tf.rsqrt(tf.add(rv, eps)));
   const shift = tf.sub(beta, tf.mul(rm, scale));
-  return tf.add(tf.mul(x, scale), shift);
+  const y = tf.add(tf.mul(x, scale), shift);
+  return relu ? tf.relu(y) : y;
 }
 
 /** Affine InstanceNorm2d on NHWC (statistics per sample and channel over H, W; no running stats). */

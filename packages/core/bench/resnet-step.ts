@@ -3,12 +3,14 @@
  * stages 32/64/128/256, [2,2,2,2] basic blocks) on random 128×128 data with Adam + cross-entropy
  * and prints one JSON line `{ backend, imgPerSec, stepMs[], loss }`.
  *
- * Usage: tsx bench/resnet-step.ts --backend wasm|cpu|tensorflow --steps 6 --batch 32 --size 128
+ * Usage: tsx bench/resnet-step.ts --backend wasm|cpu|tensorflow --steps 6 --batch 32 --size 128 [--fuse-relu 0]
+ * BatchNorm is core's batchNormTrain (fused kernels on wasm+oneDNN, the tf-op composition elsewhere) and Adam core's
+ * adamUpdate, as the toolkit's models and optimiser use them.
  * Written directly against tf ops (core cannot import @clip-senet/backbones); the PyTorch twin is
  * bench/resnet_step.py with the identical architecture.
  */
 import { parseArgs } from 'node:util';
-import { tf, backendInfo, initBackend, Rng, type BackendPreference } from '../src/index';
+import { tf, adamUpdate, backendInfo, batchNormTrain, initBackend, Rng, type BackendPreference } from '../src/index';
 
 const { values } = parseArgs({
   options: {
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '32' },
     size: { type: 'string', default: '128' },
     classes: { type: 'string', default: '100' },
+    'fuse-relu': { type: 'string', default: '1' },
   },
 });
 const steps = Number(values.steps);
@@ -25,6 +28,8 @@ const warmup = Number(values.warmup);
 const batch = Number(values.batch);
 const size = Number(values.size);
 const classes = Number(values.classes);
+/** Fold the ReLU after a BatchNorm into it (`--fuse-relu 0`: a separate tf.relu, as backbones' resnet.ts calls it). */
+const fuseRelu = values['fuse-relu'] !== '0';
 
 const backend = await initBackend(values.backend as BackendPreference, { log: null });
 const rng = new Rng(3407);
@@ -55,8 +60,9 @@ function bn(c: number): Bn {
   return { gamma, beta, stats };
 }
 const updates: Array<() => void> = [];
-function applyBn(x: tf.Tensor4D, p: Bn): tf.Tensor4D {
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+/** BatchNorm in training mode as backbones' ops.ts does it (core's batchNormTrain), running stats updated after the step. */
+function applyBn(x: tf.Tensor4D, p: Bn, relu = false): tf.Tensor4D {
+  const { y, mean, variance } = batchNormTrain(x, p.gamma, p.beta, { epsilon: 1e-5, relu: relu && fuseRelu });
   const m = tf.keep(tf.clone(mean));
   const v = tf.keep(tf.clone(variance));
   updates.push(() => {
@@ -69,7 +75,7 @@ function applyBn(x: tf.Tensor4D, p: Bn): tf.Tensor4D {
     m.dispose();
     v.dispose();
   });
-  return tf.batchNorm(x, mean, variance, p.beta, p.gamma, 1e-5) as tf.Tensor4D;
+  return (relu && !fuseRelu ? tf.relu(y) : y) as tf.Tensor4D;
 }
 
 interface Block {
@@ -102,10 +108,10 @@ const pad1 = [[0, 0], [1, 1], [1, 1], [0, 0]] as tf.backend_util.ExplicitPadding
 const pad3 = [[0, 0], [3, 3], [3, 3], [0, 0]] as tf.backend_util.ExplicitPadding;
 
 function forward(x: tf.Tensor4D): tf.Tensor2D {
-  let h = tf.relu(applyBn(tf.conv2d(x, stemConv as tf.Tensor4D, 2, pad3), stemBn));
-  h = tf.maxPool(tf.pad(h, [[0, 0], [1, 1], [1, 1], [0, 0]], -1e9), 3, 2, 'valid');
+  let h = applyBn(tf.conv2d(x, stemConv as tf.Tensor4D, 2, pad3), stemBn, true);
+  h = tf.maxPool(h, 3, 2, 1); // PyTorch's MaxPool2d(3, 2, padding=1), as backbones' maxPool
   for (const b of blocks) {
-    const y1 = tf.relu(applyBn(tf.conv2d(h, b.conv1 as tf.Tensor4D, b.stride, pad1), b.bn1));
+    const y1 = applyBn(tf.conv2d(h, b.conv1 as tf.Tensor4D, b.stride, pad1), b.bn1, true);
     const y2 = applyBn(tf.conv2d(y1, b.conv2 as tf.Tensor4D, 1, pad1), b.bn2);
     const skip = b.down ? applyBn(tf.conv2d(h, b.down.conv as tf.Tensor4D, b.stride, 'valid'), b.down.bn) : h;
     h = tf.relu(tf.add(y2, skip)) as tf.Tensor4D;
@@ -114,7 +120,24 @@ function forward(x: tf.Tensor4D): tf.Tensor2D {
   return tf.add(tf.matMul(pooled, fcW as tf.Tensor2D), fcB);
 }
 
-const optimizer = tf.train.adam(1e-3);
+/** Adam (lr 1e-3, PyTorch defaults) as engine's optimizer.ts does it: core's adamUpdate per parameter. */
+const moments = params.map((p) => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }));
+let adamSteps = 0;
+function trainStep(loss: () => tf.Scalar): tf.Scalar {
+  const { value, grads } = tf.variableGrads(loss, params);
+  adamSteps++;
+  params.forEach((p, i) => {
+    const { m, v } = moments[i]!;
+    tf.tidy(() => {
+      const next = adamUpdate(p, m, v, grads[p.name]!, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, t: adamSteps, weightDecay: 0, decoupled: false });
+      m.assign(next.m);
+      v.assign(next.v);
+      p.assign(next.p);
+    });
+  });
+  tf.dispose(Object.values(grads));
+  return value;
+}
 const images = new Float32Array(batch * size * size * 3);
 for (let i = 0; i < images.length; i++) images[i] = rng.normal();
 const labels = Int32Array.from({ length: batch }, () => rng.int(classes));
@@ -126,9 +149,9 @@ let loss = NaN;
 const baseline = tf.memory().numTensors;
 for (let step = 0; step < warmup + steps; step++) {
   const t0 = performance.now();
-  const l = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, forward(x)) as tf.Scalar, true, params);
-  loss = (await l!.data())[0]!;
-  l!.dispose();
+  const l = trainStep(() => tf.losses.softmaxCrossEntropy(y, forward(x)) as tf.Scalar);
+  loss = (await l.data())[0]!;
+  l.dispose();
   for (const u of updates.splice(0)) u();
   const dt = performance.now() - t0;
   if (step >= warmup) times.push(dt);

@@ -59,7 +59,7 @@ void forRows(int64_t rows, bool parallel, Row row) {
 }  // namespace
 
 // batchNormTrainForward(heap, desc [rows, channels, relu], x, gamma, beta, y, mean, variance, epsilon):
-// mean and biased variance of x [rows, channels] over rows (two passes, float64), then
+// mean and biased variance of x [rows, channels] over rows (one pass of float64 sums), then
 // y = (x − mean) · gamma / √(variance + ε) + beta, ReLU'd when relu = 1. mean, variance: float32 [channels].
 Napi::Value BatchNormTrainForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -79,32 +79,28 @@ Napi::Value BatchNormTrainForward(const Napi::CallbackInfo& info) {
   const bool parallel = rows * ch >= kParallelMin;
   const double n = static_cast<double>(rows);
 
-  std::vector<double> mean(static_cast<size_t>(ch));
+  // One pass: Σx and Σx² per channel in float64 (var = E[x²] − mean²; float64 keeps the cancellation harmless
+  // for activations, |mean| / std ≪ 10⁶).
+  std::vector<double> mean(static_cast<size_t>(ch)), var(static_cast<size_t>(ch));
   {
     auto sums = chunkedSums(rows, ch, parallel, [&](int64_t r0, int64_t r1, double* acc) {
       const int64_t c = ch;
-      for (int64_t r = r0; r < r1; r++) {
-        const float* __restrict xr = x + r * c;
-        for (int64_t j = 0; j < c; j++) acc[j] += xr[j];
-      }
-    });
-    for (int64_t j = 0; j < ch; j++) mean[j] = sums[j] / n;
-  }
-  std::vector<double> var(static_cast<size_t>(ch));
-  {
-    const double* mp = mean.data();
-    auto sums = chunkedSums(rows, ch, parallel, [&](int64_t r0, int64_t r1, double* acc) {
-      const int64_t c = ch;
-      const double* __restrict m = mp;
+      double* __restrict s1 = acc;
+      double* __restrict s2 = acc + c;
       for (int64_t r = r0; r < r1; r++) {
         const float* __restrict xr = x + r * c;
         for (int64_t j = 0; j < c; j++) {
-          const double d = xr[j] - m[j];
-          acc[j] += d * d;
+          const double v = xr[j];
+          s1[j] += v;
+          s2[j] += v * v;
         }
       }
     });
-    for (int64_t j = 0; j < ch; j++) var[j] = sums[j] / n;
+    for (int64_t j = 0; j < ch; j++) {
+      mean[j] = sums[j] / n;
+      const double v = sums[ch + j] / n - mean[j] * mean[j];
+      var[j] = v > 0.0 ? v : 0.0;
+    }
   }
   std::vector<float> k(static_cast<size_t>(ch)), mf(static_cast<size_t>(ch)), b(static_cast<size_t>(ch));
   for (int64_t j = 0; j < ch; j++) {

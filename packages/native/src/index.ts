@@ -77,8 +77,8 @@ export interface NativeBinding {
    */
   unary(heap: Uint8Array, op: number, count: number, xOffset: number, yOffset: number, alpha: number): void;
   /**
-   * BatchNorm in training mode over x [rows, channels] (NHWC flattened): mean and biased variance over rows (float64,
-   * two passes; written as float32 [channels]), then y = (x − mean) · gamma / √(variance + ε) + beta, ReLU'd when
+   * BatchNorm in training mode over x [rows, channels] (NHWC flattened): mean and biased variance over rows (float64
+   * Σx, Σx² in one pass; written as float32 [channels]), then y = (x − mean) · gamma / √(variance + ε) + beta, ReLU'd when
    * desc[2] = 1; desc = [rows, channels, relu].
    */
   batchNormTrainForward(heap: Uint8Array, desc: Int32Array, xOffset: number, gammaOffset: number, betaOffset: number, yOffset: number, meanOffset: number, varianceOffset: number, epsilon: number): void;

@@ -12,7 +12,7 @@
  *
  * Where the kernels are not registered (wasm without the addon, cpu, webgpu, tensorflow) or the inputs are not
  * float32, the op is exactly the composition backbones used before (`mean`, `mean(square(x − mean))`, `rsqrt`, …),
- * so numbers there do not change. The native kernels reduce in float64 (two passes), so they agree with the
+ * so numbers there do not change. The native kernels reduce in float64 (Σx, Σx² in one pass), so they agree with the
  * composition to float32 rounding, not bitwise. A native error falls back to the JS loops here (same arithmetic).
  */
 import { tf } from '../tf';
@@ -116,11 +116,20 @@ function onHeap(backend: KernelBackend, inputs: TensorInfo[], shapes: number[][]
   return outs;
 }
 
-/** Float64 sums per channel over rows of a [rows, c] array, of f(row offset + channel). */
+/** Rows per partial sum, as the native kernels (packages/native/src/fused.cc). */
+const ROWS_PER_CHUNK = 256;
+
+/** Float64 sums per channel of f(element index) over rows of a [rows, c] array, chunked and added as the native kernels. */
 function channelSums(rows: number, c: number, f: (i: number) => number): Float64Array {
-  const s = new Float64Array(c);
-  for (let r = 0, i = 0; r < rows; r++) for (let j = 0; j < c; j++, i++) s[j]! += f(i);
-  return s;
+  const total = new Float64Array(c);
+  const part = new Float64Array(c);
+  for (let r0 = 0; r0 < rows; r0 += ROWS_PER_CHUNK) {
+    part.fill(0);
+    const r1 = Math.min(rows, r0 + ROWS_PER_CHUNK);
+    for (let r = r0, i = r0 * c; r < r1; r++) for (let j = 0; j < c; j++, i++) part[j]! += f(i);
+    for (let j = 0; j < c; j++) total[j]! += part[j]!;
+  }
+  return total;
 }
 
 const reluMask = (g: number, y: number) => g * (y > 0 ? 1 : y <= 0 ? 0 : Number.NaN);
@@ -133,7 +142,7 @@ export function batchNormTrainForwardByLoop(args: { inputs: tf.NamedTensorInfoMa
   const rows = tf.util.sizeFromShape(x.shape) / c;
   return onHeap(args.backend, [x, gamma, beta], [[...x.shape], [c], [c]], ([xs, g, b], [y, meanOut, varOut]) => {
     const mean = channelSums(rows, c, (i) => xs![i]!).map((s) => s / rows);
-    const variance = channelSums(rows, c, (i) => (xs![i]! - mean[i % c]!) ** 2).map((s) => s / rows);
+    const variance = channelSums(rows, c, (i) => xs![i]! * xs![i]!).map((s, j) => Math.max(s / rows - mean[j]! * mean[j]!, 0));
     const k = Float32Array.from(variance, (v, j) => g![j]! / Math.sqrt(v + epsilon));
     const m = Float32Array.from(mean);
     for (let i = 0; i < xs!.length; i++) {
