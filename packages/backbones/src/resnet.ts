@@ -8,7 +8,7 @@
  */
 import { tf, type Rng } from '@clip-senet/core';
 import { Module, type ForwardOptions, type ParamSpec } from './module';
-import { batchNorm, bnSpecs, affineSpecs, conv2d, convSpecs, instanceNorm, linear, linearSpecs, maxPool } from './ops';
+import { batchNorm, batchNormRelu, bnSpecs, affineSpecs, conv2d, convSpecs, instanceNorm, linear, linearSpecs, maxPool } from './ops';
 
 /** Architecture of a ResNet-family backbone (already validated; see `ResNetConfigSchema`). */
 export interface ResNetArch {
@@ -142,7 +142,7 @@ export class ResNet extends Module {
     const training = this.isTraining(opts);
     return tf.tidy(() => {
       let h = conv2d(x, this.t('conv1.weight'), 2, 3);
-      h = tf.relu(batchNorm(this, 'bn1', h, training)) as tf.Tensor4D;
+      h = batchNormRelu(this, 'bn1', h, training) as tf.Tensor4D;
       h = maxPool(h, 3, 2, 1);
       const stages = { stem: h } as Record<StageName, tf.Tensor4D>;
       for (const b of this.blocks) {
@@ -174,7 +174,7 @@ export class ResNet extends Module {
       out = batchNorm(this, `${p}.bn2`, conv2d(out, this.t(`${p}.conv2.weight`), 1, 1), training) as tf.Tensor4D;
     } else {
       out = tf.relu(this.norm1(b, conv2d(x, this.t(`${p}.conv1.weight`), 1, 0), training));
-      out = tf.relu(batchNorm(this, `${p}.bn2`, conv2d(out, this.t(`${p}.conv2.weight`), b.stride, 1, this.arch.groups), training)) as tf.Tensor4D;
+      out = batchNormRelu(this, `${p}.bn2`, conv2d(out, this.t(`${p}.conv2.weight`), b.stride, 1, this.arch.groups), training) as tf.Tensor4D;
       out = batchNorm(this, `${p}.bn3`, conv2d(out, this.t(`${p}.conv3.weight`), 1, 0), training) as tf.Tensor4D;
     }
     if (this.arch.se) out = this.squeezeExcite(p, out);
