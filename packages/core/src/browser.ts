@@ -1,6 +1,6 @@
 /**
  * @clip-senet/core for the browser: the tfjs namespace (the page registers and picks its backends itself — webgpu,
- * webgl, wasm), the grouped convolution op the ResNeXt backbones use, and the Node-free utilities of
+ * webgl, wasm), the ops the backbones call (grouped convolution, training-mode batch norm, host reads), and the Node-free utilities of
  * `./browser-base`. `initBackend`, the training-kernel fixes, the native kernels, config loading and file IO
  * are Node-only and live in `./index`. A browser bundle resolves `@clip-senet/core` here.
  */
@@ -10,6 +10,8 @@ export { tf } from './tf';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, Variable, Scalar } from './tf';
 export { groupedConv2d } from './kernels/grouped-conv';
 export { hostValues } from './host-values';
+export { batchNormTrain } from './kernels/batchnorm-train';
+export type { BatchNormTrainOptions, BatchNormTrainResult } from './kernels/batchnorm-train';
 
 // Node-free utilities
 export * from './browser-base';
