@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { UsageError, type Command, type CommandIo } from './command';
 import { ablationCommand } from './commands/ablation';
 import { evalCommand } from './commands/eval';
+import { exportCommand } from './commands/export';
 import { extractCommand } from './commands/extract';
 import { paperTablesCommand } from './commands/paper-tables';
 import { pretrainSemCommand } from './commands/pretrain-sem';
@@ -15,7 +16,7 @@ import { trainCommand } from './commands/train';
 import { watchParent } from './parent-watch';
 
 /** Every subcommand, in help order. */
-export const commands: readonly Command[] = [ablationCommand, synthCommand, trainCommand, evalCommand, extractCommand, pretrainSemCommand, reportCommand, paperTablesCommand];
+export const commands: readonly Command[] = [ablationCommand, synthCommand, trainCommand, evalCommand, extractCommand, exportCommand, pretrainSemCommand, reportCommand, paperTablesCommand];
 
 function topUsage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
