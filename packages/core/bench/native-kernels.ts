@@ -1,22 +1,31 @@
 /**
  * Per-kernel throughput of the oneDNN kernels vs the wasm kernels they replace (the toolkit's training kernels on
- * XNNPACK), side by side in one process: each op alternates native / wasm over the rounds (so machine noise hits both
- * alike) and reports the median wall time as GFLOP/s and the ratio. Both at the thread counts initBackend picks
- * (CLIP_SENET_WASM_THREADS, CLIP_SENET_NATIVE_THREADS; default the cores). Prints a Markdown table.
+ * XNNPACK) and vs PyTorch on the same shapes (bench/kernels_torch.py, Debian python3-torch, where installed): each
+ * round times every op native / wasm alternating in this process, then once in a PyTorch process, so machine noise
+ * hits all alike; reports the median wall time as GFLOP/s and the ratios. tfjs at the thread counts initBackend picks
+ * (CLIP_SENET_WASM_THREADS, CLIP_SENET_NATIVE_THREADS; default the cores), PyTorch at the native thread count.
+ * Writes reports/bench/native-kernels.md atomically.
  *
- *   npx tsx bench/native-kernels.ts [--rounds 5]        (from packages/core; part of `npx nx run core:bench`)
+ *   npx tsx bench/native-kernels.ts [--rounds 5] [--out file]   (from packages/core; part of `npx nx run core:bench`)
  */
-import { execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { tf, backendInfo, initBackend } from '../src/index';
+import { tf, backendInfo, initBackend, writeFileAtomic } from '../src/index';
 import { GROUPED_CONV_KERNELS, groupedConv2d } from '../src/kernels/grouped-conv';
 import { setNativeKernelsEnabled } from '../src/kernels/native';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '../../..');
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+    out: { type: 'string', default: 'reports/bench/native-kernels.md' },
+  },
+});
 const rounds = Number(values.rounds);
 
 await initBackend('wasm', { log: null });
@@ -46,6 +55,8 @@ interface Op {
   label: string;
   gflop: number;
   run: () => tf.Tensor;
+  /** The same op for bench/kernels_torch.py. */
+  torch: Record<string, unknown>;
 }
 
 const ops: Op[] = [];
@@ -58,16 +69,19 @@ for (const c of CONVS) {
   const dy = rand([c.n, o, o, c.co]) as tf.Tensor4D;
   const gflop = (2 * c.n * o * o * c.co * c.k * c.k * c.ci) / 1e9;
   const attrs = { strides: c.s, pad: 'same', dataFormat: 'NHWC' };
-  ops.push({ label: `conv fwd ${c.label}`, gflop, run: () => tf.conv2d(x, w, c.s, 'same') });
+  const geo = { n: c.n, hw: c.hw, ci: c.ci, co: c.co, k: c.k, s: c.s, groups: 1 };
+  ops.push({ label: `conv fwd ${c.label}`, gflop, run: () => tf.conv2d(x, w, c.s, 'same'), torch: { kind: 'conv-fwd', ...geo } });
   ops.push({
     label: `conv bwd-data ${c.label}`,
     gflop,
     run: () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: x.shape }) as tf.Tensor,
+    torch: { kind: 'conv-bwd-data', ...geo },
   });
   ops.push({
     label: `conv bwd-filter ${c.label}`,
     gflop,
     run: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: w.shape }) as tf.Tensor,
+    torch: { kind: 'conv-bwd-filter', ...geo },
   });
 }
 {
@@ -78,19 +92,30 @@ for (const c of CONVS) {
   const w = rand([3, 3, 4, 128]) as tf.Tensor4D;
   const dy = rand([32, 32, 32, 128]) as tf.Tensor4D;
   const gflop = (2 * 32 * 32 * 32 * 128 * 9 * 4) / 1e9;
-  ops.push({ label: `grouped conv fwd ${label}`, gflop, run: () => groupedConv2d(x, w, 1, 'same', 32) });
-  ops.push({ label: `grouped conv bwd-data ${label}`, gflop, run: () => tf.engine().runKernel(GROUPED_CONV_KERNELS.backpropInput, { dy, filter: w }, { ...attrs, inputShape: x.shape }) as tf.Tensor });
-  ops.push({ label: `grouped conv bwd-filter ${label}`, gflop, run: () => tf.engine().runKernel(GROUPED_CONV_KERNELS.backpropFilter, { x, dy }, { ...attrs, filterShape: w.shape }) as tf.Tensor });
+  const geo = { n: 32, hw: 32, ci: 128, co: 128, k: 3, s: 1, groups: 32 };
+  ops.push({ label: `grouped conv fwd ${label}`, gflop, run: () => groupedConv2d(x, w, 1, 'same', 32), torch: { kind: 'conv-fwd', ...geo } });
+  ops.push({
+    label: `grouped conv bwd-data ${label}`,
+    gflop,
+    run: () => tf.engine().runKernel(GROUPED_CONV_KERNELS.backpropInput, { dy, filter: w }, { ...attrs, inputShape: x.shape }) as tf.Tensor,
+    torch: { kind: 'conv-bwd-data', ...geo },
+  });
+  ops.push({
+    label: `grouped conv bwd-filter ${label}`,
+    gflop,
+    run: () => tf.engine().runKernel(GROUPED_CONV_KERNELS.backpropFilter, { x, dy }, { ...attrs, filterShape: w.shape }) as tf.Tensor,
+    torch: { kind: 'conv-bwd-filter', ...geo },
+  });
 }
 const a = rand([2048, 256]) as tf.Tensor2D;
 const b = rand([2048, 256]) as tf.Tensor2D;
-ops.push({ label: 'matmul aᵀ·b, 2048×256 each (a weight gradient)', gflop: (2 * 256 * 256 * 2048) / 1e9, run: () => tf.matMul(a, b, true, false) });
+ops.push({ label: 'matmul aᵀ·b, 2048×256 each (a weight gradient)', gflop: (2 * 256 * 256 * 2048) / 1e9, run: () => tf.matMul(a, b, true, false), torch: { kind: 'matmul', a: [2048, 256], b: [2048, 256], transposeA: true, transposeB: false } });
 const h = rand([512, 768]) as tf.Tensor2D;
 const fc = rand([3072, 768]) as tf.Tensor2D;
-ops.push({ label: 'matmul x·Wᵀ, 512×768 · (3072×768)ᵀ (ViT-B MLP)', gflop: (2 * 512 * 768 * 3072) / 1e9, run: () => tf.matMul(h, fc, false, true) });
+ops.push({ label: 'matmul x·Wᵀ, 512×768 · (3072×768)ᵀ (ViT-B MLP)', gflop: (2 * 512 * 768 * 3072) / 1e9, run: () => tf.matMul(h, fc, false, true), torch: { kind: 'matmul', a: [512, 768], b: [3072, 768], transposeA: false, transposeB: true } });
 const q = rand([96, 65, 64]) as tf.Tensor3D;
 const k = rand([96, 65, 64]) as tf.Tensor3D;
-ops.push({ label: 'batched q·kᵀ, 96 × [65×64]·[65×64]ᵀ (attention)', gflop: (2 * 96 * 65 * 65 * 64) / 1e9, run: () => tf.matMul(q, k, false, true) });
+ops.push({ label: 'batched q·kᵀ, 96 × [65×64]·[65×64]ᵀ (attention)', gflop: (2 * 96 * 65 * 65 * 64) / 1e9, run: () => tf.matMul(q, k, false, true), torch: { kind: 'matmul', a: [96, 65, 64], b: [96, 65, 64], transposeA: false, transposeB: true } });
 
 function timeOnce(op: Op): number {
   const t0 = performance.now();
@@ -102,32 +127,72 @@ function timeOnce(op: Op): number {
 }
 
 const median = (xs: number[]) => [...xs].sort((p, r) => p - r)[Math.floor(xs.length / 2)]!;
-const rows: string[] = [];
+const python = values.python!;
+const torchOk = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+const threads = info.native.threads ?? 1;
+/** One PyTorch process timing every op once after a warm-up (one round), or undefined without torch. */
+function torchRound(): { version: string; times: Record<string, number[]> } | undefined {
+  if (!torchOk) return undefined;
+  const out = execFileSync(python, [resolve(here, 'kernels_torch.py'), '--threads', String(threads), '--rounds', '1'], {
+    input: JSON.stringify(ops.map((o) => ({ label: o.label, ...o.torch }))),
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { torch: string; times: Record<string, number[]> };
+  return { version: r.torch, times: r.times };
+}
+
+const times = new Map(ops.map((o) => [o.label, { native: [] as number[], wasm: [] as number[], torch: [] as number[] }]));
 for (const op of ops) {
-  const times = { native: [] as number[], wasm: [] as number[] };
   for (const on of [true, false]) {
     setNativeKernelsEnabled(on);
     timeOnce(op); // warm-up: primitive creation / first-use allocations
   }
-  for (let r = 0; r < rounds; r++) {
+}
+let torchVersion = 'not installed';
+const load0 = loadavg()[0]!;
+// Rounds interleave tfjs (native, wasm alternating per op) and one PyTorch process, so machine noise hits all alike.
+for (let r = 0; r < rounds; r++) {
+  for (const op of ops) {
     for (const on of [true, false]) {
       setNativeKernelsEnabled(on);
-      times[on ? 'native' : 'wasm'].push(timeOnce(op));
+      times.get(op.label)![on ? 'native' : 'wasm'].push(timeOnce(op));
     }
   }
   setNativeKernelsEnabled(true);
-  const n = op.gflop / (median(times.native) / 1000);
-  const w = op.gflop / (median(times.wasm) / 1000);
-  const row = `| ${op.label} | ${op.gflop.toFixed(2)} | ${w.toFixed(1)} | ${n.toFixed(1)} | ${(n / w).toFixed(1)}× |`;
-  rows.push(row);
-  process.stdout.write(`${row}\n`);
+  const t = torchRound();
+  if (t) {
+    torchVersion = t.version;
+    for (const op of ops) times.get(op.label)!.torch.push(...(t.times[op.label] ?? []));
+  }
+  process.stdout.write(`round ${r + 1}/${rounds} done\n`);
+}
+const load1 = loadavg()[0]!;
+const rows: string[] = [];
+for (const op of ops) {
+  const t = times.get(op.label)!;
+  const n = op.gflop / (median(t.native) / 1000);
+  const w = op.gflop / (median(t.wasm) / 1000);
+  const p = t.torch.length > 0 ? op.gflop / (median(t.torch) / 1000) : undefined;
+  rows.push(`| ${op.label} | ${op.gflop.toFixed(2)} | ${w.toFixed(1)} | ${n.toFixed(1)} | ${p ? p.toFixed(1) : 'n/a'} | ${(n / w).toFixed(1)}× | ${p ? `${(n / p).toFixed(2)}×` : 'n/a'} |`);
 }
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-process.stdout.write(`
-Native vs wasm kernels, one process, median of ${rounds} alternating rounds (wall time). Commit ${commit}; ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'};
-wasm ${info.threads} thread(s), ${info.native.detail}.
+const report = `# Kernel throughput: oneDNN kernels vs wasm vs PyTorch
 
-| op | GFLOP | wasm GFLOP/s | oneDNN GFLOP/s | ratio |
-|---|---|---|---|---|
+Generated by \`npx tsx bench/native-kernels.ts\` in packages/core (part of \`npx nx run core:bench\`) — do not edit by hand.
+
+- Same shapes everywhere; tfjs NHWC (native and wasm in one process, alternating per op), PyTorch ${torchVersion} NCHW
+  (\`bench/kernels_torch.py\`, \`torch.ops.aten.convolution_backward\` for the backward passes, \`torch.matmul\`), one
+  PyTorch process per round between the tfjs rounds. Median wall time of ${rounds} rounds, as GFLOP/s (2·MACs).
+- "wasm" = the toolkit's XNNPACK-based kernels that the native ones replace (grouped conv: split / conv / concat).
+- Threads: wasm ${info.threads}, ${info.native.detail.split(' — ')[0]}, PyTorch ${threads}.
+- Date: ${new Date().toISOString()}; commit ${commit}; machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}; 1-min load average
+  ${load0.toFixed(2)} at start, ${load1.toFixed(2)} at end (a shared machine: compare ratios within this run).
+
+| op | GFLOP | wasm GFLOP/s | oneDNN GFLOP/s | PyTorch GFLOP/s | oneDNN vs wasm | oneDNN vs PyTorch |
+|---|---|---|---|---|---|---|
 ${rows.join('\n')}
-`);
+`;
+const outPath = resolve(repoRoot, values.out!);
+writeFileAtomic(outPath, report);
+process.stdout.write(`${report}\nwrote ${outPath}\n`);
