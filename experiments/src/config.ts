@@ -13,7 +13,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { deepFreeze, loadConfigFile, resolveConfigFile, stringifyConfig, writeFileAtomic } from '@clip-senet/core';
+import { deepFreeze, loadConfigFile, resolveConfigFile, stringifyConfig, VEHICLEID_EVAL_SIZES, VERIWILD_TEST_SIZES, writeFileAtomic } from '@clip-senet/core';
 import { ModelConfigSchema, PretrainSemConfigSchema, TrainConfigSchema } from '@clip-senet/engine';
 import { LossesConfigSchema, defaultLossesConfig } from '@clip-senet/losses';
 
@@ -46,9 +46,9 @@ export const DATASETS = ['synthetic', 'veri776', 'vehicleid', 'veriwild'] as con
 export type DatasetName = (typeof DATASETS)[number];
 
 /** VehicleID test lists (number of test identities): Small / Medium / Large. */
-export const VEHICLEID_SIZES = [800, 1600, 2400] as const;
+export const VEHICLEID_SIZES = VEHICLEID_EVAL_SIZES;
 /** VeRi-Wild test sets (number of query identities): Small / Medium / Large. */
-export const VERIWILD_SIZES = [3000, 5000, 10000] as const;
+export const VERIWILD_SIZES = VERIWILD_TEST_SIZES;
 
 /** Which knob applies to which dataset (set on another dataset, it is an error naming the key). */
 const APPLIES: Record<string, readonly DatasetName[]> = {

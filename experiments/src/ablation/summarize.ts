@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '@clip-senet/core/base';
+import { VERIWILD_FACTS, writeJsonAtomic, type VeriWildTestSize } from '@clip-senet/core/base';
 import type { ExperimentConfig } from '../config';
 import { RUN_SUMMARY_FORMAT, type EvalPoint, type RankedList, type RunSummary, type TrainPoint } from './summary';
 
@@ -21,14 +21,13 @@ export const RUN_FILES = {
  * small enough that a committed grid record stays around 100–200 KB. */
 export const MAX_TRAIN_POINTS = 50;
 
-/** VeRi-Wild test sets by query identities, named as the metrics protocol ids and the paper tables name them. */
-const VERIWILD_SPLIT: Readonly<Record<number, string>> = { 3000: 'small', 5000: 'medium', 10000: 'large' };
 
 /** The dataset tag of a config: `synthetic`, `veri776`, `vehicleid-800`, `veriwild-small`, … (as the paper cells spell it). */
 export function datasetTag(config: ExperimentConfig): string {
   const { dataset, testSize } = config.data;
   if (testSize === undefined || testSize === null) return dataset;
-  return `${dataset}-${dataset === 'veriwild' ? VERIWILD_SPLIT[testSize] : testSize}`;
+  // VeRi-Wild test sets by name (as the metrics protocol ids and the paper tables spell them), VehicleID by size
+  return `${dataset}-${dataset === 'veriwild' ? VERIWILD_FACTS.tests[testSize as VeriWildTestSize].name : testSize}`;
 }
 
 interface ResultsJson {

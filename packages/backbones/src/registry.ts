@@ -3,7 +3,7 @@
  * (`ResNet`, `ClipVisionTransformer`), plus `buildBackbone(config)` which turns a validated config into a
  * model. Tiny presets exist for tests and the CPU world.
  */
-import { createRegistry, Rng } from '@clip-senet/core';
+import { createRegistry, NORMALIZATION_STATS, Rng, type NormalizationStats } from '@clip-senet/core';
 import { ClipVisionTransformer, clipVitSpecs, type ClipVitArch } from './clip-vit';
 import { ClipTextTransformer } from './clip-text';
 import { BackboneConfigSchema, ClipTextConfigSchema, type BackboneConfigInput } from './config';
@@ -14,15 +14,12 @@ import { ResNet, resnetSpecs, type ResNetArch } from './resnet';
 type ResNetShape = Omit<ResNetArch, 'lastStride' | 'pooling' | 'gemP'>;
 type VitShape = Omit<ClipVitArch, 'posInterpAntialias'>;
 
-/** Per-channel RGB input normalisation the pretrained weights expect (`(x/255 − mean) / std`). */
-export interface Normalization {
-  readonly mean: readonly [number, number, number];
-  readonly std: readonly [number, number, number];
-}
-/** torchvision / IBN-Net ImageNet statistics. */
-export const IMAGENET_NORMALIZATION: Normalization = Object.freeze({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const);
-/** OpenAI CLIP statistics (also TinyCLIP). */
-export const CLIP_NORMALIZATION: Normalization = Object.freeze({ mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] } as const);
+/** Per-channel RGB input normalisation the pretrained weights expect (`(x/255 − mean) / std`): core's one statistics type. */
+export type Normalization = NormalizationStats;
+/** torchvision / IBN-Net ImageNet statistics (core's dataset facts). */
+export const IMAGENET_NORMALIZATION: Normalization = NORMALIZATION_STATS.imagenet;
+/** OpenAI CLIP statistics (also TinyCLIP; core's dataset facts). */
+export const CLIP_NORMALIZATION: Normalization = NORMALIZATION_STATS.clip;
 
 /** A registry entry: architecture, where its pretrained weights come from, and the input normalisation they expect. */
 export type BackboneEntry =

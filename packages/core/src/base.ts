@@ -8,6 +8,12 @@
 export { Rng, hashString32 } from './rng';
 export type { RngState } from './rng';
 
+// dataset and protocol facts
+export {
+  VERI776_FACTS, VEHICLEID_FACTS, VEHICLEID_EVAL_SIZES, VERIWILD_FACTS, VERIWILD_TEST_SIZES, NORMALIZATION_STATS, vehicleIdDraw,
+} from './dataset-facts';
+export type { FactCount, SplitFacts, VehicleIdEvalSize, VeriWildTestSize, NormalizationStats } from './dataset-facts';
+
 // files
 export { writeFileAtomic, writeJsonAtomic, atomicTempPath, removeStaleTempFiles, processExists } from './atomic';
 

@@ -4,6 +4,7 @@
  * {@link DatasetCountError} with `strict: true`. Readers accept an `expectedCounts` override so miniature or
  * synthetic trees can be checked strictly against their own sizes.
  */
+import { VEHICLEID_FACTS, VERI776_FACTS, VERIWILD_FACTS, VERIWILD_TEST_SIZES as FACT_VERIWILD_SIZES } from '@clip-senet/core/base';
 import { DatasetCountError } from './errors';
 import type { Sample } from './sample';
 
@@ -31,40 +32,34 @@ export interface TrainTestCounts {
   readonly test?: SplitCounts;
 }
 
-/** VeRi-776: 576 train ids, 200 test ids, 20 cameras. */
-export const VERI776_COUNTS: QueryGalleryCounts = {
-  train: { images: [37778, 37781], ids: 576 },
-  query: { images: 1678, ids: 200 },
-  gallery: { images: 11579, ids: 200 },
-  cameras: 20,
-};
+/** VeRi-776: 576 train ids, 200 test ids, 20 cameras (core's dataset facts). */
+export const VERI776_COUNTS: QueryGalleryCounts = VERI776_FACTS;
 
 /** VehicleID test list sizes (number of test identities). */
-export type VehicleIDTestSize = 800 | 1600 | 2400 | 3200 | 6000 | 13164;
-export const VEHICLEID_TEST_SIZES: readonly VehicleIDTestSize[] = [800, 1600, 2400, 3200, 6000, 13164];
+export type VehicleIDTestSize = (typeof VEHICLEID_FACTS.testSizes)[number];
+export const VEHICLEID_TEST_SIZES: readonly VehicleIDTestSize[] = VEHICLEID_FACTS.testSizes;
 
 /** VehicleID published counts for a test list (image counts are published for 800/1600/2400 only). */
 export function vehicleIdCounts(testSize: VehicleIDTestSize): TrainTestCounts {
-  const testImages: Partial<Record<VehicleIDTestSize, number>> = { 800: 6493, 1600: 13377, 2400: 19777 };
-  const images = testImages[testSize];
+  const images = (VEHICLEID_FACTS.testImages as Partial<Record<VehicleIDTestSize, number>>)[testSize];
   return {
-    train: { images: 113346, ids: 13164 },
+    train: VEHICLEID_FACTS.train,
     test: images === undefined ? { ids: testSize } : { images, ids: testSize },
   };
 }
 
 /** VeRi-Wild test sizes (Small, Medium, Large = number of query identities). */
-export type VeRiWildTestSize = 3000 | 5000 | 10000;
-export const VERIWILD_TEST_SIZES: readonly VeRiWildTestSize[] = [3000, 5000, 10000];
+export type VeRiWildTestSize = (typeof FACT_VERIWILD_SIZES)[number];
+export const VERIWILD_TEST_SIZES: readonly VeRiWildTestSize[] = FACT_VERIWILD_SIZES;
 
 /** VeRi-Wild published counts for a test size (query: one image per id; query images not in the gallery). */
 export function veriWildCounts(testSize: VeRiWildTestSize): QueryGalleryCounts {
-  const galleryImages: Record<VeRiWildTestSize, number> = { 3000: 38861, 5000: 64389, 10000: 128517 };
+  const test = VERIWILD_FACTS.tests[testSize];
   return {
-    train: { images: 277797, ids: 30671 },
-    query: { images: testSize, ids: testSize },
-    gallery: { images: galleryImages[testSize], ids: testSize },
-    cameras: 174,
+    train: VERIWILD_FACTS.train,
+    query: { images: test.query, ids: testSize },
+    gallery: { images: test.gallery, ids: testSize },
+    cameras: VERIWILD_FACTS.cameras,
   };
 }
 

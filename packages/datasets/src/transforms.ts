@@ -8,20 +8,12 @@
  * Images are interleaved RGB: uint8 before {@link toNormalizedFloat}, float32 (HWC) after.
  */
 import type { Rng } from '@clip-senet/core';
+import { NORMALIZATION_STATS, type NormalizationStats } from '@clip-senet/core/base';
 import type { RgbImage } from './decode';
 
-/** Per-channel mean/std in [0, 1] units. */
-export interface NormalizationStats {
-  readonly mean: readonly [number, number, number];
-  readonly std: readonly [number, number, number];
-}
-
-/** ImageNet (torchvision) and OpenAI CLIP statistics (PAPER.md). */
-export const NORMALIZATION_STATS = {
-  imagenet: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
-  clip: { mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] },
-  none: { mean: [0, 0, 0], std: [1, 1, 1] },
-} as const satisfies Record<string, NormalizationStats>;
+/** ImageNet (torchvision) and OpenAI CLIP statistics (PAPER.md), from core's dataset facts. */
+export { NORMALIZATION_STATS };
+export type { NormalizationStats };
 
 export type Normalization = keyof typeof NORMALIZATION_STATS | NormalizationStats;
 

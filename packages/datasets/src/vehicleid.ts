@@ -14,7 +14,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Rng } from '@clip-senet/core';
+import { vehicleIdDraw } from '@clip-senet/core/base';
 import { DatasetFormatError } from './errors';
 import { type KeyedEntry, DirectoryIndex, DuplicateGuard, MissingImages, checkTrainTestDisjoint, parseNonNegInt, readEntryLines } from './list-file';
 import {
@@ -123,19 +123,8 @@ export function loadVehicleID(root: string, options: VehicleIDOptions): VehicleI
  * gallery image and no query.
  */
 export function vehicleIdQueryGallery(test: readonly Sample[], options: { readonly seed: number }): { query: Sample[]; gallery: Sample[] } {
-  const byId = new Map<number, Sample[]>();
-  for (const s of test) {
-    const group = byId.get(s.vehicleId);
-    if (group) group.push(s);
-    else byId.set(s.vehicleId, [s]);
-  }
-  const rng = new Rng(options.seed);
-  const query: Sample[] = [];
-  const gallery: Sample[] = [];
-  for (const id of [...byId.keys()].sort((a, b) => a - b)) {
-    const images = byId.get(id)!.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const pick = rng.int(images.length);
-    images.forEach((s, i) => (i === pick ? gallery : query).push(s));
-  }
-  return { query, gallery };
+  // core's one draw rule, on the samples in path order (so the outputs do not depend on the input order)
+  const byPath = [...test].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const { query, gallery } = vehicleIdDraw(byPath.map((s) => s.vehicleId), options.seed);
+  return { query: query.map((i) => byPath[i]!), gallery: gallery.map((i) => byPath[i]!) };
 }

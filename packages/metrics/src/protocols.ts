@@ -5,7 +5,7 @@
  * `veri776/rr(k1=20,k2=6,lambda=0.3)/aqe(k=5,alpha=3)/cosine/trapezoid`. αQE works on the unit sphere (query
  * and gallery L2-normalised before the configured distance), so every protocol is invariant to the features' scale.
  */
-import { Rng } from '@clip-senet/core/base';
+import { VEHICLEID_EVAL_SIZES, VEHICLEID_FACTS, VERIWILD_FACTS, VERIWILD_TEST_SIZES, vehicleIdDraw, type VehicleIdEvalSize, type VeriWildTestSize } from '@clip-senet/core/base';
 import { alphaQueryExpansion, l2NormaliseRows } from './aqe';
 import { computeDistances, computeSelfDistances, distanceBlocks } from './distance';
 import type { DistanceBlock, DistanceMetric, Gemm } from './distance';
@@ -176,16 +176,12 @@ export function veri776(options: Veri776Options = {}): QueryGalleryProtocol {
   };
 }
 
-/** Published VeRi-Wild test-split sizes (PROTOCOLS.md). */
-export const VERI_WILD_COUNTS = {
-  3000: { query: 3000, gallery: 38861, name: 'small' },
-  5000: { query: 5000, gallery: 64389, name: 'medium' },
-  10000: { query: 10000, gallery: 128517, name: 'large' },
-} as const;
+/** Published VeRi-Wild test-split sizes (PROTOCOLS.md; core's dataset facts). */
+export const VERI_WILD_COUNTS = VERIWILD_FACTS.tests;
 
 /** Options of {@link veriWild}. */
 export interface VeriWildOptions {
-  readonly testSize: 3000 | 5000 | 10000;
+  readonly testSize: VeriWildTestSize;
   /** Inner-product provider for the distances (default: the TS kernel); see {@link Gemm}. */
   readonly gemm?: Gemm;
 
@@ -216,7 +212,7 @@ export interface VeriWildProtocol {
  */
 export function veriWild(options: VeriWildOptions): VeriWildProtocol {
   const published = VERI_WILD_COUNTS[options.testSize];
-  if (published === undefined) throw new Error(`veriWild: testSize must be 3000, 5000 or 10000, got ${options.testSize}`);
+  if (published === undefined) throw new Error(`veriWild: testSize must be one of ${VERIWILD_TEST_SIZES.join(', ')}, got ${options.testSize}`);
   const metric = options.metric ?? 'cosine';
   const ap = options.ap ?? 'non-interpolated';
   const id = protocolId(`veriwild-${published.name}`, metric, ap, false, options.aqe);
@@ -270,24 +266,11 @@ export interface VehicleIdDraw {
 
 /**
  * The VehicleID draw: identities in ascending id order, each identity's images in input order; one image,
- * chosen with `new Rng(seed).int(count)`, goes to the gallery and the rest to the query set. This is the
+ * chosen with `new Rng(seed).int(count)`, goes to the gallery and the rest to the query set (core's `vehicleIdDraw`). This is the
  * rule of `vehicleIdQueryGallery` in @clip-senet/datasets when the test set is given in path order.
  */
 export function drawVehicleIdSplit(ids: ArrayLike<number>, seed: number): VehicleIdDraw {
-  const byId = new Map<number, number[]>();
-  for (let i = 0; i < ids.length; i++) {
-    const group = byId.get(ids[i]);
-    if (group) group.push(i);
-    else byId.set(ids[i], [i]);
-  }
-  const rng = new Rng(seed);
-  const query: number[] = [];
-  const gallery: number[] = [];
-  for (const id of [...byId.keys()].sort((a, b) => a - b)) {
-    const images = byId.get(id)!;
-    const pick = rng.int(images.length);
-    images.forEach((img, i) => (i === pick ? gallery : query).push(img));
-  }
+  const { query, gallery } = vehicleIdDraw(ids, seed);
   return { seed, query: Int32Array.from(query), gallery: Int32Array.from(gallery) };
 }
 
@@ -309,7 +292,7 @@ export interface VehicleIdResult {
 
 /** Options of {@link vehicleId}. */
 export interface VehicleIdOptions {
-  readonly testSize: 800 | 1600 | 2400;
+  readonly testSize: VehicleIdEvalSize;
   /** Inner-product provider for the distances (default: the TS kernel); see {@link Gemm}. */
   readonly gemm?: Gemm;
 
@@ -337,8 +320,8 @@ export interface VehicleIdProtocol {
  * offered (one gallery image per identity).
  */
 export function vehicleId(options: VehicleIdOptions): VehicleIdProtocol {
-  if (![800, 1600, 2400].includes(options.testSize)) throw new Error(`vehicleId: testSize must be 800, 1600 or 2400, got ${options.testSize}`);
-  const repeats = options.repeats ?? 10;
+  if (!(VEHICLEID_EVAL_SIZES as readonly number[]).includes(options.testSize)) throw new Error(`vehicleId: testSize must be ${VEHICLEID_EVAL_SIZES.join(', ')}, got ${options.testSize}`);
+  const repeats = options.repeats ?? VEHICLEID_FACTS.draws;
   const seed = options.seed ?? 0;
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`vehicleId: repeats must be a positive integer, got ${repeats}`);
   const metric = options.metric ?? 'cosine';
