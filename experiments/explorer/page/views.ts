@@ -54,7 +54,7 @@ export function gridView(g: GridData): HTMLElement {
   return el('section', { id: 'grid', 'data-grid': g.id },
     el('h1', {}, g.title),
     el('p', { class: 'muted' }, withCode(`Ablation \`${g.ablation}\`, profile \`${g.profile}\`, baseline \`${g.baseline}\`; record \`${g.recordPath}\`. Metrics in %: mean ± sample std over finished seeds; Δ = variant mean − baseline mean. Click a header to sort.`)),
-    rows,
+    el('div', { class: 'table-wrap' }, rows),
     el('p', { class: 'muted' }, g.ciMethod),
     el('h2', {}, 'Curves'),
     el('div', { class: 'charts' }, train, evals),

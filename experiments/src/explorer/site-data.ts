@@ -91,15 +91,24 @@ function provenance(record: AblationRecord): { lines: [string, string][]; runs: 
 
 const FIGURES: readonly [string, string][] = [['train', 'training loss (total) vs step'], ['curves', 'mAP vs epoch'], ['ranked', 'ranked lists']];
 
+/** Why a figure file is missing, from what the record holds. */
+function missingReason(record: AblationRecord, suffix: string): string {
+  const finished = record.runs.flatMap((r) => (r.summary ? [r.summary] : []));
+  const regenerate = 'not generated for this record: regenerate the reports with `npx nx run experiments:report`';
+  if (finished.length === 0) return 'no finished run to draw';
+  if (suffix === 'curves' && finished.every((s) => s.evalCurve.length === 0)) return 'the runs recorded no periodic evaluation';
+  if (suffix === 'ranked') {
+    return finished.some((s) => s.ranked.length > 0) ? `drawn only where the dataset images are (dataset root ${distinct(finished.map((s) => s.datasetRoot)).join(', ')}); ${regenerate} on a machine that has them` : 'the runs recorded no ranked lists';
+  }
+  return regenerate;
+}
+
 function figures(record: AblationRecord, recordPath: string, id: string, assets: AssetList): FigureEntry[] {
   const dir = dirname(recordPath);
   return FIGURES.map(([suffix, label]) => {
     const file = join(dir, `${record.ablation}-${suffix}.png`);
     if (existsSync(file)) return { label, src: assets.add(file, `figures/${id.replace('/', '--')}-${suffix}.png`) };
-    const why = suffix === 'ranked'
-      ? 'not drawn: the dataset images were not on the machine that generated the reports'
-      : suffix === 'curves' ? 'not drawn: the runs recorded no periodic evaluation' : 'not drawn: no finished run';
-    return { label, src: null, missing: `${basename(file)} is missing next to ${repoRelative(recordPath)} (${why})` };
+    return { label, src: null, missing: `${basename(file)} is missing next to ${repoRelative(recordPath)} (${missingReason(record, suffix)})` };
   });
 }
 
