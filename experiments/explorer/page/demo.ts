@@ -67,7 +67,7 @@ export function demoView(site: SiteData): HTMLElement {
     if (q0) {
       const pixels = demo.queryPixels.subarray(q0.rgbOffset, q0.rgbOffset + q0.width * q0.height * 3);
       try {
-        warmup = `first pass (incl. shader compilation / kernel set-up): ${(await embed(demo.model, { width: q0.width, height: q0.height, data: pixels }, q0, q0.path)).ms.toFixed(0)} ms`;
+        warmup = `First pass (incl. shader compilation / kernel set-up): ${(await embed(demo.model, { width: q0.width, height: q0.height, data: pixels }, q0, q0.path)).ms.toFixed(0)} ms`;
       } catch (err) {
         modelArea.replaceChildren(missing(`The model does not run on this backend: ${(err as Error).message}`, 'error'));
         return;
