@@ -65,6 +65,11 @@ describe('batch loader', () => {
       expect([...a.labels[i]!]).toEqual(r.samples.map((s) => s.label));
       expect([...b.cams[i]!]).toEqual(r.samples.map((s) => s.cameraId));
     });
+    // a sample without a training label (query / gallery) is −1, never its vehicle id
+    const { label: _drop, ...unlabelled } = requests[0]!.samples[0]!;
+    const evalBatch = await inline.load({ epoch: 0, index: 0, samples: [unlabelled] });
+    expect([...evalBatch.labels]).toEqual([-1]);
+    for (const t of evalBatch.branches) t.dispose();
     const again = await collect(inline, requests);
     expect(again.data).toEqual(a.data);
     const other = createBatchLoader({ branches, seed: 12, workers: 0 });

@@ -50,7 +50,7 @@ export interface LoadedBatch {
   readonly images: Tensor4D;
   /** One tensor per branch, in `options.branches` order. */
   readonly branches: readonly Tensor4D[];
-  /** `label` of each sample (its vehicle id when unlabelled). */
+  /** The training `label` of each sample; −1 for a sample without one (query / gallery): never a stand-in id. */
   readonly labels: Int32Array;
   readonly cameraIds: Int32Array;
   readonly samples: readonly Sample[];
@@ -174,7 +174,7 @@ export class BatchLoader {
       index: raw.request.index,
       images: branches[0]!,
       branches,
-      labels: Int32Array.from(raw.request.samples, (s) => s.label ?? s.vehicleId),
+      labels: Int32Array.from(raw.request.samples, (s) => s.label ?? -1),
       cameraIds: Int32Array.from(raw.request.samples, (s) => s.cameraId),
       samples: raw.request.samples,
     };

@@ -47,12 +47,22 @@ export function batchInputs(model: ClipSenetModel, batch: LoadedBatch): ModelInp
   };
 }
 
+/** A batch's training labels; an error naming the first sample without one (a query / gallery image in a training batch). */
+export function trainingLabels(batch: Pick<LoadedBatch, 'labels' | 'samples'>): Int32Array {
+  const i = batch.labels.findIndex((l) => l < 0);
+  if (i >= 0) {
+    const s = batch.samples[i];
+    throw new Error(`training batch: sample ${s ? `'${s.path}' (vehicle ${s.vehicleId})` : i} has no training label; only training-split samples (relabelled 0..N−1) can be trained on`);
+  }
+  return batch.labels;
+}
+
 /** The train loop's loss function for `model` trained with `losses` (model switched to train mode). */
 export function modelLossFn(model: ClipSenetModel, losses: LossSet): LossFn<LoadedBatch> {
   return (batch): LossOutput => {
     model.train(true);
     const out = model.forward(batchInputs(model, batch));
-    const labels = tf.tensor1d(batch.labels, 'int32');
+    const labels = tf.tensor1d(trainingLabels(batch), 'int32');
     return losses.compute({ labels, features: out.metricFeatures, ...(out.logits ? { logits: out.logits } : {}) });
   };
 }

@@ -10,7 +10,7 @@ import type { Replica, Shard } from './data-parallel';
 import { buildModel } from './build-model';
 import type { ClipSenetModel } from './model';
 import type { ModelConfigInput } from './model-config';
-import { trainableVariables } from './model-loss';
+import { trainableVariables, trainingLabels } from './model-loss';
 
 /** Arguments of {@link clipSenetReplica} (JSON). */
 export interface ClipSenetReplicaArgs {
@@ -59,7 +59,8 @@ export function clipSenetReplica(args: ClipSenetReplicaArgs): Replica {
 
 /** Cut a loaded batch into at most `n` contiguous shards. */
 export function splitLoadedBatch(batch: LoadedBatch, n: number): Shard[] {
-  const size = batch.labels.length;
+  const labels = trainingLabels(batch);
+  const size = labels.length;
   const per = Math.ceil(size / n);
   const data = batch.branches.map((b) => ({ data: b.dataSync() as Float32Array, shape: b.shape }));
   // −1 = no view label: a replica with a view table rejects it (CameraViewEmbedding's range check), never view 0
@@ -70,7 +71,7 @@ export function splitLoadedBatch(batch: LoadedBatch, n: number): Shard[] {
     const payload: LoadedShardPayload = {
       // views, not copies: remote shards are copied once into the worker's shared inbox, the local one into its heap
       branches: data.map(({ data: d, shape: [, h, w, c] }) => ({ data: d.subarray(start * h * w * c, (start + rows) * h * w * c), shape: [rows, h, w, c] })),
-      labels: batch.labels.slice(start, start + rows),
+      labels: labels.slice(start, start + rows),
       cameraIds: batch.cameraIds.slice(start, start + rows),
       viewIds: views.slice(start, start + rows),
     };
