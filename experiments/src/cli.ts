@@ -1,6 +1,7 @@
 /**
- * The `clip-senet` command (issue 6 part 4): `train`, `eval`, `extract`, `pretrain-sem` — thin wrappers over
- * @clip-senet/engine. Run with `npx tsx experiments/src/cli.ts <command> ...` or `npx nx run experiments:train -- ...`.
+ * The `clip-senet` command: one subcommand per entry of {@link commands} below (`clip-senet --help` lists them),
+ * each a thin wrapper over the packages. Run with `npx clip-senet <command> ...` from the repository root (the
+ * package bin, experiments/bin/clip-senet.mjs) or `npx tsx experiments/src/cli.ts <command> ...`.
  */
 import { pathToFileURL } from 'node:url';
 import { UsageError, type Command, type CommandIo } from './command';

@@ -10,15 +10,15 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { deepFreeze, loadConfigFile, resolveConfigFile, stringifyConfig, VEHICLEID_EVAL_SIZES, VERIWILD_TEST_SIZES, writeFileAtomic } from '@clip-senet/core';
 import { ModelConfigSchema, PretrainSemConfigSchema, TrainConfigSchema } from '@clip-senet/engine';
 import { LossesConfigSchema, defaultLossesConfig } from '@clip-senet/losses';
+import { REPO_ROOT } from './repo-root';
 
-/** Repository root (experiments/src/ → ../../); relative config paths resolve against it. */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Repository root; relative config paths resolve against it. */
+export { REPO_ROOT };
 
 const positiveInt = z.number().int().positive();
 const intRange = z.tuple([positiveInt, positiveInt]);

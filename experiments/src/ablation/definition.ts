@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
+import { findPaperCell } from '../report/paper-values';
 
 /** The run sizes an ablation can be run at. */
 export const PROFILES = ['smoke', 'default', 'full'] as const;
@@ -81,6 +82,9 @@ export const AblationSchema = z
         ctx.addIssue({ code: 'custom', path: ['profiles', p, 'variants'], message: `must include the baseline '${a.baseline}'` });
       }
     }
+    a.variants.forEach((v, i) => v.paper.forEach((key, k) => {
+      if (!findPaperCell(key)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'paper', k], message: `'${key}' is not a paper cell (the keys are in experiments/src/report/paper-values.ts, e.g. IV/+SEM+AFEM, V/G=32)` });
+    }));
     for (const s of [a.seeds, ...Object.values(a.profiles).map((p) => p?.seeds ?? [])]) {
       if (new Set(s).size !== s.length) ctx.addIssue({ code: 'custom', path: ['seeds'], message: `duplicate seed in [${s.join(', ')}]` });
     }

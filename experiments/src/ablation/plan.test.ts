@@ -100,6 +100,8 @@ describe('planAblation', () => {
     expect(() => loadAblation(ablationFile('dup', twoVariants.replace('name: full-copy', 'name: full')))).toThrow(/dup\.yaml[\s\S]*duplicate variant name 'full'/);
     expect(() => loadAblation(ablationFile('nobase', twoVariants.replace('baseline: base', 'baseline: nope')))).toThrow(/baseline: 'nope' is not a variant/);
     expect(() => loadAblation(ablationFile('typo', `${twoVariants}sedes: [1]\n`))).toThrow(/typo\.yaml[\s\S]*sedes/);
+    expect(() => loadAblation(ablationFile('paperkey', twoVariants.replace('paper: [IV/+SEM+AFEM]', 'paper: [IV/+SEM+AFEM, IV/typo]'))))
+      .toThrow(/paperkey\.yaml[\s\S]*variants\.1\.paper\.1: 'IV\/typo' is not a paper cell/);
     const wrongName = join(dir, 'other.yaml');
     writeFileSync(wrongName, `name: grid\ntitle: t\nbase: ${tiny}\n${twoVariants}`);
     expect(() => loadAblation(wrongName)).toThrow(/name 'grid' must equal the file name 'other'/);

@@ -1,6 +1,6 @@
 /** `clip-senet paper-tables`: the paper's Tables I–VI and Fig. 3 beside ours, from every ablation record. */
 import { resolve } from 'node:path';
-import { diffGenerated, REPORT_REPO_ROOT, writeGenerated } from '../report/report-files';
+import { diffGenerated, REPO_ROOT, writeGenerated } from '../report/report-files';
 import { paperTablesAndReadme } from '../report/readme-results';
 import { parseCommandArgs, type Command } from '../command';
 import { ReportsOutOfDateError } from './report';
@@ -23,7 +23,7 @@ export const paperTablesCommand: Command = {
   usage,
   async run(args, io) {
     const opts = parseCommandArgs('paper-tables', args, { reports: { type: 'string' }, check: { type: 'boolean' } });
-    const reportsDir = resolve(opts.reports ?? `${REPORT_REPO_ROOT}reports`);
+    const reportsDir = resolve(opts.reports ?? `${REPO_ROOT}reports`);
     const check = opts.check === true;
     // The README's results section is generated from the repository's own reports (not from a --reports folder).
     const { files, records } = paperTablesAndReadme(reportsDir, { figures: !check, readme: opts.reports === undefined });

@@ -1,7 +1,7 @@
 /** `clip-senet report`: regenerate (or check) the tables and figures of ablation records. */
 import { dirname, resolve } from 'node:path';
 import { ablationReportFiles, readAblationRecord } from '../report/write-reports';
-import { diffGenerated, findAblationRecords, REPORT_REPO_ROOT, writeGenerated } from '../report/report-files';
+import { diffGenerated, findAblationRecords, REPO_ROOT, writeGenerated } from '../report/report-files';
 import { parseCommandArgs, UsageError, type Command } from '../command';
 
 const usage = `Usage: clip-senet report [--record <runs.json> ...] [--all] [--reports <dir>] [--check]
@@ -33,7 +33,7 @@ export const reportCommand: Command = {
       reports: { type: 'string' },
       check: { type: 'boolean' },
     });
-    const reportsDir = resolve(opts.reports ?? `${REPORT_REPO_ROOT}reports`);
+    const reportsDir = resolve(opts.reports ?? `${REPO_ROOT}reports`);
     const explicit = (opts.record ?? []).map((r) => resolve(r));
     const paths = [...explicit, ...(opts.all === true || explicit.length === 0 ? findAblationRecords(reportsDir) : [])];
     const unique = [...new Set(paths)];

@@ -44,7 +44,7 @@ export function finishedSummaries(record: AblationRecord, variant: string): RunS
   return record.runs.filter((r) => r.variant === variant && r.summary !== null).map((r) => r.summary!);
 }
 
-/** The first paper key of a variant that names a known cell (unknown keys are reported by the runner, not here). */
+/** The first paper key of a variant that names a known cell (ablation files with unknown keys are refused when loaded; a record written before that shows them flagged). */
 function primaryCell(variant: AblationVariantRecord, table?: string): PaperCell | undefined {
   for (const key of variant.paper) {
     const c = findPaperCell(key);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkClaims, claimsMarkdown, claimVerdict, compareInRecord, PAPER_CLAIMS, type PaperClaim } from './claims';
-import { findAblationRecords, REPORT_REPO_ROOT } from './report-files';
+import { findAblationRecords, REPO_ROOT } from './report-files';
 import { fakeRecord, fakeSummary } from './testing';
 import { readAblationRecord } from './write-reports';
 
@@ -46,7 +46,7 @@ describe('paper claims', () => {
   });
 
   it('every comparison of the built-in claims names variants of the committed grids', () => {
-    const records = findAblationRecords(`${REPORT_REPO_ROOT}/reports`).map((p) => readAblationRecord(p));
+    const records = findAblationRecords(`${REPO_ROOT}/reports`).map((p) => readAblationRecord(p));
     for (const c of PAPER_CLAIMS.flatMap((x) => x.comparisons)) {
       const record = records.find((r) => r.ablation === c.ablation);
       expect(record, `ablation ${c.ablation}`).toBeDefined();
@@ -56,6 +56,6 @@ describe('paper claims', () => {
     }
     const md = claimsMarkdown(checkClaims(records));
     expect(md).toContain('## The paper\'s claims on our runs');
-    expect(readFileSync(`${REPORT_REPO_ROOT}/reports/paper-tables.md`, 'utf8')).toContain(md);
+    expect(readFileSync(`${REPO_ROOT}/reports/paper-tables.md`, 'utf8')).toContain(md);
   });
 });

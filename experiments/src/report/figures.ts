@@ -10,7 +10,7 @@ import { createCanvas, Image } from '@napi-rs/canvas';
 import type { AblationRecord, RankedList, RunSummary } from '../ablation/summary';
 import { drawForestPlot, drawLineChart, paletteColor, type ChartSeries } from './line-chart';
 import { ablationRows, finishedSummaries } from './ablation-report';
-import { REPORT_REPO_ROOT } from './report-files';
+import { REPO_ROOT } from './report-files';
 
 type Point = readonly [number, number];
 
@@ -83,7 +83,7 @@ export function rankedRows(record: AblationRecord, perVariant = 1, maxRows = 6):
   for (const v of record.variants) {
     const s = finishedSummaries(record, v.name).find((x) => x.ranked.length > 0);
     if (!s) continue;
-    for (const [i, list] of s.ranked.slice(0, perVariant).entries()) rows.push({ label: `${v.name} (seed ${s.seed}) q${i + 1}`, root: resolve(REPORT_REPO_ROOT, s.datasetRoot), list }); // relative roots are repository-relative
+    for (const [i, list] of s.ranked.slice(0, perVariant).entries()) rows.push({ label: `${v.name} (seed ${s.seed}) q${i + 1}`, root: resolve(REPO_ROOT, s.datasetRoot), list }); // relative roots are repository-relative
   }
   return rows.slice(0, maxRows);
 }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ABLATION_MD_HEADER, ablationMarkdownRows } from './ablation-report';
 import { paperTableFiles, type LoadedRecord } from './paper-tables';
-import { findAblationRecords, REPORT_REPO_ROOT, type GeneratedFile } from './report-files';
+import { findAblationRecords, REPO_ROOT, type GeneratedFile } from './report-files';
 import { readAblationRecord } from './write-reports';
 import { mdTable, PAIRED_DELTA_METHOD, QUERY_BOOTSTRAP_METHOD } from './stats';
 import { PLATEAU_METHOD } from './plateau';
@@ -65,6 +65,6 @@ export function readmeResultsFile(records: readonly LoadedRecord[], repoRoot: st
 export function paperTablesAndReadme(reportsDir: string, options: { figures: boolean; readme: boolean }): { files: GeneratedFile[]; records: number } {
   const records = findAblationRecords(reportsDir).map((path) => ({ path, record: readAblationRecord(path) }));
   const files = paperTableFiles(records, reportsDir, { figures: options.figures });
-  if (options.readme) files.push(readmeResultsFile(records, REPORT_REPO_ROOT));
+  if (options.readme) files.push(readmeResultsFile(records, REPO_ROOT));
   return { files, records: records.length };
 }

@@ -5,11 +5,11 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../repo-root';
 import { writeFileAtomic } from '@clip-senet/core/base';
 
 /** The repository root (reports are laid out relative to it). */
-export const REPORT_REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export { REPO_ROOT };
 
 /** One generated file. */
 export interface GeneratedFile {
@@ -48,6 +48,6 @@ export function findAblationRecords(reportsDir: string): string[] {
 }
 
 /** `path` relative to the repository root with `/` separators (for machine-independent text). */
-export function repoRelative(path: string, repoRoot = REPORT_REPO_ROOT): string {
+export function repoRelative(path: string, repoRoot = REPO_ROOT): string {
   return relative(repoRoot, path).split('\\').join('/');
 }
