@@ -27,4 +27,4 @@ export type { NonFiniteRows, FiniteCheckOptions } from './finite';
 
 // dataset protocols
 export { veri776, veriWild, vehicleId, drawVehicleIdSplit, parseVeri776IndexFile, protocolId, VERI_WILD_COUNTS } from './protocols';
-export type { LabelledFeatures, ProtocolResult, QueryGalleryInput, QueryGalleryProtocol, Veri776Options, MeanStd } from './protocols';
+export type { LabelledFeatures, ProtocolResult, QueryGalleryInput, QueryGalleryProtocol, Veri776Options, DrawStats } from './protocols';

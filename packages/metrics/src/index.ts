@@ -44,5 +44,5 @@ export type {
   VehicleIdProtocol,
   VehicleIdResult,
   VehicleIdDraw,
-  MeanStd,
+  DrawStats,
 } from './protocols';

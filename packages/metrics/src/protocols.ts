@@ -274,8 +274,8 @@ export function drawVehicleIdSplit(ids: ArrayLike<number>, seed: number): Vehicl
   return { seed, query: Int32Array.from(query), gallery: Int32Array.from(gallery) };
 }
 
-/** Mean and (population) standard deviation over draws. */
-export interface MeanStd {
+/** Mean and population standard deviation (÷ n) over VehicleID draws — not the seed statistics of the reports (sample std, ÷ n − 1). */
+export interface DrawStats {
   readonly mean: number;
   readonly std: number;
 }
@@ -284,10 +284,10 @@ export interface MeanStd {
 export interface VehicleIdResult {
   readonly protocolId: string;
   readonly draws: readonly (RankingResult & { readonly seed: number })[];
-  readonly rank1: MeanStd;
-  readonly rank5: MeanStd;
-  readonly mAP: MeanStd;
-  readonly mINP: MeanStd;
+  readonly rank1: DrawStats;
+  readonly rank5: DrawStats;
+  readonly mAP: DrawStats;
+  readonly mINP: DrawStats;
 }
 
 /** Options of {@link vehicleId}. */
@@ -303,7 +303,7 @@ export interface VehicleIdOptions {
   readonly maxRank?: number;
 }
 
-function meanStd(xs: readonly number[]): MeanStd {
+function meanStd(xs: readonly number[]): DrawStats {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) * (b - mean), 0) / xs.length) };
 }
