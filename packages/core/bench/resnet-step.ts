@@ -1,7 +1,8 @@
 /**
  * One benchmark worker: trains the fixed small ResNet (ResNet-18 layout at half width: stem 32,
  * stages 32/64/128/256, [2,2,2,2] basic blocks) on random 128×128 data with Adam + cross-entropy
- * and prints one JSON line `{ backend, imgPerSec, stepMs[], loss }`.
+ * and prints one JSON line `{ backend, imgPerSec, stepMs[], cpuMs[], loss }` (cpuMs: process CPU time per step, all
+ * threads).
  *
  * Usage: tsx bench/resnet-step.ts --backend wasm|cpu|tensorflow --steps 6 --batch 32 --size 128 [--fuse-relu 0]
  * BatchNorm is core's batchNormTrain (fused kernels on wasm+oneDNN, the tf-op composition elsewhere) and Adam core's
@@ -145,19 +146,25 @@ const x = tf.tensor4d(images, [batch, size, size, 3]);
 const y = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
 
 const times: number[] = [];
+const cpuMs: number[] = [];
 let loss = NaN;
 const baseline = tf.memory().numTensors;
 for (let step = 0; step < warmup + steps; step++) {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const l = trainStep(() => tf.losses.softmaxCrossEntropy(y, forward(x)) as tf.Scalar);
   loss = (await l.data())[0]!;
   l.dispose();
   for (const u of updates.splice(0)) u();
   const dt = performance.now() - t0;
-  if (step >= warmup) times.push(dt);
+  if (step >= warmup) {
+    times.push(dt);
+    const c = process.cpuUsage(c0);
+    cpuMs.push((c.user + c.system) / 1000);
+  }
   if (step === warmup && tf.memory().numTensors > baseline + 200) throw new Error('tensor leak in the benchmark step');
 }
 const mean = times.reduce((a, b) => a + b, 0) / times.length;
 process.stdout.write(
-  `${JSON.stringify({ framework: 'tfjs', backend, provenance: backendInfo()?.provenance, batch, size, steps, stepMs: times.map((t) => Math.round(t)), imgPerSec: (batch * 1000) / mean, loss })}\n`,
+  `${JSON.stringify({ framework: 'tfjs', backend, provenance: backendInfo()?.provenance, batch, size, steps, stepMs: times.map((t) => Math.round(t)), cpuMs: cpuMs.map((t) => Math.round(t)), imgPerSec: (batch * 1000) / mean, loss })}\n`,
 );

@@ -1,6 +1,6 @@
 """PyTorch twin of bench/resnet-step.ts: the same ResNet-18 layout at half width, 128x128, Adam + CE.
 
-Prints one JSON line {framework, threads, imgPerSec, stepMs, loss}. Used only for benchmark
+Prints one JSON line {framework, threads, imgPerSec, stepMs, cpuMs, loss} (cpuMs: process CPU time per step, all threads). Used only for benchmark
 comparisons (Debian python3-torch); the project never needs Python at run time.
 Usage: python3 bench/resnet_step.py --steps 6 --batch 32 --size 128 --threads 2
 """
@@ -61,9 +61,10 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.randn(a.batch, 3, a.size, a.size)
     y = torch.randint(0, a.classes, (a.batch,))
-    times, loss = [], float("nan")
+    times, cpu, loss = [], [], float("nan")
     for step in range(a.warmup + a.steps):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         opt.zero_grad(set_to_none=True)
         out = F.cross_entropy(model(x), y)
         out.backward()
@@ -72,9 +73,10 @@ def main():
         dt = (time.perf_counter() - t0) * 1000
         if step >= a.warmup:
             times.append(dt)
+            cpu.append((time.process_time() - c0) * 1000)
     mean = sum(times) / len(times)
     print(json.dumps({"framework": "pytorch", "version": torch.__version__, "threads": a.threads, "batch": a.batch,
-                      "size": a.size, "steps": a.steps, "stepMs": [round(t) for t in times],
+                      "size": a.size, "steps": a.steps, "stepMs": [round(t) for t in times], "cpuMs": [round(t) for t in cpu],
                       "imgPerSec": a.batch * 1000 / mean, "loss": loss}))
 
 
