@@ -2,6 +2,9 @@
 // `npx clip-senet …` from the repository: the CLI is TypeScript run from source, so register tsx's loader first.
 import { register } from 'tsx/esm/api';
 
+// tsx resolves @clip-senet/* to their sources through the `paths` of the repository's tsconfig; name it, so that
+// this works from any working directory (and so do the workers and trainers started from here, which inherit it).
+process.env.TSX_TSCONFIG_PATH ??= new URL('../tsconfig.json', import.meta.url).pathname;
 register();
 const { main } = await import('../src/cli.ts');
 const { watchParent } = await import('../src/parent-watch.ts');
