@@ -5,8 +5,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VERIWILD_FACTS, writeJsonAtomic, type VeriWildTestSize } from '@clip-senet/core/base';
+import type { EvalResults } from '@clip-senet/engine';
+import { RETRIEVAL_METRICS, type RetrievalMetric } from '@clip-senet/metrics';
 import type { ExperimentConfig } from '../config';
-import { RUN_SUMMARY_FORMAT, type EvalPoint, type RankedList, type RunSummary, type TrainPoint } from './summary';
+import { RUN_SUMMARY_FORMAT, type EvalPoint, type RunSummary, type TrainPoint } from './summary';
 
 /** Files of a run folder the runner reads or writes. */
 export const RUN_FILES = {
@@ -30,23 +32,8 @@ export function datasetTag(config: ExperimentConfig): string {
   return `${dataset}-${dataset === 'veriwild' ? VERIWILD_FACTS.tests[testSize as VeriWildTestSize].name : testSize}`;
 }
 
-interface ResultsJson {
-  protocolId: string;
-  mAP: number;
-  rank1: number;
-  rank5: number;
-  rank10: number;
-  mINP: number;
-  numValidQueries: number;
-  numSkippedQueries: number;
-  flip: boolean;
-  seed: number;
-  backend: string;
-  commit: string;
-  time: string;
-  ranked?: readonly RankedList[];
-  apPerQuery?: readonly (number | null)[];
-}
+/** What a summary reads of a run's `results.json` (the engine's {@link EvalResults}, written by train or eval). */
+type ResultsJson = Pick<EvalResults, RetrievalMetric | 'protocolId' | 'numValidQueries' | 'numSkippedQueries' | 'flip' | 'seed' | 'backend' | 'commit' | 'time' | 'ranked' | 'apPerQuery'>;
 
 function readJsonLines(file: string): Record<string, unknown>[] {
   if (!existsSync(file)) return [];
@@ -80,7 +67,7 @@ export function summarizeRun(runDir: string, runKey: string, config: ExperimentC
   const resultsFile = join(runDir, RUN_FILES.results);
   if (!existsSync(resultsFile)) throw new Error(`run ${runDir} has no ${RUN_FILES.results} (not finished)`);
   const r = JSON.parse(readFileSync(resultsFile, 'utf8')) as ResultsJson;
-  for (const k of ['mAP', 'rank1', 'rank5', 'rank10', 'mINP'] as const) {
+  for (const k of RETRIEVAL_METRICS) {
     if (typeof r[k] !== 'number') throw new Error(`${resultsFile}: '${k}' is missing or not a number`);
   }
   const log = readJsonLines(join(runDir, RUN_FILES.log));
@@ -101,7 +88,7 @@ export function summarizeRun(runDir: string, runKey: string, config: ExperimentC
     dataset: datasetTag(config),
     protocolId: r.protocolId,
     seed: config.train.seed,
-    metrics: { mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP },
+    metrics: Object.fromEntries(RETRIEVAL_METRICS.map((k) => [k, r[k]])) as RunSummary['metrics'],
     numValidQueries: r.numValidQueries,
     numSkippedQueries: r.numSkippedQueries,
     flip: r.flip,

@@ -8,15 +8,10 @@
  *   variants in order, the seeds, and for every (variant, seed) the run key and its summary (null when that run
  *   has not finished). It is committed; the tables and figures are generated from it alone.
  */
+import type { RetrievalMetrics } from '@clip-senet/metrics';
 
-/** Final retrieval metrics, as fractions in [0, 1]. */
-export interface RunMetrics {
-  readonly mAP: number;
-  readonly rank1: number;
-  readonly rank5: number;
-  readonly rank10: number;
-  readonly mINP: number;
-}
+/** Final retrieval metrics, as fractions in [0, 1] (metrics' one list of names). */
+export type RunMetrics = RetrievalMetrics;
 
 /** One periodic evaluation during training (from `log.jsonl` records of type `eval`). */
 export interface EvalPoint {

@@ -13,7 +13,7 @@ import type { ProgressStream, Tensor2D, Tensor4D } from '@clip-senet/core';
 import type { BatchLoader, LoadedBatch, Sample } from '@clip-senet/datasets';
 import { disposeBatch, parseVeRi776Name } from '@clip-senet/datasets';
 import { findNonFiniteRows, nonFiniteMessage } from '@clip-senet/metrics';
-import type { LabelledFeatures, ProtocolResult, QueryGalleryProtocol } from '@clip-senet/metrics';
+import type { LabelledFeatures, ProtocolResult, QueryGalleryProtocol, RetrievalMetrics } from '@clip-senet/metrics';
 import type { ClipSenetModel } from './model';
 import { batchInputs, checkSideInfo } from './model-loss';
 import { protocolMetric, rankedLists, type RankedQuery } from './ranked-lists';
@@ -155,14 +155,9 @@ export function gitCommit(cwd = process.cwd()): string {
   }
 }
 
-/** The results JSON. */
-export interface EvalResults {
+/** The results JSON: every retrieval metric (fractions) plus the protocol, the tags and the per-query detail. */
+export interface EvalResults extends RetrievalMetrics {
   readonly protocolId: string;
-  readonly mAP: number;
-  readonly rank1: number;
-  readonly rank5: number;
-  readonly rank10: number;
-  readonly mINP: number;
   readonly numValidQueries: number;
   readonly numSkippedQueries: number;
   /**

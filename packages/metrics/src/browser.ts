@@ -28,3 +28,5 @@ export type { NonFiniteRows, FiniteCheckOptions } from './finite';
 // dataset protocols
 export { veri776, veriWild, vehicleId, drawVehicleIdSplit, parseVeri776IndexFile, protocolId, VERI_WILD_COUNTS } from './protocols';
 export type { LabelledFeatures, ProtocolResult, QueryGalleryInput, QueryGalleryProtocol, Veri776Options, DrawStats } from './protocols';
+export { RETRIEVAL_METRICS } from './metric-names';
+export type { RetrievalMetric, RetrievalMetrics } from './metric-names';

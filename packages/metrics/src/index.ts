@@ -3,6 +3,10 @@
  * (dense and streaming), dataset protocols, k-reciprocal re-ranking and alpha query expansion.
  */
 
+// the metric names every result carries
+export { RETRIEVAL_METRICS } from './metric-names';
+export type { RetrievalMetric, RetrievalMetrics } from './metric-names';
+
 // distances
 export { computeDistances, computeSelfDistances, distanceBlocks, squaredNorms } from './distance';
 export type { DistanceMetric, DistanceBlock, DistanceBlockOptions, DistanceOptions, Gemm } from './distance';
