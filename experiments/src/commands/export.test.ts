@@ -62,7 +62,7 @@ describe('clip-senet export / extract --engine onnxruntime', () => {
     expect(await main(['extract', '--run', runDir, '--images', images, '--out', viaTfjs], capture().io)).toBe(0);
     const e = capture();
     expect(await main(['extract', '--model', onnx, '--engine', 'onnxruntime', '--images', images, '--out', viaOrt], e.io)).toBe(0);
-    expect(e.out()).toMatch(/embedded \d+ images in [\d.]+ s: [\d.]+ img\/s \(engine onnxruntime, batch 64\)/);
+    expect(e.out()).toMatch(/embedded \d+ images in [\d.]+ s: [\d.]+ img\/s, [\d.]+ ms CPU per image \(engine onnxruntime, batch 64\)/);
     expect(maxRel(features(viaOrt), features(viaTfjs))).toBeLessThanOrEqual(1e-4);
     expect(readSafetensors(viaOrt).metadata.engine).toBe('onnxruntime');
     // the run's own split, exported in memory

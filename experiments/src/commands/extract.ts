@@ -43,7 +43,8 @@ Extract retrieval features of every image in a folder, or of a split of the run'
 A model trained with camera / view embeddings (fusion.cameraView) needs every image's camera / view id; without
 one the command stops before reading any image and names the first image lacking it. A NaN or infinite feature
 (e.g. a checkpoint with a NaN weight) is an error naming how many images and the first one; nothing is written.
-The last line reports the embedding throughput (images / s over the loop, decoding included).`;
+The last line reports the embedding throughput over the loop, decoding included: images / s of wall time, and the
+process CPU time per image (all threads; the figure least moved by other load on the machine).`;
 
 /** The samples of the invocation: an image folder or a split of the run's dataset. */
 function samplesOf(opts: { images?: string; split?: string; camera?: string; view?: string }, config: ExperimentConfig | undefined): { samples: Sample[]; what: string } {
@@ -190,7 +191,11 @@ export const extractCommand: Command = {
     const flip = opts.flip === true;
     const { samples, what } = samplesOf(opts, config);
     const checkpoint = runDir !== undefined && opts.model === undefined ? runCheckpoint(runDir, opts.checkpoint) : undefined;
-    const started = { t: 0 };
+    const started = { t: 0, cpu: process.cpuUsage() };
+    const start = (): void => {
+      started.t = performance.now();
+      started.cpu = process.cpuUsage();
+    };
     let extracted: ExtractedFeatures;
     if (engine === 'onnxruntime') {
       let src: OnnxSource;
@@ -207,14 +212,14 @@ export const extractCommand: Command = {
           model.dispose();
         }
       }
-      started.t = performance.now();
+      start();
       extracted = await extractOnnx(src, samples, { batchSize, ...(threads ? { threads } : {}), workers: config?.train.loader.workers ?? null, what });
     } else {
       await prepareBackend();
       const model = loadRunModel(runDir!, config!, checkpoint);
       const loader = evalLoader(model, config!);
       try {
-        started.t = performance.now();
+        start();
         extracted = await extractFeatures(model, samples, { loader, flip, batchSize, split: what });
       } finally {
         await loader.close();
@@ -222,8 +227,10 @@ export const extractCommand: Command = {
       }
     }
     const seconds = (performance.now() - started.t) / 1000;
+    const cpu = process.cpuUsage(started.cpu);
+    const cpuMsPerImage = (cpu.user + cpu.system) / 1000 / samples.length;
     writeFeatures(out, extracted, samples, { ...(runDir ? { run: runDir } : {}), ...(opts.model ? { model: resolve(opts.model) } : {}), flip: String(flip), engine });
     io.out(`${samples.length} images × ${extracted.dim} → ${out}\n`);
-    io.out(`embedded ${samples.length} images in ${seconds.toFixed(2)} s: ${(samples.length / seconds).toFixed(1)} img/s (engine ${engine}, batch ${batchSize}${threads ? `, ${threads} threads` : ''})\n`);
+    io.out(`embedded ${samples.length} images in ${seconds.toFixed(2)} s: ${(samples.length / seconds).toFixed(1)} img/s, ${cpuMsPerImage.toFixed(2)} ms CPU per image (engine ${engine}, batch ${batchSize}${threads ? `, ${threads} threads` : ''})\n`);
   },
 };
