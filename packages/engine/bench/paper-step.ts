@@ -89,6 +89,7 @@ try {
         onStepEnd: (ctx, s) => {
           tensorPeak = Math.max(tensorPeak, tf.memory().numBytes);
           if (ctx.step > warmup) stepMs.push(s.seconds * 1000);
+          process.stderr.write(`[paper-step] batch ${batch}: step ${ctx.step} ${s.seconds.toFixed(1)} s, tensors ${mib(tf.memory().numBytes)} MiB\n`);
         },
       },
     ],
