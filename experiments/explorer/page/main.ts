@@ -20,6 +20,7 @@ function route(site: SiteData): void {
   else if (page === 'ranked') content = rankedView(site, rest.length > 0 ? decodeURIComponent(rest.join('/')) : undefined);
   else if (page === 'demo') content = demoView(site);
   else content = overviewView(site);
+  content.dataset.route = location.hash || '#/';
   view.replaceChildren(content);
   document.querySelectorAll('#nav a').forEach((a) => a.classList.toggle('active', (a as HTMLAnchorElement).hash.split('/')[1] === (page || undefined) || (a as HTMLAnchorElement).hash === `#/${hash}`));
   window.scrollTo(0, 0);

@@ -3,8 +3,9 @@
  * trained here, the site is built from the committed records (one grid's figures left out) plus that run, served on
  * localhost and opened headless with software rendering. Checked: no console errors on any page, every grid's table
  * shows the committed report's cells, the demo's top-10 for every query equals the Node ranking (engine's
- * rankedLists over `clip-senet eval`'s features) on the default backend and on wasm, the wasm fallback without
- * WebGL, and bad input said in place. Screenshots of every page go to dist/explorer-test/ (git-ignored).
+ * rankedLists over `clip-senet eval`'s features) on the default backend (webgl on SwiftShader), on wasm and on
+ * webgpu (SwiftShader's adapter), the wasm fallback without WebGL, and bad input said in place. Screenshots of every
+ * page go to dist/explorer-test/ (git-ignored).
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -170,20 +171,23 @@ describe('results explorer in Chromium', () => {
       ['overview', '#/'], ...built.site.grids.map((g) => [`grid-${g.id.replace('/', '-')}`, `#/grid/${g.id}`] as [string, string]),
       ['paper-tables', '#/paper'], ['ranked-record', `#/ranked/${encodeURIComponent(built.site.ranked[0]!.runKey)}`], ['ranked-demo', `#/ranked/${encodeURIComponent(built.demos[0]!.id)}`],
     ];
+    // one page, routed by hash (as a reader clicks through); problems are attributed to the route that was shown
+    const { page, problems } = await open('#/');
     for (const [name, hash] of pages) {
-      const { page, problems } = await open(hash);
-      await page.waitForSelector('main section');
-      await page.waitForLoadState('networkidle');
+      const before = problems.length;
+      await page.evaluate((h) => { (globalThis as unknown as { location: { hash: string } }).location.hash = h; }, hash);
+      await page.waitForSelector(`main section[data-route="${hash}"]`);
+      await page.waitForFunction(() => [...(globalThis as unknown as { document: { images: Iterable<{ complete: boolean }> } }).document.images].every((i) => i.complete));
       await shot(page, name);
-      expect(problems, name).toEqual([]);
-      await page.close();
+      expect(problems.slice(before), name).toEqual([]);
     }
-    const { page, problems } = await open('#/demo');
-    await page.waitForSelector('#demo-queries button');
-    await demoTop10(page, built.demos[0]!.queries[0]!.path);
-    await shot(page, 'demo');
-    expect(problems).toEqual([]);
     await page.close();
+    const demo = await open('#/demo');
+    await demo.page.waitForSelector('#demo-queries button');
+    await demoTop10(demo.page, built.demos[0]!.queries[0]!.path);
+    await shot(demo.page, 'demo');
+    expect(demo.problems).toEqual([]);
+    await demo.page.close();
   });
 
   it('each grid\'s table shows the committed report\'s numbers; mAP is the records\' seed mean ± std', async () => {
@@ -229,6 +233,21 @@ describe('results explorer in Chromium', () => {
     expect(Number(await page.locator('#demo-check').getAttribute('data-max-diff'))).toBeLessThan(1e-4);
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  it('on WebGPU (Chromium\'s SwiftShader adapter) the top-10 for every query equals the Node ranking too', async () => {
+    const gpu = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'] });
+    try {
+      const { page, problems } = await open('?backend=webgpu#/demo', gpu);
+      await page.waitForSelector('#demo-queries button', { timeout: 120_000 });
+      expect(await page.locator('#demo-backend').getAttribute('data-backend')).toBe('webgpu');
+      for (const q of built.demos[0]!.queries.map((x) => x.path)) expect(await demoTop10(page, q), `webgpu: ${q}`).toEqual(nodeTop10.get(q));
+      await waitText(page, '#demo-timing', 'on webgpu');
+      await shot(page, 'demo-webgpu');
+      expect(problems).toEqual([]);
+    } finally {
+      await gpu.close();
+    }
   });
 
   it('without WebGL the demo says so, falls back to wasm and ranks the same', async () => {
