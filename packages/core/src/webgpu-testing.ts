@@ -106,3 +106,82 @@ export async function webgpuVsCpu(f: (xs: tf.Tensor[]) => tf.Tensor, inputs: rea
   const cpu = await forwardAndGradients('cpu', f, inputs);
   return gpu.map((v, i) => relativeError(v, cpu[i]!));
 }
+
+/** A module built on the current backend for {@link moduleParity}: the same seeded weights on every backend. */
+export interface ParityModule {
+  /** Every tensor whose gradient is compared (parameters, and inputs made variables), by name. */
+  readonly variables: ReadonlyMap<string, tf.Variable>;
+  /** State the forward updates (BatchNorm running statistics), compared after it. */
+  readonly buffers?: ReadonlyMap<string, tf.Tensor>;
+  /** One training-mode forward; its output is compared and a fixed weighted sum of it is differentiated. */
+  forward(): tf.Tensor;
+  dispose(): void;
+}
+
+/** The output, every variable's gradient (`grad:<name>`) and every buffer after the forward, on `backend`. */
+export async function moduleValues(backend: 'webgpu' | 'cpu' | 'wasm', build: () => ParityModule): Promise<{ values: Map<string, Float32Array>; leaked: number }> {
+  await onBackend(backend);
+  const before = tf.memory().numTensors;
+  const m = build();
+  let output: tf.Tensor | undefined;
+  const vars = [...m.variables];
+  const { value, grads } = tf.variableGrads(() => {
+    const y = m.forward();
+    output = tf.keep(y);
+    const r = tf.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(1.7 * i + 0.3)), y.shape);
+    return tf.sum(tf.mul(y, r)) as tf.Scalar;
+  }, vars.map(([, v]) => v));
+  const named: Array<[string, tf.Tensor]> = [['output', output!]];
+  for (const [name, v] of vars) if (grads[v.name]) named.push([`grad:${name}`, grads[v.name]!]);
+  for (const [name, b] of m.buffers ?? []) named.push([`buffer:${name}`, b]);
+  const read = await Promise.all(named.map(([, t]) => t.data() as Promise<Float32Array>));
+  const values = new Map(named.map(([name], i) => [name, Float32Array.from(read[i]!)]));
+  tf.dispose([value, output!, ...Object.values(grads)]);
+  m.dispose();
+  return { values, leaked: tf.memory().numTensors - before };
+}
+
+/** What {@link moduleParity} found: the relative error per compared name, the worst and where, leaks per backend. */
+export interface ParityReport {
+  readonly names: readonly string[];
+  readonly errors: ReadonlyMap<string, number>;
+  readonly worst: { readonly name: string; readonly error: number };
+  readonly leaked: { readonly webgpu: number; readonly cpu: number };
+  /** Names present on one backend only (a gradient that reached a variable on one of them). */
+  readonly mismatchedNames: readonly string[];
+}
+
+/** max |x|. */
+function maxAbs(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]!));
+  return m;
+}
+
+/**
+ * `build` on webgpu and on cpu: output, gradients and buffers compared by relative error — max |webgpu − cpu| over
+ * max |cpu| of the tensor, but never over less than 1e-3 of the module's largest gradient: a gradient that is zero
+ * in exact arithmetic (a bias right before a training-mode BatchNorm) is rounding noise on both backends, and noise
+ * over noise says nothing.
+ */
+export async function moduleParity(build: () => ParityModule): Promise<ParityReport> {
+  const gpu = await moduleValues('webgpu', build);
+  const cpu = await moduleValues('cpu', build);
+  const names = [...cpu.values.keys()];
+  const mismatchedNames = [...new Set([...gpu.values.keys(), ...names])].filter((k) => !gpu.values.has(k) || !cpu.values.has(k));
+  const gradScale = Math.max(0, ...names.filter((k) => k.startsWith('grad:')).map((k) => maxAbs(cpu.values.get(k)!)));
+  const errors = new Map<string, number>();
+  let worst = { name: '', error: -1 };
+  for (const k of names) {
+    const g = gpu.values.get(k);
+    if (!g) continue;
+    const ref = cpu.values.get(k)!;
+    const floor = k.startsWith('grad:') ? 1e-3 * gradScale : 0;
+    const error = relativeError(g, ref) * (Math.max(maxAbs(ref), 1e-6) / Math.max(maxAbs(ref), floor, 1e-6));
+    errors.set(k, error);
+    if (Number.isNaN(worst.error)) continue; // a NaN is the worst there is
+    if (Number.isNaN(error) || error > worst.error) worst = { name: k, error };
+  }
+  return { names, errors, worst, leaked: { webgpu: gpu.leaked, cpu: cpu.leaked }, mismatchedNames };
+}
+

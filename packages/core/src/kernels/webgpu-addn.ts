@@ -5,7 +5,7 @@
  * the running sum as the first input of the next chunk: each element is still summed left to right in float32, as
  * one AddN over all inputs would.
  */
-import { tf } from '../tf';
+import type { tf } from '../tf';
 import type { KernelBackend, TensorInfo } from './compose';
 
 interface DeviceBackend extends KernelBackend {
