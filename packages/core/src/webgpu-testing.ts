@@ -11,6 +11,8 @@ import { backendInfo, initBackend } from './backend';
 import { Rng } from './rng';
 import { describeAdapter, MESA_APT_PACKAGES, type WebGPUAdapterSummary } from './webgpu';
 
+export { loseWebGPUDeviceForTests } from './webgpu';
+
 /** Whether the webgpu tests run on an adapter here, and which. */
 export type WebGPUTestTarget =
   | { readonly available: true; readonly adapter: WebGPUAdapterSummary; readonly line: string }

@@ -1,9 +1,9 @@
 /**
  * AddN on webgpu for any number of inputs. tfjs' webgpu AddN binds every input as a storage buffer of one shader,
  * so past the device's `maxStorageBuffersPerShaderStage − 1` inputs the device refuses the pipeline (8 by default,
- * 16 on llvmpipe; a ResNet's gradient norm sums hundreds of terms). This runs the stock kernel on chunks, carrying
- * the running sum as the first input of the next chunk: each element is still summed left to right in float32, as
- * one AddN over all inputs would.
+ * 16 on llvmpipe; a ResNet's gradient norm sums hundreds of terms) and Dawn leaves the output unwritten. This runs
+ * the stock kernel on chunks, carrying the running sum as the first input of the next chunk, so each element is
+ * still summed left to right in float32.
  */
 import type { tf } from '../tf';
 import type { KernelBackend, TensorInfo } from './compose';
