@@ -5,7 +5,7 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 export default [
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/.nx/**', 'reports/**', 'datasets/**', 'runs/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.nx/**', 'reports/**', 'datasets/**', 'runs/**', '**/api-docs/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.mts'],
