@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from './tf';
-import { backendInfo, initBackend } from './backend';
+import { backendInfo, initBackend, isModuleNotFound } from './backend';
 
 describe('initBackend', () => {
+  it("an absent optional package reads 'not installed' whether Node (a code) or Vite's SSR loader (a plain message) says so", () => {
+    const pkg = '@tensorflow/tfjs-node-gpu';
+    expect(isModuleNotFound(Object.assign(new Error(`Cannot find package '${pkg}'`), { code: 'ERR_MODULE_NOT_FOUND' }), pkg)).toBe(true);
+    expect(isModuleNotFound(new Error(`Could not resolve "${pkg}" imported by "@clip-senet/core". Is it installed?`), pkg)).toBe(true);
+    expect(isModuleNotFound(new Error(`Could not resolve "other-package" imported by "${pkg}".`), pkg)).toBe(false);
+    expect(isModuleNotFound(new Error('libtensorflow.so.2: cannot open shared object file'), pkg)).toBe(false);
+  });
+
   it('auto picks wasm here (no libtensorflow) and logs one line naming the choice and why', async () => {
     const lines: string[] = [];
     const name = await initBackend('auto', { env: {}, threads: 1, log: (l) => lines.push(l) });

@@ -99,6 +99,18 @@ function parsePreference(value: string, source: string): BackendPreference {
   throw new Error(`${source}: unknown backend '${value}'; expected one of ${PREFERENCES.join(', ')}`);
 }
 
+/**
+ * Whether an import failed only because the package is absent. Node reports this with a code; Vite's SSR loader
+ * (under vitest) throws a plain Error "Could not resolve \"pkg\" imported by …" without one, depending on whether
+ * the importer was pre-bundled — both mean "not installed", not "installed but broken".
+ */
+export function isModuleNotFound(err: unknown, pkg: string): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return true;
+  const message = String((err as Error)?.message ?? '');
+  return (message.startsWith(`Could not resolve "${pkg}"`) || message.startsWith(`Cannot find module '${pkg}'`) || message.startsWith(`Cannot find package '${pkg}'`));
+}
+
 async function tryNative(): Promise<{ pkg: string } | { errors: string[] }> {
   const errors: string[] = [];
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
@@ -107,8 +119,7 @@ async function tryNative(): Promise<{ pkg: string } | { errors: string[] }> {
       if (tf.findBackend('tensorflow') != null) return { pkg };
       errors.push(`${pkg} loaded but registered no 'tensorflow' backend`);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      errors.push(code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' ? `${pkg} not installed` : `${pkg} failed to load (${(err as Error).message.split('\n')[0]})`);
+      errors.push(isModuleNotFound(err, pkg) ? `${pkg} not installed` : `${pkg} failed to load (${(err as Error).message.split('\n')[0]})`);
     }
   }
   return { errors };
