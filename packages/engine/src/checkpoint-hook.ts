@@ -4,9 +4,9 @@
  * damaged, the previous one that verifies, saying so.
  */
 import { existsSync } from 'node:fs';
-import type { Rng, RngState, Tensor, Variable } from '@clip-senet/core';
+import { WebGPUDeviceError, type Rng, type RngState, type Tensor, type Variable } from '@clip-senet/core';
 import {
-  CheckpointDamagedError, findResumable, pointLatestAt, restoreCheckpoint, saveCheckpoint, setAsideDamaged,
+  CheckpointDamagedError, findResumable, latestCheckpoint, pointLatestAt, restoreCheckpoint, saveCheckpoint, setAsideDamaged,
   type CheckpointLog, type CheckpointState,
 } from './checkpoint';
 import type { Optimizer } from './optimizer';
@@ -34,7 +34,11 @@ export interface CheckpointHookOptions {
   readonly log?: CheckpointLog;
 }
 
-/** Saves checkpoints on schedule, at the end of a run and when it is interrupted — never after an error. */
+/**
+ * Saves checkpoints on schedule, at the end of a run and when it is interrupted — never after an error. When the
+ * GPU device is lost (or refused a kernel) the weights on it are gone, so nothing can be saved: the error's one line
+ * then also names the step the run stopped at and the checkpoint to resume from.
+ */
 export function checkpointHook(options: CheckpointHookOptions): TrainHook {
   const everyEpochs = options.everyEpochs ?? 1;
   const everySteps = options.everySteps ?? 0;
@@ -61,6 +65,17 @@ export function checkpointHook(options: CheckpointHookOptions): TrainHook {
     },
     async onEnd(ctx) {
       await save(ctx);
+    },
+    onError(ctx, error) {
+      if (!(error instanceof WebGPUDeviceError)) return;
+      let latest: string | undefined;
+      try {
+        latest = latestCheckpoint(options.dir);
+      } catch {
+        latest = undefined; // a damaged pointer: resumeState reports it when the run resumes
+      }
+      const from = latest ? `resume from its latest checkpoint, ${latest} (step ${lastSaved})` : 'it has no checkpoint yet, so a resume starts from step 0';
+      error.addNote(`the run stopped at step ${ctx.step}, before anything after the loss was saved; ${from}, on this or any backend (clip-senet train --resume)`);
     },
   };
 }
