@@ -16,9 +16,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { tf } from './tf';
-import { loadNative } from '@clip-senet/native';
 import { registerTrainingKernels, registerWebGPUKernels, type KernelPatchReport } from './kernels/index';
-import { describeNativeKernels, registerNativeKernels, setNativeKernelsEnabled } from './kernels/native';
+import type * as NativePackage from '@clip-senet/native';
+import { describeNativeKernels, registerNativeKernels, setNativeKernelsEnabled, setNativeWire } from './kernels/native';
 import { initThreadedWasm } from './wasm-threads';
 import { describeAdapter, pinnedDawnBackend, probeWebGPU, useWebGPU, webgpuDeviceFailure, type WebGPUAdapterSummary } from './webgpu';
 
@@ -177,13 +177,37 @@ async function useWasm(threads: number): Promise<string> {
   });
 }
 
+type NativeModule = typeof NativePackage;
+const NATIVE_PACKAGE = '@clip-senet/native';
+let nativeModule: Promise<NativeModule | string> | undefined;
+
+/**
+ * The optional peer `@clip-senet/native`, imported on first use (never at module load, so core works where it is not
+ * installed), or one line saying why it is not there.
+ */
+function importNative(): Promise<NativeModule | string> {
+  nativeModule ??= (import(/* @vite-ignore */ NATIVE_PACKAGE) as Promise<NativeModule>).then(
+    (m) => {
+      setNativeWire(m);
+      return m;
+    },
+    (err: unknown) =>
+      isModuleNotFound(err, NATIVE_PACKAGE)
+        ? `${NATIVE_PACKAGE} not installed (npm install ${NATIVE_PACKAGE}: it builds its oneDNN addon where g++ and libdnnl-dev are present)`
+        : `${NATIVE_PACKAGE} failed to load (${(err as Error).message.split('\n')[0]})`,
+  );
+  return nativeModule;
+}
+
 /** Registers (or re-enables) the oneDNN kernels on wasm unless `CLIP_SENET_NATIVE=0`; never throws. */
-function nativeKernels(wanted: boolean, threads: number | undefined, debug: boolean): NativeKernelStatus {
+async function nativeKernels(wanted: boolean, threads: number | undefined, debug: boolean): Promise<NativeKernelStatus> {
   if (!wanted) {
     setNativeKernelsEnabled(false);
     return { active: false, detail: 'native kernels off (CLIP_SENET_NATIVE=0)' };
   }
-  const load = loadNative();
+  const native = await importNative();
+  if (typeof native === 'string') return { active: false, detail: `native kernels unavailable: ${native}` };
+  const load = native.loadNative();
   if (!load.ok) return { active: false, detail: `native kernels unavailable: ${load.reason}` };
   try {
     const n = load.binding.setThreads(threads ?? wasmThreads());
@@ -202,8 +226,8 @@ interface NativeChoice {
   readonly debug: boolean;
 }
 
-function withNative(info: Omit<BackendInfo, 'provenance' | 'native'>, choice: NativeChoice): BackendInfo {
-  const native = nativeKernels(choice.wanted, choice.threads, choice.debug);
+async function withNative(info: Omit<BackendInfo, 'provenance' | 'native'>, choice: NativeChoice): Promise<BackendInfo> {
+  const native = await nativeKernels(choice.wanted, choice.threads, choice.debug);
   return { ...info, native, reason: `${info.reason}; ${native.detail}`, provenance: native.active ? 'wasm+onednn' : 'wasm' };
 }
 
@@ -258,7 +282,7 @@ async function select(preference: BackendPreference, threads: number, native: Na
     try {
       const how = await useWasm(threads);
       const kernels = registerTrainingKernels('wasm');
-      return withNative({ name: 'wasm', kernels, threads: wasmThreads(), reason: `auto: ${tfNode.errors.join(', ')}; webgpu: ${gpu.reason}; wasm SIMD, ${how}, training kernels registered` }, native);
+      return await withNative({ name: 'wasm', kernels, threads: wasmThreads(), reason: `auto: ${tfNode.errors.join(', ')}; webgpu: ${gpu.reason}; wasm SIMD, ${how}, training kernels registered` }, native);
     } catch (err) {
       const kernels = registerTrainingKernels('cpu');
       await tf.setBackend('cpu');
@@ -267,7 +291,7 @@ async function select(preference: BackendPreference, threads: number, native: Na
   }
   if (preference === 'wasm') {
     const how = await useWasm(threads);
-    return withNative({ name: 'wasm', kernels: registerTrainingKernels('wasm'), threads: wasmThreads(), reason: `requested wasm; SIMD, ${how}, training kernels registered` }, native);
+    return await withNative({ name: 'wasm', kernels: registerTrainingKernels('wasm'), threads: wasmThreads(), reason: `requested wasm; SIMD, ${how}, training kernels registered` }, native);
   }
   const kernels = registerTrainingKernels('cpu');
   quietCpuBackend();

@@ -25,8 +25,8 @@
  * Anything else goes to the kernel that was registered before (counted by `nativeFallbacks()`; with
  * `CLIP_SENET_NATIVE_DEBUG=1` the first fallback per kernel and reason is logged). A oneDNN error also falls back.
  */
+import type * as NativePackage from '@clip-senet/native';
 import type { NativeBinding } from '@clip-senet/native';
-import { ACTIVATION_CODES, BINARY_OPS, BROADCAST_MODES, UNARY_OPS } from '@clip-senet/native';
 import { tf } from '../tf';
 import type { TensorInfo } from './compose';
 import { type Fallback, type KernelArgs, type WasmHeapBackend, fallBack, nativeEnabled, offsetOf, runInPlace, setNativeDebug } from './native-common';
@@ -34,6 +34,21 @@ import { GROUPED_CONV_KERNELS } from './grouped-conv';
 import { FUSED_NATIVE_KERNELS } from './native-fused';
 import { reducedShape } from './reductions';
 import { RELU_GRAD_KERNEL } from './relu-grad';
+
+/**
+ * The addon's wire codes (op, activation and broadcast numbers its C++ switch reads), taken from the
+ * `@clip-senet/native` module that backend.ts imports on first use — core never imports that optional peer statically.
+ */
+type Wire = Pick<typeof NativePackage, 'ACTIVATION_CODES' | 'BINARY_OPS' | 'BROADCAST_MODES' | 'UNARY_OPS'>;
+let wire: Wire | undefined;
+/** Called by initBackend once `@clip-senet/native` is imported. */
+export function setNativeWire(module: Wire): void {
+  wire = module;
+}
+function codes(): Wire {
+  if (!wire) throw new Error('native kernels: @clip-senet/native has not been loaded (initBackend loads it)');
+  return wire;
+}
 
 /**
  * Below 16³ multiply-adds per matrix a product costs the same either way (the call dominates: 5×4×8 measured
@@ -105,7 +120,7 @@ function conv2dForward(binding: NativeBinding, kernel: string, fallback: Fallbac
     const attrs = args.attrs as unknown as ConvAttrs & { activation?: string; leakyreluAlpha?: number };
     if (x!.dtype !== 'float32' || filter!.dtype !== 'float32' || x!.shape.length !== 4) return fallBack(kernel, 'dtype or rank', fallback, args);
     if (!isNhwc(attrs)) return fallBack(kernel, 'NCHW', fallback, args);
-    const activation = ACTIVATION_CODES[(attrs.activation ?? 'linear') as keyof typeof ACTIVATION_CODES];
+    const activation = codes().ACTIVATION_CODES[(attrs.activation ?? 'linear') as keyof Wire['ACTIVATION_CODES']];
     if (activation == null || preluActivationWeights != null) return fallBack(kernel, `activation ${attrs.activation}`, fallback, args);
     const info = tf.backend_util.computeConv2DInfo(
       x!.shape as [number, number, number, number],
@@ -206,8 +221,8 @@ interface OperandPlan {
 function operandPlan(shape: readonly number[], out: readonly number[]): OperandPlan | null {
   const size = tf.util.sizeFromShape(shape as number[]);
   const total = tf.util.sizeFromShape(out as number[]);
-  if (size === total) return { mode: BROADCAST_MODES.full, inner: 0 };
-  if (size === 1) return { mode: BROADCAST_MODES.scalar, inner: 0 };
+  if (size === total) return { mode: codes().BROADCAST_MODES.full, inner: 0 };
+  if (size === 1) return { mode: codes().BROADCAST_MODES.scalar, inner: 0 };
   const r = out.length;
   const s = [...new Array<number>(r - shape.length).fill(1), ...shape];
   const broadcast = out.map((d, i) => s[i] === 1 && d !== 1);
@@ -216,9 +231,9 @@ function operandPlan(shape: readonly number[], out: readonly number[]): OperandP
   const first = broadcast.indexOf(true);
   const innerFrom = (k: number) => tf.util.sizeFromShape(out.slice(k) as number[]);
   // A row: every broadcast axis before every kept one (e.g. [C] over [N, H, W, C]).
-  if (broadcast.every((b, i) => i > last || b || trivial[i])) return { mode: BROADCAST_MODES.row, inner: innerFrom(last + 1) };
+  if (broadcast.every((b, i) => i > last || b || trivial[i])) return { mode: codes().BROADCAST_MODES.row, inner: innerFrom(last + 1) };
   // A column: every axis from the first broadcast one on is broadcast (e.g. [N, 1, 1, 1]).
-  if (broadcast.every((b, i) => i < first || b || trivial[i])) return { mode: BROADCAST_MODES.column, inner: innerFrom(first) };
+  if (broadcast.every((b, i) => i < first || b || trivial[i])) return { mode: codes().BROADCAST_MODES.column, inner: innerFrom(first) };
   return null;
 }
 
@@ -247,14 +262,14 @@ function reluGradKernel(binding: NativeBinding, fallback: Fallback) {
     if (dy.dtype !== 'float32' || x.dtype !== 'float32' || dy.shape.join() !== x.shape.join()) return fallBack(RELU_GRAD_KERNEL, 'dtype or shapes', fallback, args);
     const count = tf.util.sizeFromShape(x.shape);
     if (count === 0) return fallBack(RELU_GRAD_KERNEL, 'empty tensor', fallback, args);
-    const desc = Int32Array.from([BINARY_OPS.ReluGrad, 1, count, BROADCAST_MODES.full, BROADCAST_MODES.full]);
+    const desc = Int32Array.from([codes().BINARY_OPS.ReluGrad, 1, count, codes().BROADCAST_MODES.full, codes().BROADCAST_MODES.full]);
     const backend = args.backend as WasmHeapBackend;
     const out = runInPlace(backend, [...x.shape], (heap, y) => binding.binary(heap, desc, offsetOf(backend, dy), offsetOf(backend, x), y));
     return typeof out === 'string' ? fallBack(RELU_GRAD_KERNEL, out, fallback, args) : out;
   };
 }
 
-function unary(binding: NativeBinding, kernel: keyof typeof UNARY_OPS, fallback: Fallback) {
+function unary(binding: NativeBinding, kernel: keyof Wire['UNARY_OPS'], fallback: Fallback) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
     if (!nativeEnabled()) return fallback(args);
     const { x } = args.inputs as { x: TensorInfo };
@@ -263,7 +278,7 @@ function unary(binding: NativeBinding, kernel: keyof typeof UNARY_OPS, fallback:
     if (count === 0) return fallBack(kernel, 'empty tensor', fallback, args);
     const alpha = kernel === 'Step' ? ((args.attrs as { alpha?: number }).alpha ?? 0) : 0;
     const backend = args.backend as WasmHeapBackend;
-    const out = runInPlace(backend, [...x.shape], (heap, y) => binding.unary(heap, UNARY_OPS[kernel], count, offsetOf(backend, x), y, alpha));
+    const out = runInPlace(backend, [...x.shape], (heap, y) => binding.unary(heap, codes().UNARY_OPS[kernel], count, offsetOf(backend, x), y, alpha));
     return typeof out === 'string' ? fallBack(kernel, out, fallback, args) : out;
   };
 }
@@ -273,7 +288,7 @@ function binary(binding: NativeBinding, kernel: 'Add' | 'Sub' | 'Multiply' | 'Re
     if (!nativeEnabled()) return fallback(args);
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return fallBack(kernel, 'dtype', fallback, args);
-    const plan = binaryDescriptor(BINARY_OPS[kernel], a.shape, b.shape);
+    const plan = binaryDescriptor(codes().BINARY_OPS[kernel], a.shape, b.shape);
     if (typeof plan === 'string') return fallBack(kernel, plan, fallback, args);
     const backend = args.backend as WasmHeapBackend;
     const out = runInPlace(backend, plan.outShape, (heap, y) => binding.binary(heap, plan.desc, offsetOf(backend, a), offsetOf(backend, b), y));
