@@ -4,7 +4,7 @@
  * and prints one JSON line `{ backend, imgPerSec, stepMs[], cpuMs[], loss }` (cpuMs: process CPU time per step, all
  * threads).
  *
- * Usage: tsx bench/resnet-step.ts --backend wasm|cpu|tensorflow --steps 6 --batch 32 --size 128 [--fuse-relu 0]
+ * Usage: tsx bench/resnet-step.ts --backend wasm|cpu|tensorflow|webgpu --steps 6 --batch 32 --size 128 [--fuse-relu 0]
  * BatchNorm is core's batchNormTrain (fused kernels on wasm+oneDNN, the tf-op composition elsewhere) and Adam core's
  * adamUpdate, as the toolkit's models and optimiser use them.
  * Written directly against tf ops (core cannot import @clip-senet/backbones); the PyTorch twin is
@@ -166,5 +166,5 @@ for (let step = 0; step < warmup + steps; step++) {
 }
 const mean = times.reduce((a, b) => a + b, 0) / times.length;
 process.stdout.write(
-  `${JSON.stringify({ framework: 'tfjs', backend, provenance: backendInfo()?.provenance, batch, size, steps, stepMs: times.map((t) => Math.round(t)), cpuMs: cpuMs.map((t) => Math.round(t)), imgPerSec: (batch * 1000) / mean, loss })}\n`,
+  `${JSON.stringify({ framework: 'tfjs', backend, provenance: backendInfo()?.provenance, batch, size, steps, stepMs: times.map((t) => Math.round(t)), cpuMs: cpuMs.map((t) => Math.round(t)), imgPerSec: (batch * 1000) / mean, loss, ...(backendInfo()?.webgpu ? { adapter: backendInfo()!.webgpu, gpuMiB: Math.round(((tf.memory() as { numBytesAllocatedInGPU?: number }).numBytesAllocatedInGPU ?? 0) / 2 ** 20) } : {}) })}\n`,
 );
