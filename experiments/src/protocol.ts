@@ -89,6 +89,8 @@ function drawsAdapter(p: VehicleIdProtocol): { protocol: QueryGalleryProtocol; l
   let last: VehicleIdResult | undefined;
   const protocol: QueryGalleryProtocol = {
     id: p.id,
+    metric: p.metric,
+    relevance: p.relevance,
     evaluate({ query, gallery, dim }): ProtocolResult {
       if (gallery.ids.length !== 0) throw new Error('VehicleID evaluation: the test list goes in as the query set, with an empty gallery');
       const r = p.evaluate({ test: query, dim });
@@ -127,7 +129,7 @@ export function evaluationLists(data: Pick<ExperimentConfig['data'], 'dataset' |
 /** The protocol with each split's `source` set, so its errors name the list file. */
 function withSources(p: QueryGalleryProtocol, lists: { query: string; gallery: string }): QueryGalleryProtocol {
   const tag = (f: LabelledFeatures, source: string): LabelledFeatures => ({ ...f, source });
-  return { id: p.id, evaluate: ({ query, gallery, dim }) => p.evaluate({ query: tag(query, lists.query), gallery: tag(gallery, lists.gallery), dim }) };
+  return { id: p.id, metric: p.metric, relevance: p.relevance, evaluate: ({ query, gallery, dim }) => p.evaluate({ query: tag(query, lists.query), gallery: tag(gallery, lists.gallery), dim }) };
 }
 
 function requireRows(split: string, samples: readonly unknown[], file: string): void {

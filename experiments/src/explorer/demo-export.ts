@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { backendInfo, tf } from '@clip-senet/core';
 import { decodeImage } from '@clip-senet/datasets';
-import { extractFeatures, latestCheckpoint, protocolMetric, type ClipSenetModel } from '@clip-senet/engine';
+import { extractFeatures, latestCheckpoint, type ClipSenetModel } from '@clip-senet/engine';
 import { loadRunConfig, withRepoPaths, type ExperimentConfig } from '../config';
 import { loadData } from '../data';
 import { evaluationFor } from '../protocol';
@@ -107,7 +107,7 @@ export async function exportDemoRun(o: DemoExportOptions): Promise<DemoModel> {
     const demo: DemoModel = {
       format: 'clip-senet/explorer-demo@1', id: o.id, label: o.label, runDir: o.runDir,
       model: architecture(config), numClasses: model.classifier.params.get('weight')?.shape[1] ?? 0, seed: config.train.seed,
-      featureDim: gallery.dim, protocolId: plan.protocol.id, metric: protocolMetric(plan.protocol.id), checkpoint: basename(checkpoint),
+      featureDim: gallery.dim, protocolId: plan.protocol.id, metric: plan.protocol.metric, checkpoint: basename(checkpoint),
       weights: weights.entries, queries,
       gallery: {
         count: plan.gallery.length, paths: plan.gallery.map((s) => rel(s.path)),

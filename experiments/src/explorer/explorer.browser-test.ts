@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { extractFeatures, protocolMetric, rankedLists } from '@clip-senet/engine';
+import { extractFeatures, rankedLists } from '@clip-senet/engine';
 import type { AblationRecord } from '../ablation/summary';
 import { main } from '../cli';
 import { loadRunConfig, REPO_ROOT, withRepoPaths } from '../config';
@@ -74,7 +74,7 @@ async function nodeRanking(runDir: string): Promise<Map<string, string[]>> {
   try {
     const q = await extractFeatures(model, plan.query, { loader, split: 'query' });
     const g = await extractFeatures(model, plan.gallery, { loader, split: 'gallery' });
-    const lists = rankedLists({ query: q, gallery: g, dim: q.dim, querySamples: plan.query, gallerySamples: plan.gallery, metric: protocolMetric(plan.protocol.id), count: plan.query.length });
+    const lists = rankedLists({ query: q, gallery: g, dim: q.dim, querySamples: plan.query, gallerySamples: plan.gallery, protocol: plan.protocol, count: plan.query.length });
     galleryImage = plan.gallery[0]!.path;
     return new Map(lists.map((l) => [relative(data.root, l.query), l.gallery.map((e) => relative(data.root, e.path))]));
   } finally {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '@clip-senet/core/base';
 import { rankedLists } from '@clip-senet/engine';
 import type { Sample } from '@clip-senet/datasets';
+import { cameraJunkRule } from '@clip-senet/metrics';
 import { rankGallery } from './rank';
 
 describe('rankGallery: the engine ranked lists, with the junk kept and marked', () => {
@@ -17,7 +18,7 @@ describe('rankGallery: the engine ranked lists, with the junk kept and marked', 
     g.features.copyWithin(7 * dim, 3 * dim, 4 * dim);
     const sample = (prefix: string) => (_: unknown, i: number): Sample => ({ path: `${prefix}${i}`, vehicleId: 0, cameraId: 0 });
     const expected = rankedLists({
-      query: q, gallery: g, dim, metric, count: nq,
+      query: q, gallery: g, dim, protocol: { metric, relevance: cameraJunkRule }, count: nq,
       querySamples: Array.from({ length: nq }, sample('q')), gallerySamples: Array.from({ length: ng }, sample('g')),
     });
     expect(expected).toHaveLength(nq);

@@ -13,5 +13,5 @@ export type { ModelConfig, ModelConfigInput, BranchInputConfig } from './model-c
 export { batchInputs, checkSideInfo } from './model-loss';
 
 // ranked lists
-export { rankedLists, protocolMetric } from './ranked-lists';
+export { rankedLists } from './ranked-lists';
 export type { RankedQuery, RankedListsOptions } from './ranked-lists';

@@ -16,7 +16,7 @@ import { findNonFiniteRows, nonFiniteMessage } from '@clip-senet/metrics';
 import type { LabelledFeatures, ProtocolResult, QueryGalleryProtocol, RetrievalMetrics } from '@clip-senet/metrics';
 import type { ClipSenetModel } from './model';
 import { batchInputs, checkSideInfo } from './model-loss';
-import { protocolMetric, rankedLists, type RankedQuery } from './ranked-lists';
+import { rankedLists, type RankedQuery } from './ranked-lists';
 
 /** Options of {@link extractFeatures}. */
 export interface ExtractOptions {
@@ -244,7 +244,7 @@ export async function evaluateModel(model: ClipSenetModel, options: EvaluateMode
   });
   const n = options.rankedLists ?? 0;
   const ranked = n > 0
-    ? rankedLists({ query, gallery, dim: query.dim, querySamples: options.query, gallerySamples: options.gallery, metric: protocolMetric(options.protocol.id), count: n })
+    ? rankedLists({ query, gallery, dim: query.dim, querySamples: options.query, gallerySamples: options.gallery, protocol: options.protocol, count: n })
     : undefined;
   const apPerQuery = Array.from(result.apPerQuery, (ap) => (Number.isNaN(ap) ? null : ap));
   const tagged: EvalResults = { ...tags, ...(ranked ? { ranked } : {}), ...(apPerQuery.length > 0 ? { apPerQuery } : {}) };

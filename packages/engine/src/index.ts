@@ -59,7 +59,7 @@ export type { ClosableBatchSource } from './data-source';
 export { extractFeatures, evaluateModel, toEvalResults, folderSamples, writeFeatures, gitCommit } from './evaluate';
 export type { FolderSampleOptions } from './evaluate';
 export type { ExtractOptions, ExtractedFeatures, EvalResults, EvaluateModelOptions, EvalTags } from './evaluate';
-export { rankedLists, protocolMetric } from './ranked-lists';
+export { rankedLists } from './ranked-lists';
 export type { RankedQuery, RankedListsOptions } from './ranked-lists';
 
 // run wiring (configs → model, losses, optimiser, data, hooks → train → final evaluation)

@@ -7,7 +7,7 @@ import { createBatchLoader, generateSyntheticWorld, loadVeRi776, type Sample } f
 import { veri776 } from '@clip-senet/metrics';
 import { evaluateModel } from './evaluate';
 import { buildModel } from './build-model';
-import { protocolMetric, rankedLists } from './ranked-lists';
+import { rankedLists } from './ranked-lists';
 
 const samples = (prefix: string, n: number): Sample[] => Array.from({ length: n }, (_, i) => ({ path: `${prefix}${i}.jpg`, vehicleId: -1, cameraId: -1 }));
 
@@ -21,28 +21,36 @@ describe('ranked lists (hand-worked)', () => {
   const base = { query, gallery, dim: 2, querySamples: samples('q', 3), gallerySamples: samples('g', 5), count: 5 };
 
   it('keeps the first valid queries, drops same-id same-camera junk, ranks by the metric', () => {
-    const cos = rankedLists({ ...base, metric: 'cosine' });
+    const cos = rankedLists({ ...base, protocol: veri776({ metric: 'cosine' }) });
     expect(cos.map((r) => r.query)).toEqual(['q0.jpg', 'q2.jpg']);
     // cosine from [2, 0]: g1 (0) < g0 (1 − 2/√5) < g3 (1 − 1/√2) < g4 (1); g2 is junk
     expect(cos[0].gallery).toEqual([
       { path: 'g1.jpg', match: false }, { path: 'g0.jpg', match: true }, { path: 'g3.jpg', match: false }, { path: 'g4.jpg', match: false },
     ]);
     // euclidean from [2, 0]: g0 (√1.25) < g4 (√13) < g3 (√34) < g1 (8)
-    expect(rankedLists({ ...base, metric: 'euclidean' })[0].gallery.map((g) => g.path)).toEqual(['g0.jpg', 'g4.jpg', 'g3.jpg', 'g1.jpg']);
+    expect(rankedLists({ ...base, protocol: veri776({ metric: 'euclidean' }) })[0].gallery.map((g) => g.path)).toEqual(['g0.jpg', 'g4.jpg', 'g3.jpg', 'g1.jpg']);
     // query 2 ([0, 1]) under cosine: g4 (0) first and a match; ties g1 / g2 (distance 1) by index
     expect(cos[1].gallery.map((g) => g.path)).toEqual(['g4.jpg', 'g3.jpg', 'g0.jpg', 'g1.jpg', 'g2.jpg']);
     expect(cos[1].gallery[0].match).toBe(true);
   });
 
   it('limits the number of queries and the list length', () => {
-    const one = rankedLists({ ...base, metric: 'cosine', count: 1, topK: 2 });
+    const one = rankedLists({ ...base, protocol: veri776({ metric: 'cosine' }), count: 1, topK: 2 });
     expect(one).toEqual([{ query: 'q0.jpg', gallery: [{ path: 'g1.jpg', match: false }, { path: 'g0.jpg', match: true }] }]);
-    expect(rankedLists({ ...base, metric: 'cosine', count: 0 })).toEqual([]);
+    expect(rankedLists({ ...base, protocol: veri776({ metric: 'cosine' }), count: 0 })).toEqual([]);
   });
 
-  it('reads the distance from the protocol id', () => {
-    expect(protocolMetric('veri776/no-rr/euclidean/non-interp')).toBe('euclidean');
-    expect(protocolMetric('veri776/rr(k1=20,k2=6,lambda=0.3)/cosine/non-interp')).toBe('cosine');
+  it("applies the protocol's own good/junk rule: with the official lists, what they call junk is left out and only what they call good is a match", () => {
+    // lists that contradict the camera rule for query 0: g2 (same camera) good, g0 junk; query 2: g4 good
+    const gtjk = veri776({ metric: 'cosine', goodJunk: { good: [[2], [], [4]], junk: [[0], [], []] } });
+    const lists = rankedLists({ ...base, protocol: gtjk });
+    expect(lists.map((r) => r.query)).toEqual(['q0.jpg', 'q2.jpg']);
+    // cosine from [2, 0]: g1 (0) = g2 (0) by index, g3, g4; g0 dropped as junk; g2 the match
+    expect(lists[0].gallery).toEqual([
+      { path: 'g1.jpg', match: false }, { path: 'g2.jpg', match: true }, { path: 'g3.jpg', match: false }, { path: 'g4.jpg', match: false },
+    ]);
+    // and the camera rule of the plain protocol gives the opposite for the same features
+    expect(rankedLists({ ...base, protocol: veri776({ metric: 'cosine' }) })[0].gallery.map((g) => g.path)).not.toContain('g2.jpg');
   });
 });
 

@@ -26,7 +26,7 @@ export { assertFiniteRows, findNonFiniteRows, nonFiniteMessage } from './finite'
 export type { NonFiniteRows, FiniteCheckOptions } from './finite';
 
 // dataset protocols
-export { veri776, veriWild, vehicleId, drawVehicleIdSplit, parseVeri776IndexFile, protocolId, VERI_WILD_COUNTS } from './protocols';
-export type { LabelledFeatures, ProtocolResult, QueryGalleryInput, QueryGalleryProtocol, Veri776Options, DrawStats } from './protocols';
+export { veri776, veriWild, vehicleId, drawVehicleIdSplit, parseVeri776IndexFile, protocolId, VERI_WILD_COUNTS, cameraJunkRule, identityRule, listRule } from './protocols';
+export type { LabelledFeatures, ProtocolResult, QueryGalleryInput, QueryGalleryProtocol, Relevance, RelevanceLabels, RelevanceRule, Veri776Options, DrawStats } from './protocols';
 export { RETRIEVAL_METRICS } from './metric-names';
 export type { RetrievalMetric, RetrievalMetrics } from './metric-names';

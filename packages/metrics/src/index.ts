@@ -32,7 +32,7 @@ export { assertFiniteRows, findNonFiniteRows, nonFiniteMessage } from './finite'
 export type { NonFiniteRows, FiniteCheckOptions } from './finite';
 
 // dataset protocols
-export { veri776, veriWild, vehicleId, drawVehicleIdSplit, parseVeri776IndexFile, protocolId, VERI_WILD_COUNTS } from './protocols';
+export { veri776, veriWild, vehicleId, drawVehicleIdSplit, parseVeri776IndexFile, protocolId, VERI_WILD_COUNTS, cameraJunkRule, identityRule, listRule } from './protocols';
 export type {
   LabelledFeatures,
   RerankParams,
@@ -40,6 +40,9 @@ export type {
   ProtocolResult,
   QueryGalleryInput,
   QueryGalleryProtocol,
+  Relevance,
+  RelevanceLabels,
+  RelevanceRule,
   Veri776Options,
   VeriWildOptions,
   VeriWildResult,

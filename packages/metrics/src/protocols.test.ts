@@ -2,7 +2,7 @@ import { Rng } from '@clip-senet/core/base';
 import { describe, expect, it } from 'vitest';
 import { computeDistances } from './distance';
 import { createDistancePool } from './parallel-distance';
-import { drawVehicleIdSplit, parseVeri776IndexFile, protocolId, vehicleId, veri776, veriWild } from './protocols';
+import { cameraJunkRule, drawVehicleIdSplit, identityRule, parseVeri776IndexFile, protocolId, vehicleId, veri776, veriWild, type RelevanceRule } from './protocols';
 import { evaluateRanking } from './ranking';
 import { kReciprocalRerank } from './rerank';
 
@@ -161,5 +161,40 @@ describe('every protocol is invariant to the features\u2019 scale', () => {
       expect(euc.mAP).toBeCloseTo(cos.mAP, 6);
       expect(euc.mAP).toBeGreaterThan(0.5 * veri776({ metric: 'euclidean', rerank: rr }).evaluate({ query, gallery, dim }).mAP);
     }
+  });
+});
+
+describe("a protocol's relevance rule is the rule its evaluation applies", () => {
+  const rng = new Rng(11);
+  const dim = 4;
+  const nq = 12;
+  const ng = 30;
+  const feats = (n: number): Float32Array => Float32Array.from({ length: n * dim }, () => rng.normal());
+  const query = { features: feats(nq), ids: Int32Array.from({ length: nq }, (_, i) => i % 5), cams: Int32Array.from({ length: nq }, (_, i) => i % 2) };
+  const gallery = { features: feats(ng), ids: Int32Array.from({ length: ng }, (_, i) => i % 6), cams: Int32Array.from({ length: ng }, (_, i) => (i >> 1) % 3) };
+  const validUnder = (rule: RelevanceRule): number =>
+    Array.from({ length: nq }, (_, q) => Array.from({ length: ng }, (_, g) => rule({ query, gallery }, q, g)).includes('good')).filter(Boolean).length;
+
+  it('veri776 (camera rule) and veri776-gtjk (the official lists): the queries with a good image are the valid queries', () => {
+    const plain = veri776();
+    expect(plain.relevance).toBe(cameraJunkRule);
+    expect(plain.metric).toBe('cosine');
+    expect(validUnder(plain.relevance)).toBe(plain.evaluate({ query, gallery, dim }).numValidQueries);
+    // lists unlike the camera rule: every third query has no good image, the others two arbitrary ones
+    const good = Array.from({ length: nq }, (_, q) => (q % 3 === 0 ? Int32Array.of() : Int32Array.of(q, q + 7)));
+    const junk = Array.from({ length: nq }, (_, q) => Int32Array.of(q + 1));
+    const gtjk = veri776({ metric: 'euclidean', goodJunk: { good, junk } });
+    expect(gtjk.metric).toBe('euclidean');
+    expect(gtjk.relevance({ query, gallery }, 1, 1)).toBe('good');
+    expect(gtjk.relevance({ query, gallery }, 1, 2)).toBe('junk');
+    expect(gtjk.relevance({ query, gallery }, 1, 3)).toBe('other');
+    expect(validUnder(gtjk.relevance)).toBe(gtjk.evaluate({ query, gallery, dim }).numValidQueries);
+  });
+
+  it('veriWild uses the camera rule, vehicleId the identity rule (no junk); the camera rule needs camera ids', () => {
+    expect(veriWild({ testSize: 3000 }).relevance).toBe(cameraJunkRule);
+    expect(vehicleId({ testSize: 800 }).relevance).toBe(identityRule);
+    expect(identityRule({ query, gallery }, 0, 6)).toBe('good');
+    expect(() => cameraJunkRule({ query: { ids: [1] }, gallery: { ids: [1] } }, 0, 0)).toThrow(/needs camera ids/);
   });
 });

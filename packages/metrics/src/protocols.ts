@@ -110,9 +110,43 @@ export interface QueryGalleryInput {
   readonly dim: number;
 }
 
+/** How gallery image `g` counts for query `q` under a protocol: a true match, junk (left out of the ranking), or neither. */
+export type Relevance = 'good' | 'junk' | 'other';
+/** The labels a relevance rule reads. */
+export interface RelevanceLabels {
+  readonly query: Pick<LabelledFeatures, 'ids' | 'cams'>;
+  readonly gallery: Pick<LabelledFeatures, 'ids' | 'cams'>;
+}
+/** A protocol's good/junk rule, as its evaluation applies it; ranked lists and figures read it from the protocol. */
+export type RelevanceRule = (labels: RelevanceLabels, q: number, g: number) => Relevance;
+
+/** VeRi-776 / VeRi-Wild: the query's identity from another camera is good, from the same camera junk. */
+export const cameraJunkRule: RelevanceRule = ({ query, gallery }, q, g) => {
+  if (gallery.ids[g] !== query.ids[q]) return 'other';
+  if (!query.cams || !gallery.cams) throw new Error('the same-camera junk rule needs camera ids for the query and gallery');
+  return gallery.cams[g] === query.cams[q] ? 'junk' : 'good';
+};
+
+/** VehicleID: the query's identity is good, nothing is junk (no camera ids). */
+export const identityRule: RelevanceRule = ({ query, gallery }, q, g) => (gallery.ids[g] === query.ids[q] ? 'good' : 'other');
+
+/** The official VeRi-776 good/junk lists (gt_index / jk_index), 0-based per query. */
+export function listRule(lists: GoodJunkLists): RelevanceRule {
+  const sets = new Map<number, { good: Set<number>; junk: Set<number> }>();
+  return (_labels, q, g) => {
+    let s = sets.get(q);
+    if (!s) sets.set(q, (s = { good: new Set(Array.from(lists.good[q] ?? [])), junk: new Set(Array.from(lists.junk[q] ?? [])) }));
+    return s.good.has(g) ? 'good' : s.junk.has(g) ? 'junk' : 'other';
+  };
+}
+
 /** A protocol evaluated on one query/gallery split. */
 export interface QueryGalleryProtocol {
   readonly id: string;
+  /** The feature distance the ranking starts from (before query expansion or re-ranking, where the id names them). */
+  readonly metric: DistanceMetric;
+  /** The good/junk rule `evaluate` applies. */
+  readonly relevance: RelevanceRule;
   evaluate(input: QueryGalleryInput): ProtocolResult;
 }
 
@@ -145,6 +179,8 @@ export function veri776(options: Veri776Options = {}): QueryGalleryProtocol {
   const id = protocolId(options.goodJunk ? 'veri776-gtjk' : 'veri776', metric, ap, options.rerank, options.aqe);
   return {
     id,
+    metric,
+    relevance: options.goodJunk ? listRule(options.goodJunk) : cameraJunkRule,
     evaluate({ query, gallery, dim }) {
       const nq = splitRows('veri776', 'query', query, dim);
       const ng = splitRows('veri776', 'gallery', gallery, dim);
@@ -201,6 +237,8 @@ export interface VeriWildResult extends ProtocolResult {
 /** The VeRi-Wild protocol object returned by {@link veriWild}. */
 export interface VeriWildProtocol {
   readonly id: string;
+  readonly metric: DistanceMetric;
+  readonly relevance: RelevanceRule;
   evaluate(input: QueryGalleryInput): VeriWildResult;
   /** Same result (bit-identical), distances computed on a worker pool. */
   evaluateParallel(input: QueryGalleryInput, pool: DistancePool): Promise<VeriWildResult>;
@@ -242,6 +280,8 @@ export function veriWild(options: VeriWildOptions): VeriWildProtocol {
   };
   return {
     id,
+    metric,
+    relevance: cameraJunkRule,
     evaluate(input) {
       const { q, g, dim, evaluator, finish, blockOptions } = prepare(input);
       for (const block of distanceBlocks(q, g, dim, metric, blockOptions)) evaluator.addQueryBlock(block);
@@ -311,6 +351,9 @@ function meanStd(xs: readonly number[]): DrawStats {
 /** The VehicleID protocol object returned by {@link vehicleId}. */
 export interface VehicleIdProtocol {
   readonly id: string;
+  readonly metric: DistanceMetric;
+  /** Within one draw: {@link identityRule}. */
+  readonly relevance: RelevanceRule;
   evaluate(input: { readonly test: LabelledFeatures; readonly dim: number }): VehicleIdResult;
 }
 
@@ -328,6 +371,8 @@ export function vehicleId(options: VehicleIdOptions): VehicleIdProtocol {
   const id = `${protocolId(`vehicleid-${options.testSize}`, metric, 'non-interpolated')}/draws=${repeats},seeds=${seed}..${seed + repeats - 1}`;
   return {
     id,
+    metric,
+    relevance: identityRule,
     evaluate({ test, dim }) {
       const n = splitRows('vehicleId', 'test', test, dim);
       if (test.ids.length !== n) throw new Error(`vehicleId: ${test.ids.length} ids for ${n} feature rows`);
