@@ -10,6 +10,7 @@ export { tf } from './tf';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, Variable, Scalar } from './tf';
 export { groupedConv2d } from './kernels/grouped-conv';
 export { hostValues } from './host-values';
+export { expectNoLeaks, expectNoLeaksSync, type LeakCheckOptions } from './leak-check';
 export { batchNormTrain } from './kernels/batchnorm-train';
 export type { BatchNormTrainOptions, BatchNormTrainResult } from './kernels/batchnorm-train';
 

@@ -16,6 +16,7 @@ export { adamUpdate } from './kernels/adam-update';
 export type { AdamUpdateHyper, AdamUpdateResult } from './kernels/adam-update';
 export { tfGemm } from './gemm';
 export { hostValues, WebGPUDeviceError, webgpuDeviceFailure } from './webgpu';
+export { expectNoLeaks, expectNoLeaksSync, type LeakCheckOptions } from './leak-check';
 export type { KernelPatchReport } from './kernels/index';
 
 // tf-free utilities (also importable without tfjs as '@clip-senet/core/base'). base.ts is itself the curated
