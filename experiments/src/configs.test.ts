@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend } from '@clip-senet/core';
 import { backbones } from '@clip-senet/backbones';
 import { loadExperimentConfig, resolvedConfigText, withRepoPaths, REPO_ROOT, type ExperimentConfig } from './config';
 import { protocolFor } from './protocol';
@@ -46,12 +46,12 @@ describe.each(files)('%s', (file) => {
   it('loads with the composed schema and builds in smoke mode (one forward pass)', () => {
     const config = load(file);
     expect(() => protocolFor(config, { goodJunk: { good: [], junk: [] } })).not.toThrow();
-    const before = tf.memory().numTensors;
-    const features = smokeForward(config);
-    expect(features.length).toBe(2);
-    expect(features[0]!.length).toBe(config.model.fusion.outDim);
-    expect(features.flat().every(Number.isFinite)).toBe(true);
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaksSync(() => {
+      const features = smokeForward(config);
+      expect(features.length).toBe(2);
+      expect(features[0]!.length).toBe(config.model.fusion.outDim);
+      expect(features.flat().every(Number.isFinite)).toBe(true);
+    }, 'smokeForward');
   });
 
   it('names registered backbones of the right family at full size', () => {

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend } from '@clip-senet/core';
 import { parse as parseYaml } from 'yaml';
 import { ExperimentConfigSchema, resolvedConfigText } from '../config';
 import { paperCell } from '../report/paper-values';
@@ -60,11 +60,11 @@ describe.each(files)('%s', (file) => {
     for (const run of plan.runs) {
       if (seen.has(run.runKey)) continue;
       seen.add(run.runKey);
-      const before = tf.memory().numTensors;
-      const f = smokeForward(run.config, { numClasses: 4, seed: run.seed });
-      expect(f[0]!.length, run.variant).toBe(run.config.model.fusion.outDim);
-      expect(f.flat().every(Number.isFinite)).toBe(true);
-      expect(tf.memory().numTensors).toBe(before);
+      expectNoLeaksSync(() => {
+        const f = smokeForward(run.config, { numClasses: 4, seed: run.seed });
+        expect(f[0]!.length, run.variant).toBe(run.config.model.fusion.outDim);
+        expect(f.flat().every(Number.isFinite)).toBe(true);
+      }, `smokeForward of ${run.variant}`);
     }
   });
 });

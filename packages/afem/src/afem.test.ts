@@ -3,7 +3,7 @@
  * error, BatchNorm train/eval semantics, determinism, finite-difference gradients, no leaks.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
 import { Afem } from './afem';
 import { AfemConfigSchema, defaultAfemConfig } from './config';
 import { afemPresets, buildAfem } from './registry';
@@ -141,20 +141,20 @@ describe('AFEM', () => {
 
   for (const weightMode of ['scalar', 'vector'] as const) {
     it(`gradients match finite differences for every parameter and the input (${weightMode})`, () => {
-      const before = tf.memory().numTensors;
-      const m = new Afem({ inDim: 4, dOut: 8, groups: 4, weightMode }, new Rng(11));
-      const x = tf.tidy(() => tf.variable(tf.randomNormal([5, 4], 0, 1, 'float32', 5)));
-      const proj = tf.randomNormal([5, 8], 0, 1, 'float32', 6);
-      const vars = new Map([...m.params, ['input', x] as const]);
-      for (const training of [true, false]) {
-        const f = (): tf.Scalar => tf.tidy(() => tf.sum(tf.mul(m.forward(x as unknown as tf.Tensor2D, { training }), proj)));
-        for (const r of gradCheck(f, vars, new Rng(training ? 1 : 2))) {
-          expect(r.relError, `${r.name} (training ${training}): ${r.analytic} vs ${r.numeric}`).toBeLessThan(2e-2);
+      expectNoLeaksSync(() => {
+        const m = new Afem({ inDim: 4, dOut: 8, groups: 4, weightMode }, new Rng(11));
+        const x = tf.tidy(() => tf.variable(tf.randomNormal([5, 4], 0, 1, 'float32', 5)));
+        const proj = tf.randomNormal([5, 8], 0, 1, 'float32', 6);
+        const vars = new Map([...m.params, ['input', x] as const]);
+        for (const training of [true, false]) {
+          const f = (): tf.Scalar => tf.tidy(() => tf.sum(tf.mul(m.forward(x as unknown as tf.Tensor2D, { training }), proj)));
+          for (const r of gradCheck(f, vars, new Rng(training ? 1 : 2))) {
+            expect(r.relError, `${r.name} (training ${training}): ${r.analytic} vs ${r.numeric}`).toBeLessThan(2e-2);
+          }
         }
-      }
-      tf.dispose([x, proj]);
-      m.dispose();
-      expect(tf.memory().numTensors).toBe(before);
+        tf.dispose([x, proj]);
+        m.dispose();
+      }, `the ${weightMode} gradient check`);
     });
   }
 });

@@ -4,7 +4,7 @@
  * determinism; plus the formulas of the variants against independent computations.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
 import { Afem } from './afem';
 import { CameraViewEmbedding } from './camera-view';
 import { defaultFusionConfig, FusionConfigSchema, type FusionConfigInput, type FusionName } from './config';
@@ -53,31 +53,31 @@ describe('fusion registry', () => {
     for (const withCv of [false, true]) {
       const cfg = tiny(name, withCv ? CV : {});
       it(`${name}${withCv ? ' + CV' : ''}: shape, finite, gradient to every variable, finite differences, no leaks`, () => {
-        const before = tf.memory().numTensors;
-        const f = buildFusion(cfg, DIMS, new Rng(5));
-        const x = inputs(10);
-        const proj = tf.randomNormal([N, 8], 0, 1, 'float32', 3);
-        for (const training of [true, false]) {
-          const y = run(f, x, training);
-          expect(y.shape).toEqual([N, 8]);
-          expect(values(y).every(Number.isFinite)).toBe(true);
-          y.dispose();
-        }
-        const loss = (): tf.Scalar => tf.tidy(() => tf.sum(tf.mul(run(f, x, true), proj)));
-        const { value, grads } = tf.variableGrads(loss, f.trainableVariables());
-        for (const [pname, v] of f.params) {
-          const g = grads[v.name];
-          expect(g && values(g).some((e) => e !== 0) && values(g).every(Number.isFinite), `gradient of ${pname}`).toBe(true);
-        }
-        tf.dispose([value, ...Object.values(grads)]);
-        const vars = new Map([...f.params, ['input.appearance', x.ta], ['input.semantic', x.ts]] as Array<[string, tf.Variable]>);
-        // ε = 2e-3: train-mode BN over 4 samples is strongly curved, so ε = 1e-2 has an O(ε²) error of a few %.
-        for (const r of gradCheck(loss, vars, new Rng(9), 2e-3)) {
-          expect(r.relError, `${r.name}: ${r.analytic} vs ${r.numeric}`).toBeLessThan(2e-2);
-        }
-        tf.dispose([x.ta, x.ts, x.cam, x.view, proj]);
-        f.dispose();
-        expect(tf.memory().numTensors).toBe(before);
+        expectNoLeaksSync(() => {
+          const f = buildFusion(cfg, DIMS, new Rng(5));
+          const x = inputs(10);
+          const proj = tf.randomNormal([N, 8], 0, 1, 'float32', 3);
+          for (const training of [true, false]) {
+            const y = run(f, x, training);
+            expect(y.shape).toEqual([N, 8]);
+            expect(values(y).every(Number.isFinite)).toBe(true);
+            y.dispose();
+          }
+          const loss = (): tf.Scalar => tf.tidy(() => tf.sum(tf.mul(run(f, x, true), proj)));
+          const { value, grads } = tf.variableGrads(loss, f.trainableVariables());
+          for (const [pname, v] of f.params) {
+            const g = grads[v.name];
+            expect(g && values(g).some((e) => e !== 0) && values(g).every(Number.isFinite), `gradient of ${pname}`).toBe(true);
+          }
+          tf.dispose([value, ...Object.values(grads)]);
+          const vars = new Map([...f.params, ['input.appearance', x.ta], ['input.semantic', x.ts]] as Array<[string, tf.Variable]>);
+          // ε = 2e-3: train-mode BN over 4 samples is strongly curved, so ε = 1e-2 has an O(ε²) error of a few %.
+          for (const r of gradCheck(loss, vars, new Rng(9), 2e-3)) {
+            expect(r.relError, `${r.name}: ${r.analytic} vs ${r.numeric}`).toBeLessThan(2e-2);
+          }
+          tf.dispose([x.ta, x.ts, x.cam, x.view, proj]);
+          f.dispose();
+        }, `${name}${withCv ? ' + CV' : ''}: build, forward, gradients, finite differences`);
       });
     }
   }
@@ -96,21 +96,21 @@ describe('fusion registry', () => {
 
 describe('paper size', () => {
   it('clip-senet at 2048 + 512 → 2048, G = 32: parameter count and one forward in each mode', () => {
-    const before = tf.memory().numTensors;
-    const f = buildFusion(defaultFusionConfig, { appearanceDim: 2048, semanticDim: 512 }, new Rng(3407));
-    // FC 2560→2048 (+bias) + AFEM Linear 512→2048 (+bias) + BN affine 2·2048 + 32 group weights
-    expect(f.numParams()).toBe(2560 * 2048 + 2048 + 512 * 2048 + 2048 + 2 * 2048 + 32);
-    const ta = tf.randomNormal([4, 2048], 0, 1, 'float32', 1) as tf.Tensor2D;
-    const ts = tf.randomNormal([4, 512], 0, 1, 'float32', 2) as tf.Tensor2D;
-    for (const training of [true, false]) {
-      const y = f.forward({ appearance: ta, semantic: ts }, { training });
-      expect(y.shape).toEqual([4, 2048]);
-      expect(values(y).every(Number.isFinite)).toBe(true);
-      y.dispose();
-    }
-    tf.dispose([ta, ts]);
-    f.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaksSync(() => {
+      const f = buildFusion(defaultFusionConfig, { appearanceDim: 2048, semanticDim: 512 }, new Rng(3407));
+      // FC 2560→2048 (+bias) + AFEM Linear 512→2048 (+bias) + BN affine 2·2048 + 32 group weights
+      expect(f.numParams()).toBe(2560 * 2048 + 2048 + 512 * 2048 + 2048 + 2 * 2048 + 32);
+      const ta = tf.randomNormal([4, 2048], 0, 1, 'float32', 1) as tf.Tensor2D;
+      const ts = tf.randomNormal([4, 512], 0, 1, 'float32', 2) as tf.Tensor2D;
+      for (const training of [true, false]) {
+        const y = f.forward({ appearance: ta, semantic: ts }, { training });
+        expect(y.shape).toEqual([4, 2048]);
+        expect(values(y).every(Number.isFinite)).toBe(true);
+        y.dispose();
+      }
+      tf.dispose([ta, ts]);
+      f.dispose();
+    }, 'clip-senet at paper size: build and forward');
   });
 });
 

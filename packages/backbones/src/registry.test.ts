@@ -4,7 +4,7 @@
  * build with the published parameter counts and run one forward on a tiny input.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
 import { backbones, backboneSpecs, buildBackbone, buildTextEncoder, resolveBackbone, type Backbone } from './registry';
 import { BackboneConfigSchema, CNN_PRESETS, defaultBackboneConfig, VIT_PRESETS, type BackboneConfigInput } from './config';
 import { countParams } from './module';
@@ -68,35 +68,34 @@ describe('registry', () => {
 
   for (const name of TINY) {
     it(`${name}: shapes, finite, gradients to every variable, no leaks`, () => {
-      const before = tf.memory().numTensors;
-      const model = buildBackbone({ name } as BackboneConfigInput, { rng: new Rng(1) });
-      const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-      const mid = tf.memory().numTensors;
-      for (const training of [false, true]) {
-        if (model instanceof ResNet) {
-          const out = model.forward(x, { training, returnStages: true });
-          expect(out.features.shape).toEqual([2, model.featureDim]);
-          const declared = model.stageShapes(2, 32, 32);
-          for (const s of STAGES) expect(out.stages![s].shape, s).toEqual(declared[s]);
-          tf.dispose([out.features, ...Object.values(out.stages!)]);
-        } else {
-          const out = model.forward(x, { training, returnCls: true, returnTokens: true });
-          expect(out.features.shape).toEqual([2, model.featureDim]);
-          expect(out.cls!.shape).toEqual([2, model.arch.width]);
-          expect(out.tokens!.shape).toEqual([2, 1 + 16, model.arch.width]);
-          expect(tf.tidy(() => tf.all(tf.isFinite(out.features)).dataSync()[0])).toBe(1);
-          tf.dispose([out.features, out.cls!, out.tokens!]);
-        }
-      }
-      const { features } = model.forward(x);
-      expect(tf.tidy(() => tf.all(tf.isFinite(features)).dataSync()[0])).toBe(1);
-      features.dispose();
-      expect(tf.memory().numTensors).toBe(mid);
-      gradCheck(model, x);
-      expect(tf.memory().numTensors).toBe(mid);
-      x.dispose();
-      model.dispose();
-      expect(tf.memory().numTensors).toBe(before);
+      expectNoLeaksSync(() => {
+        const model = buildBackbone({ name } as BackboneConfigInput, { rng: new Rng(1) });
+        const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+        expectNoLeaksSync(() => {
+          for (const training of [false, true]) {
+            if (model instanceof ResNet) {
+              const out = model.forward(x, { training, returnStages: true });
+              expect(out.features.shape).toEqual([2, model.featureDim]);
+              const declared = model.stageShapes(2, 32, 32);
+              for (const s of STAGES) expect(out.stages![s].shape, s).toEqual(declared[s]);
+              tf.dispose([out.features, ...Object.values(out.stages!)]);
+            } else {
+              const out = model.forward(x, { training, returnCls: true, returnTokens: true });
+              expect(out.features.shape).toEqual([2, model.featureDim]);
+              expect(out.cls!.shape).toEqual([2, model.arch.width]);
+              expect(out.tokens!.shape).toEqual([2, 1 + 16, model.arch.width]);
+              expect(tf.tidy(() => tf.all(tf.isFinite(out.features)).dataSync()[0])).toBe(1);
+              tf.dispose([out.features, out.cls!, out.tokens!]);
+            }
+          }
+          const { features } = model.forward(x);
+          expect(tf.tidy(() => tf.all(tf.isFinite(features)).dataSync()[0])).toBe(1);
+          features.dispose();
+        }, `${name}: forward in eval and training mode`);
+        expectNoLeaksSync(() => gradCheck(model, x), `${name}: backward (gradients to every variable)`);
+        x.dispose();
+        model.dispose();
+      }, `${name}: build, forward, backward, dispose`);
     });
   }
 
@@ -122,13 +121,13 @@ describe('registry', () => {
 
   it('text tower: finite, gradients to every variable, no leaks', () => {
     const text = buildTextEncoder({ name: 'clip-text', vocabSize: 12, contextLength: 6 });
-    const before = tf.memory().numTensors;
-    const tokens = tf.tensor2d([[10, 2, 3, 11, 0, 0], [10, 4, 5, 6, 7, 11]], [2, 6], 'int32');
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(text.forward(tokens).features)) as tf.Scalar, text.trainableVariables());
-    const dead = [...text.params].filter(([, v]) => tf.tidy(() => tf.any(tf.notEqual(grads[v.name]!, 0)).dataSync()[0]) !== 1).map(([n]) => n);
-    expect(dead).toEqual([]);
-    tf.dispose([value, tokens, ...Object.values(grads)]);
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaksSync(() => {
+      const tokens = tf.tensor2d([[10, 2, 3, 11, 0, 0], [10, 4, 5, 6, 7, 11]], [2, 6], 'int32');
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(text.forward(tokens).features)) as tf.Scalar, text.trainableVariables());
+      const dead = [...text.params].filter(([, v]) => tf.tidy(() => tf.any(tf.notEqual(grads[v.name]!, 0)).dataSync()[0]) !== 1).map(([n]) => n);
+      expect(dead).toEqual([]);
+      tf.dispose([value, tokens, ...Object.values(grads)]);
+    }, 'the text tower forward and gradients');
     text.dispose();
   });
 
@@ -144,16 +143,16 @@ describe('registry', () => {
   /** The paper's backbones are built for real (the others share their code paths; keeps the suite < 90 s). */
   for (const name of ['resnet50-ibn-a', 'resnext101-32x4d-ibn-a', 'se-resnet101-ibn-a', 'tinyclip-vit-8m-16', 'tinyclip-vit-40m-32']) {
     it(`${name}: builds and runs a tiny forward without leaks`, () => {
-      const before = tf.memory().numTensors;
-      const model = buildBackbone({ name } as BackboneConfigInput);
-      expect(model.numParams()).toBe(countParams(backboneSpecs({ name } as BackboneConfigInput)));
-      const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
-      const { features } = model.forward(x);
-      expect(features.shape).toEqual([1, name.includes('vit') ? 512 : 2048]);
-      expect(tf.tidy(() => tf.all(tf.isFinite(features)).dataSync()[0])).toBe(1);
-      tf.dispose([x, features]);
-      model.dispose();
-      expect(tf.memory().numTensors).toBe(before);
+      expectNoLeaksSync(() => {
+        const model = buildBackbone({ name } as BackboneConfigInput);
+        expect(model.numParams()).toBe(countParams(backboneSpecs({ name } as BackboneConfigInput)));
+        const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+        const { features } = model.forward(x);
+        expect(features.shape).toEqual([1, name.includes('vit') ? 512 : 2048]);
+        expect(tf.tidy(() => tf.all(tf.isFinite(features)).dataSync()[0])).toBe(1);
+        tf.dispose([x, features]);
+        model.dispose();
+      }, `${name}: build and forward`);
     });
   }
 });

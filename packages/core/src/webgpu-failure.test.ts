@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { tf } from './tf';
 import { backendInfo } from './backend';
 import { WebGPUDeviceError, webgpuDeviceFailure } from './webgpu';
+import { expectNoLeaks } from './leak-check';
 import { hostNormal, loseWebGPUDeviceForTests, onBackend, relativeError, useWebGPUForTests, webgpuForTests } from './webgpu-testing';
 
 const target = await webgpuForTests();
@@ -45,9 +46,7 @@ describe('webgpu failures mid-run', () => {
       tf.dispose([s, ...xs]);
       return v;
     };
-    const before = tf.memory().numTensors;
-    const gpu = await sum();
-    expect(tf.memory().numTensors).toBe(before);
+    const gpu = await expectNoLeaks(sum, 'AddN on webgpu');
     await onBackend('cpu');
     const cpu = await sum();
     expect(relativeError(gpu, cpu)).toBeLessThan(1e-6); // measured 2e-7 (one ulp) on llvmpipe

@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from './tf';
 import { groupedConv2d } from './kernels/grouped-conv';
+import { expectNoLeaks } from './leak-check';
 import { hostNormal, onBackend, relativeError, webgpuForTests, webgpuVsCpu, type HostTensor } from './webgpu-testing';
 
 const target = await webgpuForTests();
@@ -67,26 +68,27 @@ function tinyNetLoss(p: Record<string, tf.Tensor>, x: tf.Tensor4D, labels: tf.Te
 
 const NET: Record<string, number[]> = { w1: [3, 3, 3, 8], gamma: [8], beta: [8], w2: [3, 3, 4, 8], fc: [8, 4], bias: [4] };
 
-/** Losses of `steps` SGD steps (lr 0.5) from fixed initial weights and one fixed batch, on `backend`. */
-async function trainLosses(backend: 'webgpu' | 'cpu', steps: number): Promise<{ losses: number[]; leaked: number }> {
+/** Losses of `steps` SGD steps (lr 0.5) from fixed initial weights and one fixed batch, on `backend`; throws when the run leaks a tensor. */
+async function trainLosses(backend: 'webgpu' | 'cpu', steps: number): Promise<number[]> {
   await onBackend(backend);
-  const before = tf.memory().numTensors;
-  const init: Record<string, HostTensor> = Object.fromEntries(Object.entries(NET).map(([k, s], i) => [k, hostNormal(s, 10 + i, 0.4)]));
-  // tidy keeps the variables and disposes the initial tensors.
-  const vars = tf.tidy(() => Object.fromEntries(Object.entries(init).map(([k, t]) => [k, tf.variable(tf.tensor(k === 'gamma' ? t.values.map((v) => 1 + v) : t.values, t.shape), true, `${backend}-${k}`)])));
-  const xHost = hostNormal([4, 8, 8, 3], 99);
-  const x = tf.tensor4d(xHost.values, xHost.shape as [number, number, number, number]);
-  const labels = tf.tensor1d([0, 1, 2, 3], 'int32');
-  const opt = tf.train.sgd(0.5);
-  const losses: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const loss = opt.minimize(() => tinyNetLoss(vars, x, labels), true, Object.values(vars))!;
-    losses.push((await loss.data())[0]!);
-    loss.dispose();
-  }
-  opt.dispose();
-  tf.dispose([x, labels, ...Object.values(vars)]);
-  return { losses, leaked: tf.memory().numTensors - before };
+  return expectNoLeaks(async () => {
+    const init: Record<string, HostTensor> = Object.fromEntries(Object.entries(NET).map(([k, s], i) => [k, hostNormal(s, 10 + i, 0.4)]));
+    // tidy keeps the variables and disposes the initial tensors.
+    const vars = tf.tidy(() => Object.fromEntries(Object.entries(init).map(([k, t]) => [k, tf.variable(tf.tensor(k === 'gamma' ? t.values.map((v) => 1 + v) : t.values, t.shape), true, `${backend}-${k}`)])));
+    const xHost = hostNormal([4, 8, 8, 3], 99);
+    const x = tf.tensor4d(xHost.values, xHost.shape as [number, number, number, number]);
+    const labels = tf.tensor1d([0, 1, 2, 3], 'int32');
+    const opt = tf.train.sgd(0.5);
+    const losses: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const loss = opt.minimize(() => tinyNetLoss(vars, x, labels), true, Object.values(vars))!;
+      losses.push((await loss.data())[0]!);
+      loss.dispose();
+    }
+    opt.dispose();
+    tf.dispose([x, labels, ...Object.values(vars)]);
+    return losses;
+  }, `${steps} training steps on ${backend}`);
 }
 
 describe('webgpu parity with cpu', () => {
@@ -105,21 +107,19 @@ describe('webgpu parity with cpu', () => {
     it(`${name}: forward and input gradients`, async () => {
       const inputs = shapes.map((s, i) => hostNormal(s, i + 1));
       await onBackend('webgpu');
-      const before = tf.memory().numTensors;
-      const errs = await webgpuVsCpu(op, inputs);
-      expect(errs).toHaveLength(inputs.length + 1);
-      for (const e of errs) expect(e).toBeLessThan(OP_TOL);
-      await onBackend('webgpu');
-      expect(tf.memory().numTensors).toBe(before);
+      await expectNoLeaks(async () => {
+        const errs = await webgpuVsCpu(op, inputs);
+        expect(errs).toHaveLength(inputs.length + 1);
+        for (const e of errs) expect(e).toBeLessThan(OP_TOL);
+        await onBackend('webgpu');
+      }, `${name} on webgpu and cpu`);
     });
   }
 
   it(`a tiny conv net trains 6 SGD steps with the losses of cpu (relative ${LOSS_TOL}), leaking nothing`, async () => {
-    const gpu = await trainLosses('webgpu', 6);
+    const gpu = await trainLosses('webgpu', 6); // each run checked for leaks (expectNoLeaks)
     const cpu = await trainLosses('cpu', 6);
-    expect(gpu.leaked).toBe(0);
-    expect(cpu.leaked).toBe(0);
-    expect(cpu.losses[5]!).toBeLessThan(cpu.losses[0]!); // it learns
-    expect(relativeError(gpu.losses, cpu.losses)).toBeLessThan(LOSS_TOL);
+    expect(cpu[5]!).toBeLessThan(cpu[0]!); // it learns
+    expect(relativeError(gpu, cpu)).toBeLessThan(LOSS_TOL);
   });
 });

@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng, tf } from '@clip-senet/core';
+import { expectNoLeaks, Rng, tf } from '@clip-senet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResizedImageCache, loadResized } from './image-cache';
 import { type BatchLoader, type BatchRequest, createBatchLoader, disposeBatch } from './loader';
@@ -91,16 +91,18 @@ describe('batch loader', () => {
   });
 
   it('leaks no tensors beyond the yielded ones, also when the consumer stops early', async () => {
-    const before = tf.memory().numTensors;
-    for await (const b of pooled.stream(requests)) {
-      expect(tf.memory().numTensors).toBe(before + branches.length);
-      disposeBatch(b);
-    }
-    for await (const b of pooled.stream(requests)) {
-      disposeBatch(b);
-      break;
-    }
-    expect(tf.memory().numTensors).toBe(before);
+    await expectNoLeaks(async () => {
+      // while the consumer holds a batch, exactly its tensors (one per branch) are alive on top
+      const before = tf.memory().numTensors;
+      for await (const b of pooled.stream(requests)) {
+        expect(tf.memory().numTensors).toBe(before + branches.length);
+        disposeBatch(b);
+      }
+      for await (const b of pooled.stream(requests)) {
+        disposeBatch(b);
+        break;
+      }
+    }, 'streaming all batches, then stopping after one');
   });
 
   it('serves resized images from the on-disk cache with identical results, keyed by file identity', async () => {

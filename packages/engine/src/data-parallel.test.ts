@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '@clip-senet/core';
+import { expectNoLeaks, initBackend, tf } from '@clip-senet/core';
 import { createDataParallel, type DataParallel } from './data-parallel';
 import { SHARED_PAYLOAD_MIN_BYTES } from './data-parallel-protocol';
 import { buildOptimizer } from './optimizer-config';
@@ -41,14 +41,12 @@ async function run(parallel: boolean | 'local' | 3 | 'cpu'): Promise<{ weights: 
       : undefined;
   const optimizer = buildOptimizer({ name: 'adam', lr: 0.05, weightDecay: 0 }, model.params);
   const losses: number[] = [];
-  const tensorsBefore = tf.memory().numTensors;
-  await train({
+  await expectNoLeaks(() => train({
     optimizer, schedule, data: tinySource(7, { batchSize: 8 }), steps: 8, signals: [],
     lossFn: (b) => tinyLoss(model, b),
     ...(parallel ? { gradients: (ownPool ?? dp).gradients(optimizer.params, model.buffers) } : {}),
     hooks: [{ name: 'record', onStepEnd: (_c, s) => void losses.push(s.losses.total!) }],
-  });
-  expect(tf.memory().numTensors, 'tensors leaked by training').toBe(tensorsBefore);
+  }), 'training');
   const weights = new Map([...model.params, ...model.buffers].map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
   if (ownPool) expect(ownPool.profile().steps).toBe(8);
   await ownPool?.close();

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, readSafetensors, Rng, tf } from '@clip-senet/core';
+import { expectNoLeaks, initBackend, readSafetensors, Rng, tf } from '@clip-senet/core';
 import { createBatchLoader, generateSyntheticWorld, loadVeRi776 } from '@clip-senet/datasets';
 import type { Sample } from '@clip-senet/datasets';
 import { veri776 } from '@clip-senet/metrics';
@@ -44,11 +44,11 @@ describe('feature extraction', () => {
     const model = tinyModel().train(true);
     const loader = (flipProb: number) =>
       createBatchLoader({ branches: model.branchInputs().map((b) => ({ size: b.size, normalization: b.normalization, flipProb })), seed: 0, workers: 0 });
-    const before = tf.memory().numTensors;
-    const plain = await extractFeatures(model, samples, { loader: loader(0), batchSize: 2 });
-    const tta = await extractFeatures(model, samples, { loader: loader(0), batchSize: 2, flip: true });
-    const ttaMirrored = await extractFeatures(model, samples, { loader: loader(1), batchSize: 2, flip: true });
-    expect(tf.memory().numTensors).toBe(before);
+    const [plain, tta, ttaMirrored] = await expectNoLeaks(async () => [
+      await extractFeatures(model, samples, { loader: loader(0), batchSize: 2 }),
+      await extractFeatures(model, samples, { loader: loader(0), batchSize: 2, flip: true }),
+      await extractFeatures(model, samples, { loader: loader(1), batchSize: 2, flip: true }),
+    ] as const, 'extractFeatures (plain, flip TTA, mirrored flip TTA)');
     expect(model.training).toBe(true);
     expect(plain.dim).toBe(16);
     expect(plain.features.length).toBe(3 * 16);
@@ -74,16 +74,16 @@ describe('feature extraction', () => {
     const bias = model.params().get('fusion.fc.bias')!;
     bias.assign(tf.fill(bias.shape, Number.NaN));
     const loader = createBatchLoader({ branches: model.branchInputs().map((b) => ({ size: b.size, normalization: b.normalization, flipProb: 0 })), seed: 0, workers: 0 });
-    const before = tf.memory().numTensors;
-    const outFile = join(dir, 'nan-results.json');
-    await expect(evaluateModel(model, { query, gallery, protocol: veri776(), loader, seed: 0, batchSize: 2, outFile })).rejects.toThrow(
-      `extractFeatures: query features: 3 of 3 rows are not finite (NaN or ±Infinity); first: row 0 (${query[0].path}), column 0 = NaN — the model's output is not finite`,
-    );
-    expect(existsSync(outFile)).toBe(false);
-    await expect(extractFeatures(model, gallery, { loader, batchSize: 4, split: 'gallery', flip: true })).rejects.toThrow(
-      new RegExp(`^extractFeatures: gallery features: ${gallery.length} of ${gallery.length} rows are not finite`),
-    );
-    expect(tf.memory().numTensors).toBe(before);
+    await expectNoLeaks(async () => {
+      const outFile = join(dir, 'nan-results.json');
+      await expect(evaluateModel(model, { query, gallery, protocol: veri776(), loader, seed: 0, batchSize: 2, outFile })).rejects.toThrow(
+        `extractFeatures: query features: 3 of 3 rows are not finite (NaN or ±Infinity); first: row 0 (${query[0].path}), column 0 = NaN — the model's output is not finite`,
+      );
+      expect(existsSync(outFile)).toBe(false);
+      await expect(extractFeatures(model, gallery, { loader, batchSize: 4, split: 'gallery', flip: true })).rejects.toThrow(
+        new RegExp(`^extractFeatures: gallery features: ${gallery.length} of ${gallery.length} rows are not finite`),
+      );
+    }, 'the failed evaluation and extraction');
     // writeFeatures refuses non-finite rows whoever made them
     const features = new Float32Array(3 * 2);
     features[2 * 2 + 1] = Infinity;

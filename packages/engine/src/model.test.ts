@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
 import type { Scalar } from '@clip-senet/core';
 import { buildLosses } from '@clip-senet/losses';
 import type { LoadedBatch, Sample } from '@clip-senet/datasets';
@@ -42,26 +42,27 @@ describe('model assembly', () => {
     const xa = images(4, 1);
     const xs = images(4, 2);
     const labels = tf.tensor1d([0, 0, 1, 1], 'int32');
-    const before = tf.memory().numTensors;
-    const { value, grads } = tf.variableGrads(() => {
-      model.train(true);
-      const out = model.forward({ appearance: xa, semantic: xs });
-      expect(out.logits!.shape).toEqual([4, 5]);
-      expect(out.features.shape).toEqual([4, 16]);
-      return losses.compute({ labels, logits: out.logits!, features: out.metricFeatures }).total as Scalar;
-    }, [...trainable.values()]);
-    expect(Number.isFinite(value.dataSync()[0]!)).toBe(true);
-    const names = new Map([...trainable].map(([k, v]) => [v.name, k]));
-    const missing = [...trainable.values()].filter((v) => !grads[v.name]).map((v) => names.get(v.name));
-    expect(missing).toEqual([]);
-    tf.dispose([value, ...Object.values(grads)]);
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaksSync(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        model.train(true);
+        const out = model.forward({ appearance: xa, semantic: xs });
+        expect(out.logits!.shape).toEqual([4, 5]);
+        expect(out.features.shape).toEqual([4, 16]);
+        return losses.compute({ labels, logits: out.logits!, features: out.metricFeatures }).total as Scalar;
+      }, [...trainable.values()]);
+      expect(Number.isFinite(value.dataSync()[0]!)).toBe(true);
+      const names = new Map([...trainable].map(([k, v]) => [v.name, k]));
+      const missing = [...trainable.values()].filter((v) => !grads[v.name]).map((v) => names.get(v.name));
+      expect(missing).toEqual([]);
+      tf.dispose([value, ...Object.values(grads)]);
+    }, 'a training forward and backward');
 
-    model.eval();
-    const out = model.forward({ appearance: xa, semantic: xs });
-    expect(out.logits).toBeUndefined();
-    tf.dispose([out.features, out.metricFeatures]);
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaksSync(() => {
+      model.eval();
+      const out = model.forward({ appearance: xa, semantic: xs });
+      expect(out.logits).toBeUndefined();
+      tf.dispose([out.features, out.metricFeatures]);
+    }, 'an eval forward');
     tf.dispose([xa, xs, labels]);
     model.dispose();
     losses.dispose();

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend, tf } from '@clip-senet/core';
 import type { Variable } from '@clip-senet/core';
 import { Adam, Sgd, type NamedArray, type Optimizer } from './optimizer';
 import { buildOptimizer } from './optimizer-config';
@@ -92,9 +92,7 @@ describe('optimizers match the PyTorch update rules', () => {
     const p0 = Array.from({ length: n }, (_, i) => Math.sin(i));
     const grads = [0, 1, 2].map((k) => Array.from({ length: n }, (_, i) => 0.1 * Math.cos(i * (k + 1))));
     const opt = new Adam(params(p0), { weightDecay: wd, decoupled });
-    const tensors = tf.memory().numTensors;
-    run(opt, grads, 0.01);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaksSync(() => run(opt, grads, 0.01), `three ${_label} steps`);
     const ref = adamRef(p0, grads, 0.01, wd, decoupled);
     const got = values(opt);
     let worst = 0;
@@ -179,9 +177,9 @@ describe('optimizer state export / restore', () => {
     const opt = new Adam(params(), { weightDecay: 0.1 });
     const g = tf.tensor1d(G[0]!);
     opt.step(new Map([['w', g]]), 0.1);
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 5; i++) opt.step(new Map([['w', g]]), 0.1);
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaksSync(() => {
+      for (let i = 0; i < 5; i++) opt.step(new Map([['w', g]]), 0.1);
+    }, 'five Adam steps');
     g.dispose();
     opt.params.get('w')!.dispose();
     opt.dispose();
@@ -189,11 +187,8 @@ describe('optimizer state export / restore', () => {
 
   it('creating and disposing an optimiser leaves no tensor behind (its slot initial values included)', () => {
     const w = tf.tidy(() => tf.variable(tf.tensor1d(P0), true));
-    const before = tf.memory().numTensors;
     for (const make of [() => new Adam(new Map([['w', w]])), () => new Sgd(new Map([['w', w]]), { momentum: 0.9 })]) {
-      const opt = make();
-      opt.dispose();
-      expect(tf.memory().numTensors).toBe(before);
+      expectNoLeaksSync(() => make().dispose(), 'creating and disposing an optimiser');
     }
     w.dispose();
   });

@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
 import { fusions, type Fusion } from '@clip-senet/afem';
 import { buildModel, type ClipSenetModel, type ModelConfigInput, type ModelInputs } from '@clip-senet/engine';
 import { exportOnnx, type OnnxExport } from './onnx-export';
@@ -73,9 +73,7 @@ async function checkExport(config: ModelConfigInput, opts: { opset?: number; fli
   const model = buildModel(config, { numClasses: 5, rng: new Rng(opts.seed ?? 1) });
   try {
     perturbVectors(model, 11);
-    const before = tf.memory().numTensors;
-    const ex = exportOnnx(model, { ...(opts.opset ? { opset: opts.opset } : {}), flip: opts.flip === true });
-    expect(tf.memory().numTensors).toBe(before);
+    const ex = expectNoLeaksSync(() => exportOnnx(model, { ...(opts.opset ? { opset: opts.opset } : {}), flip: opts.flip === true }), 'exportOnnx');
     const session = await ort.InferenceSession.create(ex.bytes, { intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
     try {
       expect([...session.inputNames].sort()).toEqual(ex.inputs.map((i) => i.name).sort());

@@ -1,6 +1,6 @@
 /** Center loss: plain-JS reference, seeded init, finite-difference gradients w.r.t. features and centers. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
 import { CenterLoss } from './center';
 import { gradCheck } from '@clip-senet/core/testing';
 
@@ -39,16 +39,16 @@ describe('CenterLoss', () => {
   });
 
   it('gradients match finite differences for features and centers; no leaked tensors', () => {
-    const before = tf.memory().numTensors;
-    const m = new CenterLoss({ numClasses: 4, featureDim: 3 }, new Rng(5));
-    const x = tf.tidy(() => tf.variable(tf.tensor2d(F)));
-    const y = tf.tensor1d(L, 'int32');
-    const f = (): tf.Scalar => m.compute(x as unknown as tf.Tensor2D, y).value;
-    const vars = new Map([['features', x], ['centers', m.centers]]);
-    for (const r of gradCheck(f, vars, new Rng(4))) expect(r.relError, `${r.name}: ${r.analytic} vs ${r.numeric}`).toBeLessThan(1e-2);
-    tf.dispose([x, y]);
-    m.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaksSync(() => {
+      const m = new CenterLoss({ numClasses: 4, featureDim: 3 }, new Rng(5));
+      const x = tf.tidy(() => tf.variable(tf.tensor2d(F)));
+      const y = tf.tensor1d(L, 'int32');
+      const f = (): tf.Scalar => m.compute(x as unknown as tf.Tensor2D, y).value;
+      const vars = new Map([['features', x], ['centers', m.centers]]);
+      for (const r of gradCheck(f, vars, new Rng(4))) expect(r.relError, `${r.name}: ${r.analytic} vs ${r.numeric}`).toBeLessThan(1e-2);
+      tf.dispose([x, y]);
+      m.dispose();
+    }, 'the gradient check');
   });
 
   it('rejects a wrong feature width', () => {

@@ -1,6 +1,6 @@
 /** CLIP symmetric InfoNCE: hand-worked and plain-JS values, clamp, finite-difference gradients incl. the scale. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
 import { ClipInfoNce } from './clip-infonce';
 import { gradCheck } from '@clip-senet/core/testing';
 
@@ -58,16 +58,16 @@ describe('ClipInfoNce', () => {
   });
 
   it('gradients match finite differences (image, text, logit scale); no leaked tensors', () => {
-    const before = tf.memory().numTensors;
-    const m = new ClipInfoNce({ initLogitScale: Math.log(3) });
-    const a = tf.tidy(() => tf.variable(tf.tensor2d(IMG)));
-    const b = tf.tidy(() => tf.variable(tf.tensor2d(TXT)));
-    const f = (): tf.Scalar => m.compute(a as unknown as tf.Tensor2D, b as unknown as tf.Tensor2D).value;
-    const vars = new Map([['image', a], ['text', b], ['logit_scale', m.params.get('logit_scale')!]]);
-    for (const r of gradCheck(f, vars, new Rng(6))) expect(r.relError, `${r.name}: ${r.analytic} vs ${r.numeric}`).toBeLessThan(1e-2);
-    tf.dispose([a, b]);
-    m.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaksSync(() => {
+      const m = new ClipInfoNce({ initLogitScale: Math.log(3) });
+      const a = tf.tidy(() => tf.variable(tf.tensor2d(IMG)));
+      const b = tf.tidy(() => tf.variable(tf.tensor2d(TXT)));
+      const f = (): tf.Scalar => m.compute(a as unknown as tf.Tensor2D, b as unknown as tf.Tensor2D).value;
+      const vars = new Map([['image', a], ['text', b], ['logit_scale', m.params.get('logit_scale')!]]);
+      for (const r of gradCheck(f, vars, new Rng(6))) expect(r.relError, `${r.name}: ${r.analytic} vs ${r.numeric}`).toBeLessThan(1e-2);
+      tf.dispose([a, b]);
+      m.dispose();
+    }, 'the gradient check');
   });
 
   it('rejects mismatched shapes', () => {

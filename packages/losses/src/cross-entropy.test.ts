@@ -1,6 +1,6 @@
 /** Label-smoothed CE: hand-worked and plain-JS reference values, ε = 0 is plain CE, finite-difference gradients. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
 import { crossEntropyLabelSmooth } from './cross-entropy';
 import { gradCheck } from '@clip-senet/core/testing';
 
@@ -49,13 +49,13 @@ describe('crossEntropyLabelSmooth', () => {
   });
 
   it('gradient matches finite differences; no leaked tensors', () => {
-    const before = tf.memory().numTensors;
-    const z = tf.tidy(() => tf.variable(tf.tensor2d(LOGITS)));
-    const y = tf.tensor1d(LABELS, 'int32');
-    const f = (): tf.Scalar => crossEntropyLabelSmooth(z as unknown as tf.Tensor2D, y).value;
-    for (const r of gradCheck(f, new Map([['logits', z]]), new Rng(1))) expect(r.relError, `${r.analytic} vs ${r.numeric}`).toBeLessThan(1e-2);
-    tf.dispose([z, y]);
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaksSync(() => {
+      const z = tf.tidy(() => tf.variable(tf.tensor2d(LOGITS)));
+      const y = tf.tensor1d(LABELS, 'int32');
+      const f = (): tf.Scalar => crossEntropyLabelSmooth(z as unknown as tf.Tensor2D, y).value;
+      for (const r of gradCheck(f, new Map([['logits', z]]), new Rng(1))) expect(r.relError, `${r.analytic} vs ${r.numeric}`).toBeLessThan(1e-2);
+      tf.dispose([z, y]);
+    }, 'the gradient check');
   });
 
   it('rejects bad ε and mismatched labels', () => {

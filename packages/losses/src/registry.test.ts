@@ -3,7 +3,7 @@
  * and a contract over every registered loss (finite named scalar, gradient to its parameters, no leaks).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
 import { defaultLossesConfig, LossesConfigSchema, type LossConfigInput, type LossName } from './config';
 import { buildLosses, losses, type LossInputs } from './registry';
 
@@ -45,9 +45,8 @@ describe('loss registry', () => {
     expect(() => buildLosses([{ name: 'center' }])).toThrow(/numClasses and featureDim/);
     const set = buildLosses([{ name: 'cross-entropy' }, { name: 'supcon' }]);
     const b = batch();
-    const before = tf.memory().numTensors;
-    expect(() => set.compute({ labels: b.labels, logits: b.logits })).toThrow(/loss 'supcon' needs inputs.features/);
-    expect(tf.memory().numTensors).toBe(before); // the CE term computed first was freed
+    // the CE term computed first is freed
+    expectNoLeaksSync(() => expect(() => set.compute({ labels: b.labels, logits: b.logits })).toThrow(/loss 'supcon' needs inputs.features/), 'a compute missing an input');
     b.dispose();
   });
 
@@ -70,22 +69,22 @@ describe('loss registry', () => {
 
   for (const name of losses.list() as LossName[]) {
     it(`${name}: finite named scalar, gradient to every loss parameter, no leaked tensors`, () => {
-      const before = tf.memory().numTensors;
-      const set = buildLosses([{ name } as LossConfigInput], { numClasses: K, featureDim: D, rng: new Rng(1) });
-      const b = batch();
-      const { total, terms } = set.compute(b);
-      expect(Object.keys(terms)).toEqual([name]);
-      expect(Number.isFinite(total.dataSync()[0])).toBe(true);
-      tf.dispose([total, ...Object.values(terms)]);
-      if (set.params.size > 0) {
-        expect([...set.params.keys()]).toEqual([name === 'center' ? 'center.centers' : 'clip-infonce.logit_scale']);
-        const { value, grads } = tf.variableGrads(() => set.compute(b).total, [...set.params.values()]);
-        for (const g of Object.values(grads)) expect(Array.from(g.dataSync()).some((x) => x !== 0)).toBe(true);
-        tf.dispose([value, ...Object.values(grads)]);
-      }
-      b.dispose();
-      set.dispose();
-      expect(tf.memory().numTensors).toBe(before);
+      expectNoLeaksSync(() => {
+        const set = buildLosses([{ name } as LossConfigInput], { numClasses: K, featureDim: D, rng: new Rng(1) });
+        const b = batch();
+        const { total, terms } = set.compute(b);
+        expect(Object.keys(terms)).toEqual([name]);
+        expect(Number.isFinite(total.dataSync()[0])).toBe(true);
+        tf.dispose([total, ...Object.values(terms)]);
+        if (set.params.size > 0) {
+          expect([...set.params.keys()]).toEqual([name === 'center' ? 'center.centers' : 'clip-infonce.logit_scale']);
+          const { value, grads } = tf.variableGrads(() => set.compute(b).total, [...set.params.values()]);
+          for (const g of Object.values(grads)) expect(Array.from(g.dataSync()).some((x) => x !== 0)).toBe(true);
+          tf.dispose([value, ...Object.values(grads)]);
+        }
+        b.dispose();
+        set.dispose();
+      }, `building, computing and differentiating ${name}`);
     });
   }
 });

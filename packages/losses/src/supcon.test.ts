@@ -1,6 +1,6 @@
 /** SupCon: hand-worked and plain-JS reference values, anchors without positives, finite-difference gradients. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
 import { supConLoss } from './supcon';
 import { gradCheck } from '@clip-senet/core/testing';
 
@@ -67,12 +67,12 @@ describe('supConLoss', () => {
   });
 
   it('gradient matches finite differences; no leaked tensors', () => {
-    const before = tf.memory().numTensors;
-    const x = tf.tidy(() => tf.variable(tf.tensor2d(F)));
-    const y = tf.tensor1d(L, 'int32');
-    const f = (): tf.Scalar => supConLoss(x as unknown as tf.Tensor2D, y, { temperature: 0.5 }).value;
-    for (const r of gradCheck(f, new Map([['features', x]]), new Rng(2))) expect(r.relError, `${r.analytic} vs ${r.numeric}`).toBeLessThan(1e-2);
-    tf.dispose([x, y]);
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaksSync(() => {
+      const x = tf.tidy(() => tf.variable(tf.tensor2d(F)));
+      const y = tf.tensor1d(L, 'int32');
+      const f = (): tf.Scalar => supConLoss(x as unknown as tf.Tensor2D, y, { temperature: 0.5 }).value;
+      for (const r of gradCheck(f, new Map([['features', x]]), new Rng(2))) expect(r.relError, `${r.analytic} vs ${r.numeric}`).toBeLessThan(1e-2);
+      tf.dispose([x, y]);
+    }, 'the gradient check');
   });
 });

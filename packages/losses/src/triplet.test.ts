@@ -1,6 +1,6 @@
 /** Batch-hard triplet: hand-worked 1-D case, plain-JS reference (hinge and soft margin), finite differences. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
 import { batchHardTripletLoss, type TripletOptions } from './triplet';
 import { gradCheck } from '@clip-senet/core/testing';
 
@@ -64,13 +64,13 @@ describe('batchHardTripletLoss', () => {
 
   for (const softMargin of [false, true]) {
     it(`gradient matches finite differences (softMargin ${softMargin}); no leaked tensors`, () => {
-      const before = tf.memory().numTensors;
-      const x = tf.tidy(() => tf.variable(tf.tensor2d(F)));
-      const y = tf.tensor1d(L, 'int32');
-      const f = (): tf.Scalar => batchHardTripletLoss(x as unknown as tf.Tensor2D, y, { margin: 2, softMargin }).value;
-      for (const r of gradCheck(f, new Map([['features', x]]), new Rng(3))) expect(r.relError, `${r.analytic} vs ${r.numeric}`).toBeLessThan(1e-2);
-      tf.dispose([x, y]);
-      expect(tf.memory().numTensors).toBe(before);
+      expectNoLeaksSync(() => {
+        const x = tf.tidy(() => tf.variable(tf.tensor2d(F)));
+        const y = tf.tensor1d(L, 'int32');
+        const f = (): tf.Scalar => batchHardTripletLoss(x as unknown as tf.Tensor2D, y, { margin: 2, softMargin }).value;
+        for (const r of gradCheck(f, new Map([['features', x]]), new Rng(3))) expect(r.relError, `${r.analytic} vs ${r.numeric}`).toBeLessThan(1e-2);
+        tf.dispose([x, y]);
+      }, 'the gradient check');
     });
   }
 });

@@ -11,6 +11,7 @@ import { backendInfo, initBackend } from '../backend';
 import { maxRelErr } from '../testing';
 import { GROUPED_CONV_KERNELS, groupedConv2d } from './grouped-conv';
 import { nativeFallbacks, resetNativeFallbacks, setNativeKernelsEnabled } from './native';
+import { expectNoLeaksSync } from '../leak-check';
 
 let active = false;
 beforeAll(async () => {
@@ -74,21 +75,20 @@ describe('groupedConv2d', () => {
       const w = rand(rng, [c.k, c.k, c.ci / c.groups, c.co]) as tf.Tensor4D;
       const yShape = tf.tidy(() => bySlices(x, w, c).shape);
       const r = rand(rng, yShape);
-      const before = tf.memory().numTensors;
-      resetNativeFallbacks();
-      const got = withGrads((a, b) => groupedConv2d(a, b, c.stride, c.pad, c.groups), x, w, r);
-      // the grouped conv kernels never fall back (the loss's whole-tensor Sum stays on wasm: counted, not a conv)
-      expect(Object.fromEntries([...nativeFallbacks()].filter(([k]) => !k.startsWith('Sum: trailing')))).toEqual({});
-      setNativeKernelsEnabled(false);
-      let want: Float32Array[];
-      let slicedWasm: Float32Array[];
-      try {
-        want = withGrads((a, b) => bySlices(a, b, c), x, w, r);
-        slicedWasm = withGrads((a, b) => groupedConv2d(a, b, c.stride, c.pad, c.groups), x, w, r);
-      } finally {
-        setNativeKernelsEnabled(true);
-      }
-      expect(tf.memory().numTensors).toBe(before);
+      const [got, want, slicedWasm] = expectNoLeaksSync(() => {
+        resetNativeFallbacks();
+        const got = withGrads((a, b) => groupedConv2d(a, b, c.stride, c.pad, c.groups), x, w, r);
+        // the grouped conv kernels never fall back (the loss's whole-tensor Sum stays on wasm: counted, not a conv)
+        expect(Object.fromEntries([...nativeFallbacks()].filter(([k]) => !k.startsWith('Sum: trailing')))).toEqual({});
+        setNativeKernelsEnabled(false);
+        try {
+          const want = withGrads((a, b) => bySlices(a, b, c), x, w, r);
+          const slicedWasm = withGrads((a, b) => groupedConv2d(a, b, c.stride, c.pad, c.groups), x, w, r);
+          return [got, want, slicedWasm] as const;
+        } finally {
+          setNativeKernelsEnabled(true);
+        }
+      }, 'the grouped conv, split / conv / concat and the wasm fallback');
       for (const [i, name] of ['y', 'dx', 'dw'].entries()) {
         expect(maxRelErr(got[i]!, want[i]!), `${name} (native ${active})`).toBeLessThan(1e-5);
         // without native kernels the op is exactly the slices formulation

@@ -8,6 +8,7 @@ import { Rng } from '../rng';
 import { initBackend } from '../backend';
 import { registerTrainingKernels } from './index';
 import { KernelScope, type KernelBackend, type TensorInfo } from './compose';
+import { expectNoLeaksSync } from '../leak-check';
 
 interface ConvCase {
   n: number;
@@ -140,10 +141,8 @@ describe('conv2d gradients', () => {
       await tf.setBackend('wasm');
       const { x, wt, dy } = makeCase(c, 100 + i);
       const want = naiveGrads(c, x, wt, dy);
-      const before = tf.memory().numTensors;
       const dataIdsBefore = tf.engine().backend.numDataIds();
-      const got = tfConvGrads(c, x, wt, dy);
-      expect(tf.memory().numTensors).toBe(before);
+      const got = expectNoLeaksSync(() => tfConvGrads(c, x, wt, dy), 'the conv gradients');
       expect(tf.engine().backend.numDataIds()).toBe(dataIdsBefore);
       expect(maxRelErr(got.dw, want.dw)).toBeLessThan(1e-5);
       expect(maxRelErr(got.dx, want.dx)).toBeLessThan(1e-5);
@@ -477,9 +476,7 @@ describe('tfGemm', () => {
     const rng = new Rng(4);
     const a = randArray(rng, 5 * 7);
     const b = randArray(rng, 3 * 7);
-    const before = tf.memory().numTensors;
-    const got = tfGemm(a, 5, b, 3, 7);
-    expect(tf.memory().numTensors).toBe(before);
+    const got = expectNoLeaksSync(() => tfGemm(a, 5, b, 3, 7), 'tfGemm');
     const want: number[] = [];
     for (let i = 0; i < 5; i++)
       for (let j = 0; j < 3; j++) {
@@ -510,8 +507,7 @@ describe('UnsortedSegmentSum (gather gradient)', () => {
     const ids = Int32Array.from({ length: rows }, () => rng.int(numSegments + 3) - 1); // includes −1 and ≥ numSegments
     const want = new Float64Array(numSegments * 6);
     for (let i = 0; i < rows; i++) if (ids[i]! >= 0 && ids[i]! < numSegments) for (let k = 0; k < 6; k++) want[ids[i]! * 6 + k]! += xv[i * 6 + k]!;
-    const before = tf.memory().numTensors;
-    tf.tidy(() => {
+    expectNoLeaksSync(() => tf.tidy(() => {
       const got = tf.unsortedSegmentSum(tf.tensor3d(xv, [rows, 3, 2]), tf.tensor1d(ids, 'int32'), numSegments);
       expect(got.shape).toEqual([numSegments, 3, 2]);
       expect(maxRelErr(got.dataSync(), want)).toBeLessThan(1e-6);
@@ -522,7 +518,6 @@ describe('UnsortedSegmentSum (gather gradient)', () => {
       const table = tf.tensor2d(randArray(rng, 5 * 4), [5, 4]);
       const g = tf.grad((t: tf.Tensor) => tf.sum(tf.gather(t, tf.tensor1d([4, 0, 4, 2], 'int32'))))(table);
       expect(Array.from(g.dataSync())).toEqual([1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 2, 2]);
-    });
-    expect(tf.memory().numTensors).toBe(before);
+    }), 'UnsortedSegmentSum and the gather gradient');
   });
 });

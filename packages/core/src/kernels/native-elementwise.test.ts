@@ -14,6 +14,7 @@ import { maxRelErr } from '../testing';
 import { binaryDescriptor, nativeFallbacks, resetNativeFallbacks, setNativeKernelsEnabled } from './native';
 import { RELU_GRAD_KERNEL } from './relu-grad';
 import type { TensorInfo } from './compose';
+import { expectNoLeaksSync } from '../leak-check';
 
 interface Input {
   values: Float32Array | Int32Array;
@@ -135,24 +136,24 @@ describe('ReLU gradient in one kernel (native, and the JS pass without it)', () 
     const x = tf.tensor(rand(rng, [3, 4, 5, 6], 0.5).values, [3, 4, 5, 6]);
     const r = tf.tensor(rand(rng, [3, 4, 5, 6]).values, [3, 4, 5, 6]);
     const w = tf.tensor(rand(rng, [3, 4, 5, 6]).values, [3, 4, 5, 6]);
-    const before = tf.memory().numTensors;
-    for (const native of [active, false]) {
-      const was = setNativeKernelsEnabled(native);
-      try {
-        const [got, want, second, secondWant] = tf.tidy(() => {
-          const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(r, tf.relu(t))))(x);
-          const s = tf.cast(tf.step(x), 'float32');
-          // d/dr of Σ w ⊙ ∂/∂x Σ r ⊙ relu(x) = w ⊙ step(x)
-          const g2 = tf.grad((rr: tf.Tensor) => tf.sum(tf.mul(w, tf.grad((t: tf.Tensor) => tf.sum(tf.mul(rr, tf.relu(t))))(x))))(r);
-          return [g, tf.mul(r, s), g2, tf.mul(w, s)].map((t) => Float32Array.from(t.dataSync() as Float32Array));
-        });
-        expect(got, `native ${native}`).toEqual(want);
-        expect(second, `second order, native ${native}`).toEqual(secondWant);
-      } finally {
-        setNativeKernelsEnabled(was);
+    expectNoLeaksSync(() => {
+      for (const native of [active, false]) {
+        const was = setNativeKernelsEnabled(native);
+        try {
+          const [got, want, second, secondWant] = tf.tidy(() => {
+            const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(r, tf.relu(t))))(x);
+            const s = tf.cast(tf.step(x), 'float32');
+            // d/dr of Σ w ⊙ ∂/∂x Σ r ⊙ relu(x) = w ⊙ step(x)
+            const g2 = tf.grad((rr: tf.Tensor) => tf.sum(tf.mul(w, tf.grad((t: tf.Tensor) => tf.sum(tf.mul(rr, tf.relu(t))))(x))))(r);
+            return [g, tf.mul(r, s), g2, tf.mul(w, s)].map((t) => Float32Array.from(t.dataSync() as Float32Array));
+          });
+          expect(got, `native ${native}`).toEqual(want);
+          expect(second, `second order, native ${native}`).toEqual(secondWant);
+        } finally {
+          setNativeKernelsEnabled(was);
+        }
       }
-    }
-    expect(tf.memory().numTensors).toBe(before);
+    }, 'relu gradients, first and second order, native and not');
     tf.dispose([x, r, w]);
   });
 });
@@ -397,10 +398,8 @@ describe('native element-wise kernels in training', () => {
 
   it('a training step leaks no tensors and gives the same bits when repeated', () => {
     const first = gradients(active);
-    const before = tf.memory().numTensors;
     const bytes = tf.memory().numBytes;
-    const second = gradients(active);
-    expect(tf.memory().numTensors).toBe(before);
+    const second = expectNoLeaksSync(() => gradients(active), 'a repeated training step');
     expect(tf.memory().numBytes).toBe(bytes);
     expect(second).toEqual(first);
   });

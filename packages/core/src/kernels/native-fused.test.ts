@@ -14,6 +14,7 @@ import { gradCheck, maxRelErr } from '../testing';
 import { adamUpdate, adamUpdateComposed, type AdamUpdateHyper } from './adam-update';
 import { BATCH_NORM_TRAIN_KERNELS, batchNormTrain, batchNormTrainComposed } from './batchnorm-train';
 import { nativeFallbacks, resetNativeFallbacks, setNativeKernelsEnabled } from './native';
+import { expectNoLeaksSync } from '../leak-check';
 
 let active = false;
 
@@ -137,11 +138,11 @@ describe('batchNormTrain', () => {
 
   it('leaks no tensors and gives the same bits run to run and with 1 or 2 native threads', async () => {
     bnRun(batchNormTrain, [8, 32, 32, 16], true, 3); // warm caches
-    const tensors = tf.memory().numTensors;
     const bytes = tf.memory().numBytes;
-    const first = bnRun(batchNormTrain, [8, 32, 32, 16], true, 3);
-    const unused = bnRun(batchNormTrain, [8, 32, 32, 16], false, 3, false); // dmean, dvariance never used
-    expect(tf.memory().numTensors).toBe(tensors);
+    const [first, unused] = expectNoLeaksSync(() => [
+      bnRun(batchNormTrain, [8, 32, 32, 16], true, 3),
+      bnRun(batchNormTrain, [8, 32, 32, 16], false, 3, false), // dmean, dvariance never used
+    ] as const, 'two batch-norm training runs');
     expect(tf.memory().numBytes).toBe(bytes);
     expect(bnRun(batchNormTrain, [8, 32, 32, 16], true, 3)).toEqual(first);
     expect(unused.dx.every(Number.isFinite)).toBe(true);
@@ -217,9 +218,7 @@ describe('adamUpdate', () => {
 
   it('leaks no tensors; mismatched shapes take the op chain (which reports them)', () => {
     adamRun(adamUpdate, 1000, {});
-    const tensors = tf.memory().numTensors;
-    adamRun(adamUpdate, 1000, {});
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaksSync(() => adamRun(adamUpdate, 1000, {}), 'an Adam update');
     const h: AdamUpdateHyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, t: 1, weightDecay: 0, decoupled: false };
     expect(() => tf.tidy(() => {
       adamUpdate(tf.zeros([4]), tf.zeros([4]), tf.zeros([4]), tf.zeros([5]), h);

@@ -14,6 +14,7 @@ import { maxRelErr } from '../testing';
 import { FUSED_NATIVE_KERNELS } from './native-fused';
 import { NATIVE_KERNELS, describeNativeKernels, nativeFallbacks, resetNativeFallbacks, setNativeKernelsEnabled } from './native';
 import type { TensorInfo } from './compose';
+import { expectNoLeaksSync } from '../leak-check';
 
 const required = process.env.CLIP_SENET_REQUIRE_NATIVE === '1';
 const disabled = process.env.CLIP_SENET_NATIVE === '0';
@@ -333,10 +334,8 @@ describe('native kernels in training', () => {
         return [value.dataSync()[0]!, ...Object.values(grads).map((gr) => Array.from(gr.dataSync().slice(0, 8)))];
       });
     const first = step();
-    const before = tf.memory().numTensors;
     const bytes = tf.memory().numBytes;
-    const second = step();
-    expect(tf.memory().numTensors).toBe(before);
+    const second = expectNoLeaksSync(step, 'a repeated step');
     expect(tf.memory().numBytes).toBe(bytes);
     expect(second).toEqual(first);
     tf.dispose([x, w1, w2]);
