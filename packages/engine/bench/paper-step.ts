@@ -59,6 +59,15 @@ const m = buildModel(model, { numClasses: VERI_CLASSES, rng: rng.derive('model')
 const l = buildLosses(losses, { numClasses: VERI_CLASSES, featureDim: m.featureDim, rng: rng.derive('losses') });
 const optimizer = buildOptimizer({ name: 'adam', lr: 5e-4, weightDecay: 5e-4 }, trainableVariables(m, l));
 
+const heapMiB = (): number | null => {
+  const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.byteLength;
+  return heap === undefined ? null : Math.round(heap / 2 ** 20);
+};
+const builtTensorMiB = Math.round(tf.memory().numBytes / 2 ** 20);
+process.stderr.write(
+  `[paper-step] built: ${m.params().size} parameter tensors (${trainableVariables(m, l).size} trainable), tensors ${Math.round(tf.memory().numBytes / 2 ** 20)} MiB, wasm heap ${heapMiB() ?? 'n/a'} MiB, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB\n`,
+);
+
 /** One fixed random batch (images already decoded and normalised), K = 2 images per identity. */
 function source(): BatchSource<LoadedBatch> {
   const r = new Rng(1);
@@ -105,7 +114,7 @@ try {
     ],
   });
 } catch (err) {
-  process.stdout.write(`${JSON.stringify({ batch, error: (err as Error).message.split('\n')[0], peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
+  process.stdout.write(`${JSON.stringify({ batch, appearanceSize: APPEARANCE, semSize: SEM, error: (err as Error).message.split('\n')[0], builtTensorMiB, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
   process.exit(0);
 }
 const mean = stepMs.reduce((a, b) => a + b, 0) / stepMs.length;
@@ -122,6 +131,7 @@ process.stdout.write(
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     wasmHeapMiB: heap === undefined ? null : mib(heap),
     tensorMiB: mib(tensorPeak),
+    builtTensorMiB,
     gpuMiB: gpuPeak > 0 ? mib(gpuPeak) : null,
     adapter: backendInfo()?.webgpu ?? null,
     epochHours: VERI_TRAIN_IMAGES / imgPerSec / 3600,
