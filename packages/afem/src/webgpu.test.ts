@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Rng, tf } from '@clip-senet/core';
-import { hostNormal, moduleParity, webgpuForTests, type ParityModule } from '@clip-senet/core/webgpu-testing';
+import { hostNormal, moduleParity, webgpuForTests, type ParityModule, describeOnWebGPU } from '@clip-senet/core/webgpu-testing';
 import type { FusionConfigInput, FusionName } from './config';
 import { afemPresets, buildAfem, buildFusion, fusions } from './registry';
 
@@ -64,14 +64,7 @@ function afemModule(preset: string): ParityModule {
   };
 }
 
-describe('fusions and AFEM presets on webgpu vs cpu', () => {
-  if (!target.available) {
-    it('no adapter here: asserts the clear fall back line instead', () => {
-      expect(target.reason).toMatch(/^Backend 'webgpu' requested but unavailable: no WebGPU adapter .*apt-get install libegl1 libgles2 libgl1-mesa-dri$/);
-    });
-    return;
-  }
-  const where = target.adapter.software ? 'the software adapter' : 'a hardware adapter';
+describeOnWebGPU({ describe, it, expect }, 'fusions and AFEM presets on webgpu vs cpu', target, ({ where }) => {
 
   for (const name of fusions.list() as FusionName[]) {
     for (const withCv of [false, true]) {

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Rng, tf } from '@clip-senet/core';
-import { hostNormal, moduleParity, webgpuForTests, type ParityModule } from '@clip-senet/core/webgpu-testing';
+import { hostNormal, moduleParity, webgpuForTests, type ParityModule, describeOnWebGPU } from '@clip-senet/core/webgpu-testing';
 import { backbones, buildBackbone, resolveBackbone } from './registry';
 import type { BackboneConfigInput } from './config';
 
@@ -91,13 +91,7 @@ function backboneModule(cfg: BackboneConfigInput): ParityModule {
   };
 }
 
-describe('every registered backbone on webgpu vs cpu', () => {
-  if (!target.available) {
-    it('no adapter here: asserts the clear fall back line instead', () => {
-      expect(target.reason).toMatch(/^Backend 'webgpu' requested but unavailable: no WebGPU adapter .*apt-get install libegl1 libgles2 libgl1-mesa-dri$/);
-    });
-    return;
-  }
+describeOnWebGPU({ describe, it, expect }, 'every registered backbone on webgpu vs cpu', target, ({ where }) => {
 
   it('covers every registry entry (each one or a shrunk twin with the same test config)', () => {
     expect(CASES.length).toBeGreaterThanOrEqual(10);
@@ -106,7 +100,7 @@ describe('every registered backbone on webgpu vs cpu', () => {
   });
 
   for (const [name, cfg] of CASES) {
-    it(`${name}: features, every gradient and the running statistics match cpu on ${target.adapter.software ? 'the software adapter' : 'a hardware adapter'}; no leaks`, async () => {
+    it(`${name}: features, every gradient and the running statistics match cpu on ${where}; no leaks`, async () => {
       const r = await moduleParity(() => backboneModule(cfg));
       expect(r.leaked).toEqual({ webgpu: 0, cpu: 0 });
       expect(r.mismatchedNames).toEqual([]);

@@ -10,7 +10,7 @@ import { tf } from './tf';
 import { backendInfo } from './backend';
 import { WebGPUDeviceError, webgpuDeviceFailure } from './webgpu';
 import { expectNoLeaks } from './leak-check';
-import { hostNormal, loseWebGPUDeviceForTests, onBackend, relativeError, useWebGPUForTests, webgpuForTests } from './webgpu-testing';
+import { hostNormal, loseWebGPUDeviceForTests, onBackend, relativeError, useWebGPUForTests, webgpuForTests, describeOnWebGPU } from './webgpu-testing';
 
 const target = await webgpuForTests();
 
@@ -27,15 +27,9 @@ async function readError(): Promise<unknown> {
   }
 }
 
-describe('webgpu failures mid-run', () => {
-  if (!target.available) {
-    it('no adapter here: asserts the clear fall back line instead', () => {
-      expect(target.reason).toMatch(/^Backend 'webgpu' requested but unavailable: no WebGPU adapter .*apt-get install libegl1 libgles2 libgl1-mesa-dri$/);
-    });
-    return;
-  }
+describeOnWebGPU({ describe, it, expect }, 'webgpu failures mid-run', target, ({ where }) => {
 
-  it(`AddN over 40 inputs (past the device's storage-buffer limit) sums like cpu (to float32 rounding) on ${target.adapter.software ? 'the software adapter' : 'a hardware adapter'}`, async () => {
+  it(`AddN over 40 inputs (past the device's storage-buffer limit) sums like cpu (to float32 rounding) on ${where}`, async () => {
     await useWebGPUForTests();
     expect(backendInfo()!.kernels!.replaced).toContain('AddN');
     const host = Array.from({ length: 40 }, (_, i) => hostNormal([3, 5], i + 1));

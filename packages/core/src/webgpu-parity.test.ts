@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { tf } from './tf';
 import { groupedConv2d } from './kernels/grouped-conv';
 import { expectNoLeaks } from './leak-check';
-import { hostNormal, onBackend, relativeError, webgpuForTests, webgpuVsCpu, type HostTensor } from './webgpu-testing';
+import { hostNormal, onBackend, relativeError, webgpuForTests, webgpuVsCpu, type HostTensor, describeOnWebGPU } from './webgpu-testing';
 
 const target = await webgpuForTests();
 const OP_TOL = 2e-5;
@@ -91,16 +91,10 @@ async function trainLosses(backend: 'webgpu' | 'cpu', steps: number): Promise<nu
   }, `${steps} training steps on ${backend}`);
 }
 
-describe('webgpu parity with cpu', () => {
-  if (!target.available) {
-    it('no adapter here: the parity suite asserts the clear fall back line instead', () => {
-      expect(target.reason).toMatch(/^Backend 'webgpu' requested but unavailable: no WebGPU adapter \(.+\); for a software adapter: apt-get install libegl1 libgles2 libgl1-mesa-dri$/);
-    });
-    return;
-  }
+describeOnWebGPU({ describe, it, expect }, 'webgpu parity with cpu', target, ({ where, adapter, line }) => {
 
-  it(`runs on ${target.adapter.software ? 'the software adapter' : 'a hardware adapter'} (${target.adapter.device || target.adapter.description})`, () => {
-    expect(target.line).toContain(target.adapter.software ? '; software)' : '; hardware)');
+  it(`runs on ${where} (${adapter.device || adapter.description})`, () => {
+    expect(line).toContain(adapter.software ? '; software)' : '; hardware)');
   });
 
   for (const [name, op, shapes] of OPS) {

@@ -187,3 +187,31 @@ export async function moduleParity(build: () => ParityModule): Promise<ParityRep
   return { names, errors, worst, leaked: { webgpu: gpu.leaked, cpu: cpu.leaked }, mismatchedNames };
 }
 
+/** The line `CLIP_SENET_BACKEND=webgpu` must fail with where no adapter exists (naming the apt packages). */
+export const NO_ADAPTER_LINE = new RegExp(`^Backend 'webgpu' requested but unavailable: no WebGPU adapter \\(.+\\); for a software adapter: apt-get install ${MESA_APT_PACKAGES}$`);
+
+/** The parts of the test runner a webgpu suite uses, passed in (vitest's) so that this module imports no runner. */
+export interface WebGPUSuiteApi {
+  describe(name: string, body: () => void): void;
+  it(name: string, body: () => void): void;
+  expect(value: unknown): { toMatch(pattern: RegExp): void };
+}
+
+/**
+ * A webgpu test suite: where an adapter exists, `body` declares the tests (`where` reads "the software adapter" or
+ * "a hardware adapter" for their titles); where none does, the suite is one test asserting {@link NO_ADAPTER_LINE}.
+ */
+export function describeOnWebGPU(
+  api: WebGPUSuiteApi,
+  title: string,
+  target: WebGPUTestTarget,
+  body: (on: { readonly where: string; readonly adapter: WebGPUAdapterSummary; readonly line: string }) => void,
+): void {
+  api.describe(title, () => {
+    if (!target.available) {
+      api.it('no adapter here: asserts the clear fall back line instead', () => api.expect(target.reason).toMatch(NO_ADAPTER_LINE));
+      return;
+    }
+    body({ where: target.adapter.software ? 'the software adapter' : 'a hardware adapter', adapter: target.adapter, line: target.line });
+  });
+}

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendInfo, expectNoLeaks, Rng, WebGPUDeviceError } from '@clip-senet/core';
-import { loseWebGPUDeviceForTests, onBackend, relativeError, useWebGPUForTests, webgpuForTests } from '@clip-senet/core/webgpu-testing';
+import { loseWebGPUDeviceForTests, onBackend, relativeError, useWebGPUForTests, webgpuForTests, describeOnWebGPU } from '@clip-senet/core/webgpu-testing';
 import { createBatchLoader, createPKSampler, generateSyntheticWorld, loadVeRi776, type PKSamplerState, type VeRi776Dataset } from '@clip-senet/datasets';
 import { buildLosses } from '@clip-senet/losses';
 import { veri776 } from '@clip-senet/metrics';
@@ -101,19 +101,12 @@ async function handRun(runDir: string, steps: number, extra: TrainHook[] = []): 
   };
 }
 
-describe('training on webgpu', () => {
-  if (!target.available) {
-    it('no adapter here: asserts the clear fall back line instead', () => {
-      expect(target.reason).toMatch(/^Backend 'webgpu' requested but unavailable: no WebGPU adapter .*apt-get install libegl1 libgles2 libgl1-mesa-dri$/);
-    });
-    return;
-  }
-  const where = target.adapter.software ? 'the software adapter' : 'a hardware adapter';
+describeOnWebGPU({ describe, it, expect }, 'training on webgpu', target, ({ where, adapter }) => {
 
   it(`runTraining: 6 steps of a tiny CLIP-SENet on ${where} log cpu's losses and gradient norms (relative ${LOSS_TOL}) and evaluate (flip TTA) to cpu's mAP; no leaks`, async () => {
     const gpu = await trainRun('webgpu');
     const cpu = await trainRun('cpu');
-    expect(gpu.provenance).toBe(target.adapter.software ? 'webgpu+software' : 'webgpu');
+    expect(gpu.provenance).toBe(adapter.software ? 'webgpu+software' : 'webgpu');
     expect(cpu.provenance).toBe('cpu');
     expect(gpu.log.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(cpu.log.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Rng, tf } from '@clip-senet/core';
-import { hostNormal, moduleParity, webgpuForTests, type ParityModule } from '@clip-senet/core/webgpu-testing';
+import { hostNormal, moduleParity, webgpuForTests, type ParityModule, describeOnWebGPU } from '@clip-senet/core/webgpu-testing';
 import type { LossConfigInput } from './config';
 import { buildLosses, losses } from './registry';
 
@@ -43,16 +43,10 @@ function lossModule(config: LossConfigInput): ParityModule {
   };
 }
 
-describe('losses on webgpu vs cpu', () => {
-  if (!target.available) {
-    it('no adapter here: asserts the clear fall back line instead', () => {
-      expect(target.reason).toMatch(/^Backend 'webgpu' requested but unavailable: no WebGPU adapter .*apt-get install libegl1 libgles2 libgl1-mesa-dri$/);
-    });
-    return;
-  }
+describeOnWebGPU({ describe, it, expect }, 'losses on webgpu vs cpu', target, ({ where }) => {
 
   for (const config of CASES) {
-    it(`${JSON.stringify(config)}: value and gradients (inputs it reads, its parameters) match cpu on ${target.adapter.software ? 'the software adapter' : 'a hardware adapter'}; no leaks`, async () => {
+    it(`${JSON.stringify(config)}: value and gradients (inputs it reads, its parameters) match cpu on ${where}; no leaks`, async () => {
       const r = await moduleParity(() => lossModule(config));
       expect(r.leaked).toEqual({ webgpu: 0, cpu: 0 });
       expect(r.mismatchedNames).toEqual([]);
