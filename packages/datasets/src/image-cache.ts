@@ -68,23 +68,92 @@ export class ResizedImageCache {
 }
 
 /**
- * Decoded images of one sample at several sizes, through the cache when given: the file is decoded at most once,
- * and not at all when every size is cached.
+ * Decoded + resized images kept in memory by a loader (each of its workers has its own), keyed like the disk
+ * cache by (absolute path, mtime, size, target size). It fills until `budgetBytes` is used and then adds nothing
+ * more (no eviction: what is in stays valid, and the order of loads cannot change what a run computes). The images
+ * are shared, never copied: the transforms read them and write new arrays (transforms.ts), so nothing may write to a
+ * returned image.
  */
-export function loadResized(path: string, sizes: readonly (readonly [number, number])[], cache?: ResizedImageCache): RgbImage[] {
-  const out: (RgbImage | undefined)[] = sizes.map(([h, w]) => cache?.get(path, w, h));
+export class MemoryImageCache {
+  readonly budgetBytes: number;
+  readonly stats: ImageCacheStats = { hits: 0, misses: 0 };
+  private readonly images = new Map<string, RgbImage>();
+  private used = 0;
+
+  constructor(budgetBytes: number) {
+    if (!Number.isFinite(budgetBytes) || budgetBytes < 0) throw new RangeError(`MemoryImageCache: budget must be a non-negative number of bytes, got ${budgetBytes}`);
+    this.budgetBytes = budgetBytes;
+  }
+
+  /** Bytes of pixels held. */
+  get bytes(): number {
+    return this.used;
+  }
+
+  /** The key of `path` at `width`×`height`, or undefined when the image cannot be stat'ed. */
+  key(path: string, width: number, height: number): string | undefined {
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      return undefined;
+    }
+    return `${resolve(path)}\0${st.mtimeMs}\0${st.size}\0${width}x${height}`;
+  }
+
+  get(key: string): RgbImage | undefined {
+    return this.images.get(key);
+  }
+
+  /** Keeps `img` if it fits in what is left of the budget. */
+  put(key: string, img: RgbImage): void {
+    if (this.images.has(key) || this.used + img.data.byteLength > this.budgetBytes) return;
+    this.images.set(key, img);
+    this.used += img.data.byteLength;
+  }
+}
+
+/** Default budget of a loader's memory cache of decoded images, MiB (`CLIP_SENET_IMAGE_MEMORY_MB` overrides). */
+export const DEFAULT_IMAGE_MEMORY_MB = 256;
+
+/** The memory-cache budget in bytes: `mb`, else `CLIP_SENET_IMAGE_MEMORY_MB`, else the default; 0 turns it off. */
+export function imageMemoryBudget(mb?: number, env: Record<string, string | undefined> = process.env): number {
+  const raw = env.CLIP_SENET_IMAGE_MEMORY_MB;
+  const value = mb ?? (raw === undefined || raw === '' ? DEFAULT_IMAGE_MEMORY_MB : Number(raw));
+  const where = mb !== undefined ? 'memoryCacheMB' : 'CLIP_SENET_IMAGE_MEMORY_MB';
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${where}: a non-negative number of MiB, got '${mb ?? raw}'`);
+  return Math.floor(value * 2 ** 20);
+}
+
+/**
+ * Decoded images of one sample at several sizes, through the memory cache and the disk cache when given: the file is decoded at most once, and not at all when every size is cached.
+ */
+export function loadResized(
+  path: string,
+  sizes: readonly (readonly [number, number])[],
+  cache?: ResizedImageCache,
+  memory?: MemoryImageCache,
+): RgbImage[] {
+  const keys = sizes.map(([h, w]) => memory?.key(path, w, h));
+  const out: (RgbImage | undefined)[] = keys.map((k) => (k === undefined ? undefined : memory!.get(k)));
   let decoded: RgbImage | undefined;
   sizes.forEach(([h, w], i) => {
     if (out[i] !== undefined) {
-      cache!.stats.hits += 1;
+      memory!.stats.hits += 1;
       return;
     }
-    decoded ??= decodeImage(path);
-    out[i] = resizeBilinear(decoded, w, h);
-    if (cache) {
-      cache.stats.misses += 1;
-      cache.put(path, out[i]);
+    if (memory) memory.stats.misses += 1;
+    out[i] = cache?.get(path, w, h);
+    if (out[i] !== undefined) cache!.stats.hits += 1;
+    else {
+      decoded ??= decodeImage(path);
+      out[i] = resizeBilinear(decoded, w, h);
+      if (cache) {
+        cache.stats.misses += 1;
+        cache.put(path, out[i]);
+      }
     }
+    if (keys[i] !== undefined) memory!.put(keys[i], out[i]);
   });
   return out as RgbImage[];
 }

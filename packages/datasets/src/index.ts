@@ -86,5 +86,5 @@ export { createPKSampler, identityOf } from './sampler';
 export type { PKSampler, PKSamplerOptions, PKSamplerState, SampledBatch } from './sampler';
 export { createBatchLoader, BatchLoader, disposeBatch } from './loader';
 export type { BatchLoaderOptions, BatchRequest, LoadedBatch } from './loader';
-export { ResizedImageCache, loadResized } from './image-cache';
+export { ResizedImageCache, MemoryImageCache, DEFAULT_IMAGE_MEMORY_MB, imageMemoryBudget, loadResized } from './image-cache';
 export type { ImageCacheStats } from './image-cache';

@@ -5,7 +5,7 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Rng } from '@clip-senet/core';
-import { ResizedImageCache, loadResized } from './image-cache';
+import { MemoryImageCache, ResizedImageCache, loadResized } from './image-cache';
 import { type TransformOptions, applyTransforms } from './transforms';
 
 /** Marks the loader's worker (vitest and other tools also run code in worker threads). */
@@ -16,6 +16,8 @@ export interface LoaderWorkConfig {
   readonly branches: readonly TransformOptions[];
   readonly seed: number;
   readonly cacheDir?: string;
+  /** Budget of each worker's (or the inline loader's) memory cache of decoded images; 0 = none. */
+  readonly memoryCacheBytes: number;
 }
 
 /** One sample to produce. */
@@ -44,11 +46,11 @@ export function sampleRng(seed: number, task: SampleTask): Rng {
  * Produce a chunk of samples: per branch one HWC float32 array holding the samples back to back.
  * @throws Error naming the image path when an image cannot be read or decoded
  */
-export function processChunk(cfg: LoaderWorkConfig, tasks: readonly SampleTask[], cache?: ResizedImageCache): Float32Array[] {
+export function processChunk(cfg: LoaderWorkConfig, tasks: readonly SampleTask[], cache?: ResizedImageCache, memory?: MemoryImageCache): Float32Array[] {
   const sizes = cfg.branches.map((b) => b.size);
   const out = sizes.map(([h, w]) => new Float32Array(tasks.length * h * w * 3));
   tasks.forEach((task, t) => {
-    const images = loadResized(task.path, sizes, cache);
+    const images = loadResized(task.path, sizes, cache, memory);
     const rng = sampleRng(cfg.seed, task);
     cfg.branches.forEach((branch, b) => {
       const x = applyTransforms(images[b]!, branch, rng);
@@ -61,10 +63,11 @@ export function processChunk(cfg: LoaderWorkConfig, tasks: readonly SampleTask[]
 function runWorker(): void {
   const cfg = (workerData as { config: LoaderWorkConfig }).config;
   const cache = cfg.cacheDir === undefined ? undefined : new ResizedImageCache(cfg.cacheDir);
+  const memory = cfg.memoryCacheBytes > 0 ? new MemoryImageCache(cfg.memoryCacheBytes) : undefined;
   parentPort!.on('message', (req: ChunkRequest) => {
     let reply: ChunkReply;
     try {
-      reply = { id: req.id, ok: true, out: processChunk(cfg, req.tasks, cache) };
+      reply = { id: req.id, ok: true, out: processChunk(cfg, req.tasks, cache, memory) };
     } catch (err) {
       reply = { id: req.id, ok: false, message: (err as Error).message };
     }

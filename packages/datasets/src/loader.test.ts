@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectNoLeaks, Rng, tf } from '@clip-senet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResizedImageCache, loadResized } from './image-cache';
+import { DEFAULT_IMAGE_MEMORY_MB, MemoryImageCache, ResizedImageCache, imageMemoryBudget, loadResized } from './image-cache';
 import { type BatchLoader, type BatchRequest, createBatchLoader, disposeBatch } from './loader';
 import { createPKSampler } from './sampler';
 import type { Sample } from './sample';
@@ -122,5 +122,47 @@ describe('batch loader', () => {
     copyFileSync(path, copy);
     loadResized(copy, [[40, 32]], cache);
     expect(cache.stats.misses).toBe(1);
+  });
+
+  it('keeps decoded images in memory up to its budget: the same pixels, decoded once, nothing added past the budget', () => {
+    const path = requests[0]!.samples[0]!.path;
+    const other = requests[0]!.samples[1]!.path;
+    const size = 40 * 32 * 3;
+    const memory = new MemoryImageCache(size + 10); // room for one image
+    const plain = loadResized(path, [[40, 32]])[0]!;
+    const a = loadResized(path, [[40, 32]], undefined, memory)[0]!;
+    const b = loadResized(path, [[40, 32]], undefined, memory)[0]!;
+    expect(Array.from(a.data)).toEqual(Array.from(plain.data));
+    expect(b).toBe(a); // served from memory
+    expect(memory.stats).toEqual({ hits: 1, misses: 1 });
+    loadResized(other, [[40, 32]], undefined, memory);
+    loadResized(other, [[40, 32]], undefined, memory);
+    expect(memory.stats).toEqual({ hits: 1, misses: 3 }); // the budget was used up: the second image is not kept
+    expect(memory.bytes).toBe(size);
+    // a replaced file (other mtime / size) is another key
+    const copy = join(tmp, 'copy-mem.jpg');
+    copyFileSync(path, copy);
+    expect(memory.key(copy, 32, 40)).not.toBe(memory.key(path, 32, 40));
+    expect(() => new MemoryImageCache(-1)).toThrow(/non-negative/);
+    expect(imageMemoryBudget(undefined, {})).toBe(DEFAULT_IMAGE_MEMORY_MB * 2 ** 20);
+    expect(imageMemoryBudget(undefined, { CLIP_SENET_IMAGE_MEMORY_MB: '0' })).toBe(0);
+    expect(imageMemoryBudget(2, { CLIP_SENET_IMAGE_MEMORY_MB: '0' })).toBe(2 * 2 ** 20);
+    expect(() => imageMemoryBudget(undefined, { CLIP_SENET_IMAGE_MEMORY_MB: 'lots' })).toThrow(/CLIP_SENET_IMAGE_MEMORY_MB: a non-negative number of MiB, got 'lots'/);
+  });
+
+  it('a loader with its memory cache gives the batches of one without, epoch after epoch (inline and with workers)', async () => {
+    const twoEpochs = [...requests, ...requests.map((r) => ({ ...r, epoch: r.epoch + 1 }))];
+    const run = async (workers: number, memoryCacheMB: number) => {
+      const loader = createBatchLoader({ branches, seed: 11, workers, memoryCacheMB });
+      try {
+        return await collect(loader, twoEpochs);
+      } finally {
+        await loader.close();
+      }
+    };
+    const off = await run(0, 0);
+    expect((await run(0, 16)).data).toEqual(off.data);
+    expect((await run(2, 16)).data).toEqual(off.data);
+    expect(off.data).toHaveLength(2 * requests.length);
   });
 });

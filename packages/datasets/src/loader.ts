@@ -16,7 +16,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { tf } from '@clip-senet/core';
 import type { Tensor4D } from '@clip-senet/core';
-import { ResizedImageCache } from './image-cache';
+import { imageMemoryBudget, MemoryImageCache, ResizedImageCache } from './image-cache';
 import { type ChunkReply, LOADER_WORKER_KIND, type LoaderWorkConfig, type SampleTask, processChunk } from './loader-worker';
 import type { Sample } from './sample';
 import type { TransformOptions } from './transforms';
@@ -33,6 +33,11 @@ export interface BatchLoaderOptions {
   readonly prefetch?: number;
   /** Directory of the resized-image cache (off when absent); see `ResizedImageCache`. */
   readonly cacheDir?: string;
+  /**
+   * Decoded, resized images kept in memory (per worker with `workers` > 0), MiB, so epochs after the first skip
+   * decoding; results are identical either way. Default `CLIP_SENET_IMAGE_MEMORY_MB`, else 256; 0 turns it off.
+   */
+  readonly memoryCacheMB?: number;
 }
 
 /** A batch to load: its place in the epoch (keys the randomness) and its samples. */
@@ -130,10 +135,11 @@ class WorkerPool {
 }
 
 export class BatchLoader {
-  readonly options: Required<Omit<BatchLoaderOptions, 'cacheDir'>> & { readonly cacheDir?: string };
+  readonly options: Required<Omit<BatchLoaderOptions, 'cacheDir' | 'memoryCacheMB'>> & { readonly cacheDir?: string; readonly memoryCacheBytes: number };
   private readonly config: LoaderWorkConfig;
   private readonly pool: WorkerPool | undefined;
   private readonly cache: ResizedImageCache | undefined;
+  private readonly memory: MemoryImageCache | undefined;
 
   constructor(options: BatchLoaderOptions) {
     if (options.branches.length === 0) throw new Error('batch loader: at least one branch is required');
@@ -141,15 +147,17 @@ export class BatchLoader {
     const prefetch = options.prefetch ?? 2;
     if (!Number.isInteger(workers) || workers < 0) throw new Error(`workers must be an integer ≥ 0, got ${workers}`);
     if (!Number.isInteger(prefetch) || prefetch < 1) throw new Error(`prefetch must be an integer ≥ 1, got ${prefetch}`);
-    this.options = { ...options, workers, prefetch };
-    this.config = { branches: options.branches, seed: options.seed, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) };
+    const memoryCacheBytes = imageMemoryBudget(options.memoryCacheMB);
+    this.options = { ...options, workers, prefetch, memoryCacheBytes };
+    this.config = { branches: options.branches, seed: options.seed, memoryCacheBytes, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) };
     this.pool = workers > 0 ? new WorkerPool(workers, this.config) : undefined;
     this.cache = workers === 0 && options.cacheDir !== undefined ? new ResizedImageCache(options.cacheDir) : undefined;
+    this.memory = workers === 0 && memoryCacheBytes > 0 ? new MemoryImageCache(memoryCacheBytes) : undefined;
   }
 
   private async loadRaw(request: BatchRequest): Promise<RawBatch> {
     const tasks: SampleTask[] = request.samples.map((s, slot) => ({ path: s.path, epoch: request.epoch, index: request.index, slot }));
-    if (this.pool === undefined) return { request, data: processChunk(this.config, tasks, this.cache) };
+    if (this.pool === undefined) return { request, data: processChunk(this.config, tasks, this.cache, this.memory) };
     const n = Math.min(this.pool.size, tasks.length);
     const per = Math.ceil(tasks.length / n);
     const parts = await Promise.all(Array.from({ length: n }, (_, w) => this.pool!.run(w, tasks.slice(w * per, (w + 1) * per))));
