@@ -21,6 +21,20 @@ export interface ImageCacheStats {
   misses: number;
 }
 
+/**
+ * The identity both caches key an image by: absolute path, mtime, size and target size (editing or replacing the
+ * file changes it), or undefined when the file cannot be stat'ed.
+ */
+function imageKey(path: string, width: number, height: number): string | undefined {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  }
+  return `${resolve(path)}\0${st.mtimeMs}\0${st.size}\0${width}x${height}`;
+}
+
 export class ResizedImageCache {
   readonly dir: string;
   readonly stats: ImageCacheStats = { hits: 0, misses: 0 };
@@ -31,13 +45,9 @@ export class ResizedImageCache {
 
   /** Cache file of `path` at `width`×`height`, or undefined when the image cannot be stat'ed. */
   entryPath(path: string, width: number, height: number): string | undefined {
-    let st;
-    try {
-      st = statSync(path);
-    } catch {
-      return undefined;
-    }
-    const hash = createHash('sha1').update(`${resolve(path)}\0${st.mtimeMs}\0${st.size}\0${width}x${height}`).digest('hex');
+    const key = imageKey(path, width, height);
+    if (key === undefined) return undefined;
+    const hash = createHash('sha1').update(key).digest('hex');
     return join(this.dir, hash.slice(0, 2), `${hash}.rgb`);
   }
 
@@ -92,13 +102,7 @@ export class MemoryImageCache {
 
   /** The key of `path` at `width`×`height`, or undefined when the image cannot be stat'ed. */
   key(path: string, width: number, height: number): string | undefined {
-    let st;
-    try {
-      st = statSync(path);
-    } catch {
-      return undefined;
-    }
-    return `${resolve(path)}\0${st.mtimeMs}\0${st.size}\0${width}x${height}`;
+    return imageKey(path, width, height);
   }
 
   get(key: string): RgbImage | undefined {
