@@ -1,5 +1,6 @@
 /** onnxruntime-node, an optional dependency of the CLI: loaded on first use, absent → undefined (callers say what that means). */
 import type * as OnnxRuntimeModule from 'onnxruntime-node';
+import { isModuleNotFound } from '@clip-senet/core';
 
 type OnnxRuntime = typeof OnnxRuntimeModule;
 
@@ -10,7 +11,7 @@ export function loadOnnxRuntime(): Promise<OnnxRuntime | undefined> {
   cached ??= import('onnxruntime-node').then(
     (m) => ((m as { default?: OnnxRuntime }).default ?? m) as OnnxRuntime,
     (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND') return undefined;
+      if (isModuleNotFound(err, 'onnxruntime-node')) return undefined;
       throw new Error(`onnxruntime-node is installed but does not load: ${err.message}`, { cause: err });
     },
   );

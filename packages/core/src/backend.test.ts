@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from './tf';
-import { backendInfo, initBackend, isModuleNotFound } from './backend';
+import { backendInfo, initBackend } from './backend';
+import { isModuleNotFound } from './optional-module';
 
 describe('initBackend', () => {
   it("an absent optional package reads 'not installed' whether Node (a code) or Vite's SSR loader (a plain message) says so", () => {

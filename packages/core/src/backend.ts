@@ -18,6 +18,7 @@ import { availableParallelism } from 'node:os';
 import { tf } from './tf';
 import { registerTrainingKernels, registerWebGPUKernels, type KernelPatchReport } from './kernels/index';
 import type * as NativePackage from '@clip-senet/native';
+import { isModuleNotFound } from './optional-module';
 import { describeNativeKernels, registerNativeKernels, setNativeKernelsEnabled, setNativeWire } from './kernels/native';
 import { initThreadedWasm } from './wasm-threads';
 import { describeAdapter, pinnedDawnBackend, probeWebGPU, useWebGPU, webgpuDeviceFailure, type WebGPUAdapterSummary } from './webgpu';
@@ -97,18 +98,6 @@ export function backendInfo(): BackendInfo | undefined {
 function parsePreference(value: string, source: string): BackendPreference {
   if ((PREFERENCES as readonly string[]).includes(value)) return value as BackendPreference;
   throw new Error(`${source}: unknown backend '${value}'; expected one of ${PREFERENCES.join(', ')}`);
-}
-
-/**
- * Whether an import failed only because the package is absent. Node reports this with a code; Vite's SSR loader
- * (under vitest) throws a plain Error "Could not resolve \"pkg\" imported by …" without one, depending on whether
- * the importer was pre-bundled — both mean "not installed", not "installed but broken".
- */
-export function isModuleNotFound(err: unknown, pkg: string): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return true;
-  const message = String((err as Error)?.message ?? '');
-  return (message.startsWith(`Could not resolve "${pkg}"`) || message.startsWith(`Cannot find module '${pkg}'`) || message.startsWith(`Cannot find package '${pkg}'`));
 }
 
 async function tryNative(): Promise<{ pkg: string } | { errors: string[] }> {

@@ -14,6 +14,9 @@ export {
 } from './dataset-facts';
 export type { FactCount, SplitFacts, VehicleIdEvalSize, VeriWildTestSize, NormalizationStats } from './dataset-facts';
 
+// optional packages
+export { isModuleNotFound } from './optional-module';
+
 // files
 export { writeFileAtomic, writeJsonAtomic, atomicTempPath, removeStaleTempFiles, processExists } from './atomic';
 

@@ -15,6 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isModuleNotFound } from './optional-module';
 import { tf } from './tf';
 
 /** The apt packages that give Dawn a software adapter (Mesa llvmpipe through EGL). */
@@ -183,8 +184,7 @@ async function loadDawn(env: Record<string, string | undefined>): Promise<Dawn> 
       dawn = (await import(/* @vite-ignore */ DAWN_PACKAGE)) as Dawn;
     }
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (!path && (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND')) {
+    if (!path && isModuleNotFound(err, DAWN_PACKAGE)) {
       throw new Error('the optional package `webgpu` is not installed (npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0)');
     }
     throw new Error(`the Dawn binary ${path ?? "of package 'webgpu'"} failed to load (${firstLine(err)})`);
