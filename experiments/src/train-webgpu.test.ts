@@ -1,7 +1,7 @@
 /**
  * `CLIP_SENET_BACKEND=webgpu clip-senet train` (issue 14) as a user runs it: the tiny config (resnet-tiny + frozen
  * clip-vit-tiny SEM, AFEM fusion, CE + SupCon, Adam) trained in a child process on webgpu and on cpu logs the same
- * losses (relative 1e-4; measured ~3e-6 on llvmpipe) and evaluates to the same mAP; the run records its backend.
+ * losses (within 1e-4 of the largest; the test prints the difference) and evaluates to the same mAP; the run records its backend.
  * In CI that is Mesa's llvmpipe (software GL); where no adapter exists the command must fail with one clear line
  * instead, and CLIP_SENET_REQUIRE_WEBGPU=1 (CI) makes that a failure of this test.
  */
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relativeError } from '@clip-senet/core/webgpu-testing';
 
 const projectDir = fileURLToPath(new URL('..', import.meta.url));
 const tiny = join(projectDir, 'configs', 'synthetic', 'tiny.yaml');
@@ -60,9 +61,8 @@ describe('CLIP_SENET_BACKEND=webgpu clip-senet train', () => {
     expect(g.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(c.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
     const numbers = (log: Step[]): number[] => log.flatMap((s) => [...Object.values(s.loss), s.grad_norm]);
-    const [gn, cn] = [numbers(g), numbers(c)];
-    const scale = Math.max(...cn.map(Math.abs));
-    const worst = Math.max(...gn.map((v, i) => Math.abs(v - cn[i]!) / scale));
+    const worst = relativeError(numbers(g), numbers(c));
+    process.stderr.write(`[webgpu tests] CLI train, webgpu vs cpu: largest difference of a logged loss or gradient norm ${worst.toExponential(1)} of the largest\n`);
     expect(Number.isFinite(worst)).toBe(true);
     expect(worst).toBeLessThan(LOSS_TOL);
 

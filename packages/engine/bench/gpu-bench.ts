@@ -157,8 +157,12 @@ async function runStep(script: string, args: string[], childEnv: Record<string, 
   const tsx = join(repoRoot, 'node_modules/.bin/tsx');
   let smiPeak = 0;
   const sampler = smi ? spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '200'], { stdio: ['ignore', 'pipe', 'ignore'] }) : undefined;
+  // whole lines only: a chunk can end inside a number
+  let pending = '';
   sampler?.stdout.on('data', (d: Buffer) => {
-    for (const v of d.toString().split('\n')) if (v.trim()) smiPeak = Math.max(smiPeak, Number(v.trim().split('\n')[0]) || 0);
+    const lines = (pending + d.toString()).split('\n');
+    pending = lines.pop()!;
+    for (const v of lines) if (v.trim()) smiPeak = Math.max(smiPeak, Number(v.trim()) || 0);
   });
   const child = spawn(tsx, [script, ...args], { cwd: dirname(dirname(script)), env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';

@@ -119,7 +119,6 @@ try {
 }
 const mean = stepMs.reduce((a, b) => a + b, 0) / stepMs.length;
 const imgPerSec = (batch * 1000) / mean;
-const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.byteLength;
 process.stdout.write(
   `${JSON.stringify({
     batch,
@@ -129,7 +128,7 @@ process.stdout.write(
     stepMs: stepMs.map(Math.round),
     imgPerSec,
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-    wasmHeapMiB: heap === undefined ? null : mib(heap),
+    wasmHeapMiB: heapMiB(),
     tensorMiB: mib(tensorPeak),
     builtTensorMiB,
     gpuMiB: gpuPeak > 0 ? mib(gpuPeak) : null,
