@@ -6,7 +6,7 @@
  * Mesa's llvmpipe (software GL); where no adapter exists it asserts the "no adapter" line instead (see
  * @clip-senet/core/webgpu-testing).
  *
- * Tolerance of the losses: 1e-4 relative to the largest (measured ≤ 3e-6 on llvmpipe over 6 steps).
+ * Tolerance of the losses and gradient norms: 1e-4 relative to the largest (the test prints the difference it measured).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,7 +111,9 @@ describeOnWebGPU({ describe, it, expect }, 'training on webgpu', target, ({ wher
     expect(gpu.log.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(cpu.log.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(Object.keys(gpu.log[0]!.loss).sort()).toEqual(['cross-entropy', 'supcon', 'total']);
-    expect(relativeError(numbersOf(gpu.log), numbersOf(cpu.log))).toBeLessThan(LOSS_TOL);
+    const worst = relativeError(numbersOf(gpu.log), numbersOf(cpu.log));
+    process.stderr.write(`[webgpu tests] runTraining, webgpu vs cpu: largest difference of a logged loss or gradient norm ${worst.toExponential(1)} of the largest\n`);
+    expect(worst).toBeLessThan(LOSS_TOL);
     expect(Math.abs(gpu.mAP - cpu.mAP)).toBeLessThan(1e-6);
     expect(gpu.rank1).toBe(cpu.rank1);
   });
