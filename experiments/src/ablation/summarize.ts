@@ -33,7 +33,7 @@ export function datasetTag(config: ExperimentConfig): string {
 }
 
 /** What a summary reads of a run's `results.json` (the engine's {@link EvalResults}, written by train or eval). */
-type ResultsJson = Pick<EvalResults, RetrievalMetric | 'protocolId' | 'numValidQueries' | 'numSkippedQueries' | 'flip' | 'seed' | 'backend' | 'commit' | 'time' | 'ranked' | 'apPerQuery'>;
+type ResultsJson = Pick<EvalResults, RetrievalMetric | 'protocolId' | 'numValidQueries' | 'numSkippedQueries' | 'flip' | 'seed' | 'backend' | 'commit' | 'time' | 'ranked' | 'apPerQuery' | 'numQueryImages' | 'numGalleryImages'>;
 
 function readJsonLines(file: string): Record<string, unknown>[] {
   if (!existsSync(file)) return [];
@@ -91,6 +91,7 @@ export function summarizeRun(runDir: string, runKey: string, config: ExperimentC
     metrics: Object.fromEntries(RETRIEVAL_METRICS.map((k) => [k, r[k]])) as RunSummary['metrics'],
     numValidQueries: r.numValidQueries,
     numSkippedQueries: r.numSkippedQueries,
+    ...(typeof r.numQueryImages === 'number' && typeof r.numGalleryImages === 'number' ? { numQueryImages: r.numQueryImages, numGalleryImages: r.numGalleryImages } : {}),
     flip: r.flip,
     evalCurve,
     trainCurve: downsample(steps, MAX_TRAIN_POINTS),

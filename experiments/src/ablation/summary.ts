@@ -60,6 +60,9 @@ export interface RunSummary {
   readonly metrics: RunMetrics;
   readonly numValidQueries: number;
   readonly numSkippedQueries: number;
+  /** Images in the evaluated query / gallery lists; absent in summaries written before they were recorded. */
+  readonly numQueryImages?: number;
+  readonly numGalleryImages?: number;
   readonly flip: boolean;
   /** Periodic evaluations, in step order (empty when the config evaluates only at the end). */
   readonly evalCurve: readonly EvalPoint[];

@@ -64,6 +64,7 @@ describe('ablation report', () => {
     expect(md).toContain('- dataset: `synthetic`');
     expect(md).toContain('- commit: `abc1234`');
     expect(md).toContain('- seeds: 1, 2; 3/6 runs finished');
+    expect(md).toContain('- test set: 10 valid queries; gallery size not recorded (run predates it)');
     expect(md).toContain('- total wall time: 1h 02m 05s');
     expect(md).toContain('- profile: `smoke`');
     expect(md).toMatch(/produced by the ablation runner from `runs.json` .*do not edit/);
@@ -89,5 +90,12 @@ describe('ablation report', () => {
     expect(rows[0]![col]).toBe('baseline');
     const csv = parseCsv(ablationCsv(rec));
     expect(csv[2]![csv[0]!.indexOf('delta_mAP_query_bootstrap_queries')]).toBe('4');
+  });
+
+  it('names the test set the numbers rest on: query and gallery images of the finished runs', () => {
+    const rec = fakeRecord('t', [{ name: 'base', paper: [] }], [1, 2], (v, seed) => ({
+      ...fakeSummary(`${v}-${seed}`, seed, { mAP: 0.4, rank1: 0.5, rank5: 0.5, mINP: 0.5 }), numQueryImages: 12, numGalleryImages: 2000,
+    }));
+    expect(ablationMarkdown(rec)).toContain('- test set: 12 query images (10 valid), 2000 gallery images\n');
   });
 });

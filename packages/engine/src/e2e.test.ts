@@ -72,7 +72,7 @@ describe('end to end on a tiny synthetic world', () => {
     const res = await evaluateModel(full.model, { query: ds.query, gallery: ds.gallery, protocol: veri776(), loader: evalLoader, flip: true, seed: 3407, outFile, batchSize: 16 });
     await evalLoader.close();
     expect(JSON.parse(readFileSync(outFile, 'utf8'))).toEqual(res);
-    expect(res).toMatchObject({ protocolId: 'veri776/no-rr/cosine/non-interp', flip: true, seed: 3407, backend: backendInfo()!.provenance });
+    expect(res).toMatchObject({ protocolId: 'veri776/no-rr/cosine/non-interp', flip: true, seed: 3407, backend: backendInfo()!.provenance, numQueryImages: ds.query.length, numGalleryImages: ds.gallery.length });
     expect(backendInfo()!.provenance).toBe(backendInfo()!.native?.active ? 'wasm+onednn' : 'wasm');
     expect(res.commit).toMatch(/^([0-9a-f]{4,}|unknown)$/);
     expect(res.mAP).toBeGreaterThan(0);

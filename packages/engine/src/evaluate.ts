@@ -178,6 +178,12 @@ export interface EvalResults extends RetrievalMetrics {
    * bootstrap over queries); absent where the protocol has no per-query results.
    */
   readonly apPerQuery?: readonly (number | null)[];
+  /**
+   * Images in the query and gallery lists the protocol evaluated (VehicleID: the test images its draws pick from);
+   * set by {@link evaluateModel}, so a record says how large a test set its numbers rest on.
+   */
+  readonly numQueryImages?: number;
+  readonly numGalleryImages?: number;
 }
 
 /** Options of {@link evaluateModel}. */
@@ -247,7 +253,10 @@ export async function evaluateModel(model: ClipSenetModel, options: EvaluateMode
     ? rankedLists({ query, gallery, dim: query.dim, querySamples: options.query, gallerySamples: options.gallery, protocol: options.protocol, count: n })
     : undefined;
   const apPerQuery = Array.from(result.apPerQuery, (ap) => (Number.isNaN(ap) ? null : ap));
-  const tagged: EvalResults = { ...tags, ...(ranked ? { ranked } : {}), ...(apPerQuery.length > 0 ? { apPerQuery } : {}) };
+  const tagged: EvalResults = {
+    ...tags, numQueryImages: options.query.length, numGalleryImages: options.gallery.length,
+    ...(ranked ? { ranked } : {}), ...(apPerQuery.length > 0 ? { apPerQuery } : {}),
+  };
   if (options.outFile) writeJsonAtomic(options.outFile, tagged);
   return tagged;
 }
