@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { probeNativeKernels } from '@clip-senet/core';
 import { readdirSync } from 'node:fs';
 import { loadAblation, PROFILES, type Profile } from '../ablation/definition';
 import { parseShard, planAblation } from '../ablation/plan';
@@ -55,6 +56,20 @@ function seedList(value: string | undefined): number[] | undefined {
   return seeds;
 }
 
+/**
+ * The line the runner prints before training: which kernels its runs will use. Without the oneDNN addon the runs
+ * train on wasm kernels alone, which the runtime bench measured at about 5× slower (reports/bench/runtime.md), so
+ * a machine without native kernels is told before the grid starts, not after it is late.
+ */
+export async function kernelsLine(env: Record<string, string | undefined>): Promise<string> {
+  const backend = env.CLIP_SENET_BACKEND ?? 'auto';
+  if (backend !== 'auto' && backend !== 'wasm') return `kernels: CLIP_SENET_BACKEND=${backend} in every run`;
+  const native = await probeNativeKernels(env);
+  return native.active
+    ? `kernels: wasm + ${native.detail} in every run`
+    : `kernels: wasm only — ${native.detail}. Runs train about 5× slower than with the oneDNN kernels (reports/bench/runtime.md); the grid still completes`;
+}
+
 export const ablationCommand: Command = {
   name: 'ablation',
   summary: 'run ablation grids (variants × seeds) and write their records',
@@ -100,6 +115,7 @@ export const ablationCommand: Command = {
       ? join(runsDir, 'records', `set-${createHash('sha256').update(overrides.join('\n')).digest('hex').slice(0, 8)}`)
       : undefined;
     if (overrideReports && o['dry-run'] !== true) io.out(`--set given: records and reports go to ${overrideReports} (the committed reports are left as they are)\n`);
+    if (o['dry-run'] !== true) io.out(`${await kernelsLine(process.env)}\n`);
     let failed = 0;
     for (const plan of plans) {
       const r = await runAblation(plan, {

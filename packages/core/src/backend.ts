@@ -209,6 +209,20 @@ async function nativeKernels(wanted: boolean, threads: number | undefined, debug
   }
 }
 
+/**
+ * Whether the oneDNN kernels would be active on wasm in a process started with `env`, without selecting a backend
+ * or registering anything — for a parent process (the ablation runner) that tells the user up front how its
+ * children will train. `CLIP_SENET_NATIVE=0` or a missing / unloadable addon gives `{ active: false, detail }`.
+ */
+export async function probeNativeKernels(env: Record<string, string | undefined> = process.env): Promise<{ readonly active: boolean; readonly detail: string }> {
+  if (env.CLIP_SENET_NATIVE === '0') return { active: false, detail: 'native kernels off (CLIP_SENET_NATIVE=0)' };
+  const native = await importNative();
+  if (typeof native === 'string') return { active: false, detail: `native kernels unavailable: ${native}` };
+  const load = native.loadNative();
+  if (!load.ok) return { active: false, detail: `native kernels unavailable: ${load.reason}` };
+  return { active: true, detail: `oneDNN ${load.info.version} kernels (${load.info.isa})` };
+}
+
 interface NativeChoice {
   readonly wanted: boolean;
   readonly threads: number | undefined;

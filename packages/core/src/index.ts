@@ -6,7 +6,7 @@
 // tfjs runtime
 export { tf } from './tf';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, Variable, Scalar } from './tf';
-export { initBackend, backendInfo } from './backend';
+export { initBackend, backendInfo, probeNativeKernels } from './backend';
 export type { BackendPreference, BackendName, BackendInfo, InitBackendOptions } from './backend';
 export { registerTrainingKernels } from './kernels/index';
 export { groupedConv2d } from './kernels/grouped-conv';
