@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeaksSync, initBackend } from '@clip-senet/core';
 import { backbones } from '@clip-senet/backbones';
+import { planWorld, resolveWorldParams } from '@clip-senet/datasets';
 import { loadExperimentConfig, resolvedConfigText, withRepoPaths, REPO_ROOT, type ExperimentConfig } from './config';
 import { protocolFor } from './protocol';
 import { smokeConfig, smokeForward } from './smoke';
@@ -114,5 +115,18 @@ describe('documented defaults the base files rely on', () => {
     expect(base.model.fusion.cameraView).toBeNull();
     expect(load('paper/table1-clip-senet-star.yaml').model.fusion.cameraView).toMatchObject({ numCameras: 20, numViews: 8 });
     expect(withRepoPaths(base).data.root).toBe(join(REPO_ROOT, 'datasets/VeRi'));
+  });
+});
+
+describe('the embedded world is sized to decide the default ablations', () => {
+  it('synthetic/base.yaml plans ≥ 200 query and ≥ 2000 gallery images (R1 moves ≤ 0.5 points per query) and 3× the 425 training images of the earlier 48-identity world', () => {
+    const world = load('synthetic/base.yaml').data.world;
+    expect(world).not.toBeNull();
+    const plan = planWorld(resolveWorldParams(world!));
+    const count = (split: string): number => plan.images.filter((i) => i.split === split).length;
+    expect(count('query')).toBeGreaterThanOrEqual(200);
+    expect(count('gallery')).toBeGreaterThanOrEqual(2000);
+    expect(count('train')).toBeGreaterThanOrEqual(3 * 425);
+    expect(100 / count('query')).toBeLessThanOrEqual(0.5);
   });
 });
