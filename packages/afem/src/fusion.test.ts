@@ -10,6 +10,7 @@ import { CameraViewEmbedding } from './camera-view';
 import { defaultFusionConfig, FusionConfigSchema, type FusionConfigInput, type FusionName } from './config';
 import type { Fusion } from './fusion';
 import { buildFusion, fusions } from './registry';
+import { boundVariant, FUSION_VARIANTS, fusionVariant } from './fusion-variants';
 import { gradCheck, values } from '@clip-senet/core/testing';
 
 beforeAll(async () => {
@@ -47,6 +48,20 @@ describe('fusion registry', () => {
     expect(() => buildFusion({ name: 'concat' } as unknown as FusionConfigInput, DIMS, new Rng(0))).toThrow(/Unknown fusion 'concat'.*clip-senet/);
     expect(() => FusionConfigSchema.parse({ name: 'sum', afem: {} })).toThrow(/afem/);
     expect(() => FusionConfigSchema.parse({ name: 'sum', cameraView: {} })).toThrow(/numCameras > 0 or numViews > 0/);
+  });
+
+  it('each entry is its variant: the schema option of its name, the formula, and the tensor prefixes of its parts', () => {
+    expect(FUSION_VARIANTS.map((v) => v.schema)).toEqual(FusionConfigSchema.options);
+    for (const v of FUSION_VARIANTS) {
+      expect(fusions.get(v.name)).toBe(v);
+      expect(v.formula).toMatch(/^(g = .*; )?T = /);
+      const f = buildFusion(tiny(v.name), DIMS, new Rng(5));
+      const prefixes = new Set([...f.params.keys()].map((k) => k.split('.')[0]));
+      const expected = boundVariant(f.config).parts(DIMS).filter((p) => !(p.kind === 'projection' && p.inDim === 8)).map((p) => p.prefix);
+      expect([...prefixes]).toEqual(expected);
+      f.dispose();
+    }
+    expect(() => fusionVariant('concat')).toThrow("unknown fusion 'concat' (known: clip-senet, concat-fc, sum, gated, appearance-only, semantic-only)");
   });
 
   for (const name of fusions.list() as FusionName[]) {

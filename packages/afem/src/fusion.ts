@@ -1,6 +1,7 @@
 /**
  * Fusion of the appearance feature T_a [N, dA] and the semantic feature T_s [N, dS] into T [N, outDim]
- * (CLIP-SENet Eq. 5 and the ablation variants). One parameterised implementation; the variant is data:
+ * (CLIP-SENet Eq. 5 and the ablation variants). One implementation that runs the variant's entry in
+ * ./fusion-variants (its parts and its computation, shared with the ONNX exporter):
  *
  * - `clip-senet`      T = FC([T_s; T_a]) + AFEM(T_s)                         (paper, Eq. 5)
  * - `concat-fc`       T = FC([T_s; T_a])                                      (Table IV row 2, +SEM w/o AFEM)
@@ -21,15 +22,10 @@ import { Afem } from './afem';
 import { CameraViewEmbedding, type SideInfo } from './camera-view';
 import { Component, type ForwardOptions } from './component';
 import { FusionConfigSchema, type FusionConfig, type FusionConfigInput, type FusionName } from './config';
+import { boundVariant, type FusionDims, type FusionOps, type FusionPart } from './fusion-variants';
 import { Linear } from './layers';
 
-/** Branch widths, known only once the backbones are built (afem never imports them). */
-export interface FusionDims {
-  /** Width of T_a (paper: 2048, ResNeXt101-IBN-a after GAP). */
-  readonly appearanceDim: number;
-  /** Width of T_s (paper: 512, the projected CLIP image embedding). */
-  readonly semanticDim: number;
-}
+export type { FusionDims } from './fusion-variants';
 
 /** Typed options of a fusion: branch widths plus its validated (or to-be-validated) config. */
 export type FusionOptions = FusionDims & FusionConfigInput;
@@ -49,11 +45,9 @@ export class Fusion extends Component<FusionInputs, tf.Tensor2D> {
   readonly appearanceDim: number;
   readonly semanticDim: number;
   readonly outDim: number;
-  private readonly fc?: Linear;
-  private readonly afem?: Afem;
-  private readonly projA?: Linear;
-  private readonly projS?: Linear;
-  private readonly gate?: Linear;
+  private readonly variant: ReturnType<typeof boundVariant>;
+  private readonly linears = new Map<string, Linear>();
+  private afemPart?: Afem;
   private readonly cameraView?: CameraViewEmbedding;
 
   constructor(opts: FusionOptions, rng: Rng) {
@@ -68,36 +62,23 @@ export class Fusion extends Component<FusionInputs, tf.Tensor2D> {
     this.appearanceDim = appearanceDim;
     this.semanticDim = semanticDim;
     this.outDim = c.outDim;
-    const d = c.outDim;
-    const proj = (prefix: string, inDim: number): Linear | undefined =>
-      inDim === d ? undefined : this.addChild(prefix, new Linear({ inDim, outDim: d }, rng));
-    switch (c.name) {
-      case 'clip-senet':
-        this.fc = this.addChild('fc', new Linear({ inDim: semanticDim + appearanceDim, outDim: d }, rng));
-        this.afem = this.addChild('afem', new Afem({ inDim: semanticDim, dOut: d, ...c.afem }, rng));
-        break;
-      case 'concat-fc':
-        this.fc = this.addChild('fc', new Linear({ inDim: semanticDim + appearanceDim, outDim: d }, rng));
-        break;
-      case 'sum':
-        this.projA = proj('proj_a', appearanceDim);
-        this.projS = proj('proj_s', semanticDim);
-        break;
-      case 'gated':
-        this.projA = proj('proj_a', appearanceDim);
-        this.projS = proj('proj_s', semanticDim);
-        this.gate = this.addChild('gate', new Linear({ inDim: semanticDim + appearanceDim, outDim: d }, rng));
-        tf.tidy(() => this.gate!.t('bias').assign(tf.fill([d], c.gateBiasInit)));
-        break;
-      case 'appearance-only':
-        this.projA = proj('proj_a', appearanceDim);
-        break;
-      case 'semantic-only':
-        if (c.useAfem) this.afem = this.addChild('afem', new Afem({ inDim: semanticDim, dOut: d, ...c.afem }, rng));
-        else this.projS = proj('proj_s', semanticDim);
-        break;
+    this.variant = boundVariant(c);
+    for (const part of this.variant.parts({ appearanceDim, semanticDim })) this.build(part, rng);
+    if (c.cameraView) this.cameraView = this.addChild('camera_view', new CameraViewEmbedding({ dim: c.outDim, ...c.cameraView }, rng));
+  }
+
+  /** Builds one part under its tensor prefix (a projection of a branch that already has outDim channels is none). */
+  private build(part: FusionPart, rng: Rng): void {
+    const d = this.outDim;
+    if (part.kind === 'afem') {
+      const afem = (this.config as { afem?: object }).afem;
+      this.afemPart = this.addChild(part.prefix, new Afem({ inDim: part.inDim, dOut: d, ...afem }, rng));
+      return;
     }
-    if (c.cameraView) this.cameraView = this.addChild('camera_view', new CameraViewEmbedding({ dim: d, ...c.cameraView }, rng));
+    if (part.kind === 'projection' && part.inDim === d) return;
+    const linear = this.addChild(part.prefix, new Linear({ inDim: part.inDim, outDim: d }, rng));
+    if (part.kind === 'linear' && part.biasInit !== undefined) tf.tidy(() => linear.t('bias').assign(tf.fill([d], part.biasInit!)));
+    this.linears.set(part.prefix, linear);
   }
 
   /** (T_a [N, dA], T_s [N, dS], optional camera/view ids [N]) → T [N, outDim]. */
@@ -108,30 +89,34 @@ export class Fusion extends Component<FusionInputs, tf.Tensor2D> {
     if (ta.shape[0] !== ts.shape[0]) throw new Error(`Fusion '${this.name}': batch sizes differ (T_a ${ta.shape[0]}, T_s ${ts.shape[0]})`);
     const training = this.isTraining(opts);
     return tf.tidy(() => {
-      const t = this.fuse(ta, ts, training);
+      const t = this.variant.fuse(this.ops(ta, ts, training));
       return this.cameraView ? this.cameraView.forward({ features: t, cameraIds: inputs.cameraIds, viewIds: inputs.viewIds }) : t;
     });
   }
 
-  private fuse(ta: tf.Tensor2D, ts: tf.Tensor2D, training: boolean): tf.Tensor2D {
-    const cat = (): tf.Tensor2D => tf.concat([ts, ta], 1); // [N, dS] ⊕ [N, dA] → [N, dS + dA]
-    const pa = (): tf.Tensor2D => (this.projA ? this.projA.forward(ta) : ta);
-    const ps = (): tf.Tensor2D => (this.projS ? this.projS.forward(ts) : ts);
-    switch (this.name) {
-      case 'clip-senet':
-        return tf.add(this.fc!.forward(cat()), this.afem!.forward(ts, { training }));
-      case 'concat-fc':
-        return this.fc!.forward(cat());
-      case 'sum':
-        return tf.add(pa(), ps());
-      case 'gated': {
-        const g = tf.sigmoid(this.gate!.forward(cat()));
-        return tf.add(tf.mul(g, ps()), tf.mul(tf.sub(1, g), pa()));
-      }
-      case 'appearance-only':
-        return tf.clone(pa());
-      case 'semantic-only':
-        return this.afem ? this.afem.forward(ts, { training }) : tf.clone(ps());
-    }
+  /** The variant's operations on tfjs tensors. */
+  private ops(ta: tf.Tensor2D, ts: tf.Tensor2D, training: boolean): FusionOps<tf.Tensor2D> {
+    const part = (prefix: string): Linear => {
+      const l = this.linears.get(prefix);
+      if (!l) throw new Error(`Fusion '${this.name}': no part '${prefix}'`);
+      return l;
+    };
+    return {
+      appearance: () => ta,
+      semantic: () => ts,
+      concatSemanticAppearance: () => tf.concat([ts, ta], 1), // [N, dS] ⊕ [N, dA] → [N, dS + dA]
+      linear: (prefix, x) => part(prefix).forward(x),
+      projectAppearance: () => this.linears.get('proj_a')?.forward(ta) ?? ta,
+      projectSemantic: () => this.linears.get('proj_s')?.forward(ts) ?? ts,
+      afem: (x) => {
+        if (!this.afemPart) throw new Error(`Fusion '${this.name}': no AFEM part`);
+        return this.afemPart.forward(x, { training });
+      },
+      add: (a, b) => tf.add(a, b),
+      mul: (a, b) => tf.mul(a, b),
+      oneMinus: (x) => tf.sub(1, x),
+      sigmoid: (x) => tf.sigmoid(x),
+      output: (x) => tf.clone(x),
+    };
   }
 }

@@ -7,7 +7,9 @@
 export { Afem } from './afem';
 export type { AfemOptions } from './afem';
 export { Fusion } from './fusion';
-export type { FusionDims, FusionInputs, FusionOptions } from './fusion';
+export type { FusionInputs, FusionOptions } from './fusion';
+export { FUSION_VARIANTS, fusionVariant, boundVariant } from './fusion-variants';
+export type { FusionDims, FusionOps, FusionPart, FusionVariant, AnyFusionVariant } from './fusion-variants';
 export { CameraViewEmbedding } from './camera-view';
 export type { CameraViewInputs, SideInfo } from './camera-view';
 export { Linear, BatchNorm1d } from './layers';

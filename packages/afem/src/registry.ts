@@ -1,34 +1,20 @@
 /**
- * The fusion registry (one entry per variant of Eq. 5 / Table IV) and the AFEM preset registry
- * (`afem-scalar`, `afem-vector`). Every entry is data over one parameterised implementation
- * ({@link Fusion}, {@link Afem}); `buildFusion` / `buildAfem` validate a config and build the module.
+ * The fusion registry (one entry per variant of Eq. 5 / Table IV: the variant objects of ./fusion-variants) and the
+ * AFEM preset registry (`afem-scalar`, `afem-vector`). `buildFusion` / `buildAfem` validate a config and build the
+ * module ({@link Fusion} runs a variant's entry, {@link Afem} is one parameterised implementation).
  */
 import { createRegistry, type Rng } from '@clip-senet/core';
 import { Afem } from './afem';
-import { AfemConfigSchema, FusionConfigSchema, type AfemConfigInput, type FusionConfigInput, type FusionName } from './config';
+import { AfemConfigSchema, FusionConfigSchema, type AfemConfigInput, type FusionConfigInput } from './config';
+import { FUSION_VARIANTS, type AnyFusionVariant } from './fusion-variants';
 import { Fusion, type FusionDims } from './fusion';
 
-/** What a fusion registry entry records: its formula and where it comes from. */
-export interface FusionEntry {
-  readonly name: FusionName;
-  /** The formula, for logs and reports. */
-  readonly formula: string;
-  /** Paper reference or "added by this project". */
-  readonly source: string;
-}
+/** A fusion registry entry: the variant itself (schema, formula, source, parts, computation; ./fusion-variants). */
+export type FusionEntry = AnyFusionVariant;
 
-/** The registry of fusion variants. */
+/** The registry of fusion variants, filled from {@link FUSION_VARIANTS}. */
 export const fusions = createRegistry<FusionEntry>('fusion');
-
-const entry = (name: FusionName, formula: string, source: string): void => {
-  fusions.register(name, { name, formula, source });
-};
-entry('clip-senet', 'T = FC([T_s; T_a]) + AFEM(T_s)', 'paper Eq. 5 (Table IV row 3)');
-entry('concat-fc', 'T = FC([T_s; T_a])', 'paper Table IV row 2 (+SEM, no AFEM)');
-entry('sum', 'T = P_a(T_a) + P_s(T_s)', 'added by this project (fusion ablation)');
-entry('gated', 'g = σ(FC([T_s; T_a])); T = g ⊙ P_s(T_s) + (1 − g) ⊙ P_a(T_a)', 'added by this project (fusion ablation)');
-entry('appearance-only', 'T = P_a(T_a)', 'paper Table IV row 1 (baseline)');
-entry('semantic-only', 'T = AFEM(T_s)', 'added by this project (fusion ablation)');
+for (const v of FUSION_VARIANTS) fusions.register(v.name, v);
 
 /** Validate `config` (name must be registered, unknown keys are errors) and build the fusion head. */
 export function buildFusion(config: FusionConfigInput, dims: FusionDims, rng: Rng): Fusion {

@@ -1,11 +1,11 @@
 /**
- * ONNX emitters of the fusion head (CLIP-SENet Eq. 4–5 and the ablation variants, afem's `Fusion`), the SIE-style
- * camera / view embedding and the BNNeck, walking the fusion's config and tensor names: `fc.*` over [T_s; T_a],
+ * ONNX emitters of the fusion head (CLIP-SENet Eq. 4–5 and the ablation variants: each variant's computation is
+ * afem's own `FUSION_VARIANTS` entry, run here on graph values), the SIE-style camera / view embedding and the
+ * BNNeck, over the fusion's tensor names: `fc.*` over [T_s; T_a],
  * `afem.*` (Linear → BN → ReLU → grouped weighting, residual), `proj_a.*` / `proj_s.*` when a branch is projected,
  * `gate.*`, `camera_view.{camera,view}`. Eval mode.
  */
-import type { Fusion } from '@clip-senet/afem';
-import type { BatchNorm1d } from '@clip-senet/afem';
+import { boundVariant, FUSION_VARIANTS, type BatchNorm1d, type Fusion, type FusionOps } from '@clip-senet/afem';
 import type { OnnxGraph } from './onnx-graph';
 import type { PartWeights } from './weights';
 import { batchNorm, linear } from './emit-backbones';
@@ -22,21 +22,11 @@ export interface FusionValues {
   readonly viewIds?: string;
 }
 
-/** Which branch features a fusion variant reads. */
+/** Which branch features a fusion variant reads (its registry entry says). */
 export function fusionReads(fusion: Fusion): { appearance: boolean; semantic: boolean } {
-  switch (fusion.name) {
-    case 'clip-senet':
-    case 'concat-fc':
-    case 'sum':
-    case 'gated':
-      return { appearance: true, semantic: true };
-    case 'appearance-only':
-      return { appearance: true, semantic: false };
-    case 'semantic-only':
-      return { appearance: false, semantic: true };
-    default:
-      throw new Error(`ONNX export: no ONNX mapping for fusion '${String((fusion as { name: unknown }).name)}'`);
-  }
+  const known = FUSION_VARIANTS.find((v) => v.name === fusion.name);
+  if (!known) throw new Error(`ONNX export: no ONNX mapping for fusion '${String(fusion.name)}'`);
+  return { ...known.reads };
 }
 
 /** AFEM (Eq. 4): h = ReLU(BN(FC(T_s))); T_s' = h + h_g ⊙ w_g (residual per config). */
@@ -54,40 +44,32 @@ function afem(g: OnnxGraph, w: PartWeights, fusion: Fusion, ts: string): string 
   return c.residual ? g.op('Add', [h, weighted]) : weighted;
 }
 
-/** T [N, outDim] of the fusion variant, with the camera / view embedding added last when configured. */
+/**
+ * T [N, outDim] of the fusion variant — its own computation (afem's `FUSION_VARIANTS` entry) run on graph values —
+ * with the camera / view embedding added last when configured.
+ */
 export function emitFusion(g: OnnxGraph, w: PartWeights, fusion: Fusion, v: FusionValues): string {
   const need = (x: string | undefined, what: string): string => {
     if (x === undefined) throw new Error(`ONNX export: fusion '${fusion.name}' needs ${what}`);
     return x;
   };
-  const cat = (): string => g.op('Concat', [need(v.semantic, 'T_s'), need(v.appearance, 'T_a')], { axis: 1 }); // [N, dS] ⊕ [N, dA] → [N, dS + dA]
-  const pa = (): string => (w.has('proj_a.weight') ? linear(g, w, 'proj_a', need(v.appearance, 'T_a')) : need(v.appearance, 'T_a'));
-  const ps = (): string => (w.has('proj_s.weight') ? linear(g, w, 'proj_s', need(v.semantic, 'T_s')) : need(v.semantic, 'T_s'));
   fusionReads(fusion);
-  let t: string;
-  switch (fusion.name) {
-    case 'clip-senet':
-      t = g.op('Add', [linear(g, w, 'fc', cat()), afem(g, w, fusion, need(v.semantic, 'T_s'))]);
-      break;
-    case 'concat-fc':
-      t = linear(g, w, 'fc', cat());
-      break;
-    case 'sum':
-      t = g.op('Add', [pa(), ps()]);
-      break;
-    case 'gated': {
-      const gate = g.op('Sigmoid', [linear(g, w, 'gate', cat())]);
-      const one = g.constFloat('one', [1], []);
-      t = g.op('Add', [g.op('Mul', [gate, ps()]), g.op('Mul', [g.op('Sub', [one, gate]), pa()])]);
-      break;
-    }
-    case 'appearance-only':
-      t = pa();
-      break;
-    case 'semantic-only':
-      t = w.has('afem.fc.weight') ? afem(g, w, fusion, need(v.semantic, 'T_s')) : ps();
-      break;
-  }
+  let one: string | undefined;
+  const ops: FusionOps<string> = {
+    appearance: () => need(v.appearance, 'T_a'),
+    semantic: () => need(v.semantic, 'T_s'),
+    concatSemanticAppearance: () => g.op('Concat', [need(v.semantic, 'T_s'), need(v.appearance, 'T_a')], { axis: 1 }), // [N, dS] ⊕ [N, dA] → [N, dS + dA]
+    linear: (part, x) => linear(g, w, part, x),
+    projectAppearance: () => (w.has('proj_a.weight') ? linear(g, w, 'proj_a', need(v.appearance, 'T_a')) : need(v.appearance, 'T_a')),
+    projectSemantic: () => (w.has('proj_s.weight') ? linear(g, w, 'proj_s', need(v.semantic, 'T_s')) : need(v.semantic, 'T_s')),
+    afem: (x) => afem(g, w, fusion, x),
+    add: (a, b) => g.op('Add', [a, b]),
+    mul: (a, b) => g.op('Mul', [a, b]),
+    oneMinus: (x) => g.op('Sub', [(one ??= g.constFloat('one', [1], [])), x]),
+    sigmoid: (x) => g.op('Sigmoid', [x]),
+    output: (x) => x,
+  };
+  const t = boundVariant(fusion.config).fuse(ops);
   const cv = fusion.config.cameraView;
   if (!cv) return t;
   let side: string | undefined;
