@@ -57,14 +57,20 @@ export function trainingLabels(batch: Pick<LoadedBatch, 'labels' | 'samples'>): 
   return batch.labels;
 }
 
-/** The train loop's loss function for `model` trained with `losses` (model switched to train mode). */
+/**
+ * The training loss of one batch (model switched to train mode): forward, then the weighted losses on the metric
+ * features and logits. The one loss computation of the train loop ({@link modelLossFn}) and of every data-parallel
+ * replica (`model-replica.ts`), which differ only in where their inputs come from.
+ */
+export function trainingLoss(model: ClipSenetModel, losses: LossSet, inputs: ModelInputs, labels: Int32Array): LossOutput {
+  model.train(true);
+  const out = model.forward(inputs);
+  return losses.compute({ labels: tf.tensor1d(labels, 'int32'), features: out.metricFeatures, ...(out.logits ? { logits: out.logits } : {}) });
+}
+
+/** The train loop's loss function for `model` trained with `losses`. */
 export function modelLossFn(model: ClipSenetModel, losses: LossSet): LossFn<LoadedBatch> {
-  return (batch): LossOutput => {
-    model.train(true);
-    const out = model.forward(batchInputs(model, batch));
-    const labels = tf.tensor1d(trainingLabels(batch), 'int32');
-    return losses.compute({ labels, features: out.metricFeatures, ...(out.logits ? { logits: out.logits } : {}) });
-  };
+  return (batch): LossOutput => trainingLoss(model, losses, batchInputs(model, batch), trainingLabels(batch));
 }
 
 /** Variables to optimise: the model's trainable parameters plus the losses' (`loss.<label>.<name>`). */

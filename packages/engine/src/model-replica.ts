@@ -3,22 +3,16 @@
  * worker calls) and `splitLoadedBatch`, which cuts a loaded P×K batch into contiguous shards (whole identities
  * per shard when the worker count divides P) with structured-cloneable payloads.
  */
-import { Rng, tf } from '@clip-senet/core';
+import { tf } from '@clip-senet/core';
 import type { LoadedBatch } from '@clip-senet/datasets';
-import { buildLosses, type LossesConfigInput, type LossSet } from '@clip-senet/losses';
+import type { LossSet } from '@clip-senet/losses';
 import type { Replica, Shard } from './data-parallel';
-import { buildModel } from './build-model';
 import type { ClipSenetModel } from './model';
-import type { ModelConfigInput } from './model-config';
-import { trainableVariables, trainingLabels } from './model-loss';
+import { buildModelAndLosses, type ModelAndLossesArgs } from './model-and-losses';
+import { trainableVariables, trainingLabels, trainingLoss } from './model-loss';
 
 /** Arguments of {@link clipSenetReplica} (JSON). */
-export interface ClipSenetReplicaArgs {
-  readonly model: ModelConfigInput;
-  readonly losses: LossesConfigInput;
-  readonly numClasses: number;
-  readonly seed: number;
-}
+export type ClipSenetReplicaArgs = ModelAndLossesArgs;
 
 /** A shard of a loaded batch. */
 export interface LoadedShardPayload {
@@ -36,24 +30,21 @@ export function replicaOf(model: ClipSenetModel, losses: LossSet): Replica {
     buffers: model.buffers(),
     lossFn(p) {
       const s = p as LoadedShardPayload;
-      model.train(true);
       const [appearance, semantic] = s.branches.map((b) => tf.tensor4d(b.data, b.shape));
-      const out = model.forward({
+      const inputs = {
         appearance: appearance!,
         ...(model.sem ? { semantic: semantic! } : {}),
         ...(cv && cv.numCameras > 0 ? { cameraIds: tf.tensor1d(s.cameraIds, 'int32') } : {}),
         ...(cv && cv.numViews > 0 ? { viewIds: tf.tensor1d(s.viewIds, 'int32') } : {}),
-      });
-      return losses.compute({ labels: tf.tensor1d(s.labels, 'int32'), features: out.metricFeatures, ...(out.logits ? { logits: out.logits } : {}) });
+      };
+      return trainingLoss(model, losses, inputs, s.labels);
     },
   };
 }
 
-/** Build the model + losses replica in a worker (same construction as `runTraining`, so names match). */
+/** Build the model + losses replica in a worker (the construction `runTraining` uses, so names and weights match). */
 export function clipSenetReplica(args: ClipSenetReplicaArgs): Replica {
-  const rng = new Rng(args.seed);
-  const model = buildModel(args.model, { numClasses: args.numClasses, rng: rng.derive('model'), log: null });
-  const losses = buildLosses(args.losses, { numClasses: args.numClasses, featureDim: model.featureDim, rng: rng.derive('losses') });
+  const { model, losses } = buildModelAndLosses(args, null);
   return replicaOf(model, losses);
 }
 

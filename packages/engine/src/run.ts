@@ -21,6 +21,7 @@ import { evalHook, jsonlLog, leakGuard, nonFiniteGuard, progressHook } from './h
 import { buildModel } from './build-model';
 import type { ClipSenetModel } from './model';
 import { ModelConfigSchema, type ModelConfigInput } from './model-config';
+import { buildModelAndLosses } from './model-and-losses';
 import { checkpointParams, modelLossFn, trainableVariables } from './model-loss';
 import { buildOptimizer } from './optimizer-config';
 import type { Optimizer } from './optimizer';
@@ -78,9 +79,8 @@ interface Built {
   dispose(): void;
 }
 
-function build(opts: RunTrainingOptions, cfg: TrainConfig, rng: Rng): Built {
-  const model = buildModel(ModelConfigSchema.parse(opts.model), { numClasses: opts.numClasses, rng: rng.derive('model') });
-  const losses = buildLosses(opts.losses, { numClasses: opts.numClasses, featureDim: model.featureDim, rng: rng.derive('losses') });
+function build(opts: RunTrainingOptions, cfg: TrainConfig): Built {
+  const { model, losses } = buildModelAndLosses({ model: opts.model, losses: opts.losses, numClasses: opts.numClasses, seed: cfg.seed });
   const optimizer = buildOptimizer(cfg.optimizer, trainableVariables(model, losses));
   return {
     model, losses, optimizer,
@@ -106,7 +106,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunTraining
   const cfg = TrainConfigSchema.parse(opts.config);
   const configHash = opts.configHash ?? hashConfig({ model: ModelConfigSchema.parse(opts.model), losses: opts.losses, train: cfg });
   const rng = new Rng(cfg.seed);
-  const b = build(opts, cfg, rng);
+  const b = build(opts, cfg);
   const ckptDir = join(opts.runDir, 'checkpoints');
   const params = checkpointParams(b.model, b.losses);
   const buffers = b.model.buffers();
