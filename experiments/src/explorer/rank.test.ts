@@ -2,11 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '@clip-senet/core/base';
 import { rankedLists } from '@clip-senet/engine';
 import type { Sample } from '@clip-senet/datasets';
-import { cameraJunkRule } from '@clip-senet/metrics';
+import { cameraJunkRule, identityRule, type RelevanceRule } from '@clip-senet/metrics';
 import { rankGallery } from './rank';
 
 describe('rankGallery: the engine ranked lists, with the junk kept and marked', () => {
-  it.each(['cosine', 'euclidean'] as const)('counted entries equal rankedLists (%s), junk interleaved where it ranked', (metric) => {
+  it.each([
+    ['cosine', 'cameraJunkRule', cameraJunkRule],
+    ['euclidean', 'cameraJunkRule', cameraJunkRule],
+    ['cosine', 'identityRule', identityRule],
+  ] as const)('counted entries equal rankedLists (%s, %s), junk interleaved where it ranked', (metric, ruleName, rule: RelevanceRule) => {
     const rng = new Rng(5);
     const dim = 8;
     const nq = 6;
@@ -18,13 +22,13 @@ describe('rankGallery: the engine ranked lists, with the junk kept and marked', 
     g.features.copyWithin(7 * dim, 3 * dim, 4 * dim);
     const sample = (prefix: string) => (_: unknown, i: number): Sample => ({ path: `${prefix}${i}`, vehicleId: 0, cameraId: 0 });
     const expected = rankedLists({
-      query: q, gallery: g, dim, protocol: { metric, relevance: cameraJunkRule }, count: nq,
+      query: q, gallery: g, dim, protocol: { metric, relevance: rule }, count: nq,
       querySamples: Array.from({ length: nq }, sample('q')), gallerySamples: Array.from({ length: ng }, sample('g')),
     });
     expect(expected).toHaveLength(nq);
     let junkSeen = 0;
     expected.forEach((list, i) => {
-      const got = rankGallery({ query: q.features.subarray(i * dim, (i + 1) * dim), gallery: g.features, dim, metric, galleryIds: g.ids, galleryCams: g.cams, label: { id: q.ids[i]!, cam: q.cams[i]! } });
+      const got = rankGallery({ query: q.features.subarray(i * dim, (i + 1) * dim), gallery: g.features, dim, metric, galleryIds: g.ids, galleryCams: g.cams, label: { id: q.ids[i]!, cam: q.cams[i]! }, relevance: rule });
       const counted = got.filter((r) => r.mark !== 'junk');
       expect(counted.map((r) => `g${r.index}`)).toEqual(list.gallery.map((e) => e.path));
       expect(counted.map((r) => r.mark === 'correct')).toEqual(list.gallery.map((e) => e.match));
@@ -34,7 +38,9 @@ describe('rankGallery: the engine ranked lists, with the junk kept and marked', 
       }
       for (let k = 1; k < got.length; k++) expect(got[k]!.distance).toBeGreaterThanOrEqual(got[k - 1]!.distance);
     });
-    expect(junkSeen).toBeGreaterThan(0);
+    // the camera rule skips same-camera matches; the identity rule (VehicleID) has no junk
+    if (ruleName === 'cameraJunkRule') expect(junkSeen).toBeGreaterThan(0);
+    else expect(junkSeen).toBe(0);
   });
 
   it('a query of unknown identity gets the 10 nearest, unmarked; shapes are checked', () => {

@@ -1,10 +1,10 @@
 /**
  * One query's ranked gallery for the explorer — the same order as engine's `rankedLists` (the protocol's distance,
- * ties by gallery index, same-identity same-camera images as junk), but with the junk kept in the list and marked,
- * so a reader sees what the VeRi-776 rule skipped. Node-free: the build (record-less runs' lists) and the page (the
- * live demo) run this very file.
+ * ties by gallery index, the protocol's own good / junk rule: metrics' `cameraJunkRule` unless told otherwise), but
+ * with the junk kept in the list and marked, so a reader sees what the rule skipped. Node-free: the build
+ * (record-less runs' lists) and the page (the live demo) run this very file.
  */
-import { computeDistances, type DistanceMetric } from '@clip-senet/metrics';
+import { cameraJunkRule, computeDistances, type DistanceMetric, type RelevanceRule } from '@clip-senet/metrics';
 import type { RankMark } from './site-types';
 
 /** Options of {@link rankGallery}. */
@@ -21,6 +21,8 @@ export interface RankGalleryOptions {
   readonly label?: { readonly id: number; readonly cam: number };
   /** Entries that count (junk does not), default 10. */
   readonly topK?: number;
+  /** The protocol's good / junk rule (default: VeRi-776's, same identity from the same camera is junk). */
+  readonly relevance?: RelevanceRule;
 }
 
 /** A gallery entry in rank order. */
@@ -39,6 +41,7 @@ export function rankGallery(o: RankGalleryOptions): RankedIndex[] {
   const row = computeDistances(o.query, o.gallery, o.dim, o.metric); // [1, n]
   const order = Array.from({ length: n }, (_, g) => g).sort((a, b) => row[a]! - row[b]! || a - b);
   const k = o.topK ?? 10;
+  const relevance = o.relevance ?? cameraJunkRule;
   const out: RankedIndex[] = [];
   let counted = 0;
   for (const g of order) {
@@ -49,12 +52,12 @@ export function rankGallery(o: RankGalleryOptions): RankedIndex[] {
       counted++;
       continue;
     }
-    const same = o.galleryIds[g] === o.label.id;
-    if (same && o.galleryCams[g] === o.label.cam) {
+    const rel = relevance({ query: { ids: [o.label.id], cams: [o.label.cam] }, gallery: { ids: o.galleryIds, cams: o.galleryCams } }, 0, g);
+    if (rel === 'junk') {
       out.push({ index: g, distance, mark: 'junk' });
       continue;
     }
-    out.push({ index: g, distance, mark: same ? 'correct' : 'wrong' });
+    out.push({ index: g, distance, mark: rel === 'good' ? 'correct' : 'wrong' });
     counted++;
   }
   return out;
