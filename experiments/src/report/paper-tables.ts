@@ -13,7 +13,7 @@ import { drawLineChart, paletteColor, type ChartSeries } from './line-chart';
 import { meanCurve } from './figures';
 import { FIG3_EPOCHS, PAPER_CELLS, PAPER_TABLES, findPaperCell, type PaperCell, type PaperTable } from './paper-values';
 import { repoRelative, type GeneratedFile } from './report-files';
-import { csvNum, distinct, fmt1, fmtMeanStd, mdCell, mdTable, meanStd, metricStats } from './stats';
+import { csvNum, distinct, fmt1, fmtMeanStd, mdCell, mdTable, meanStd, metricStats, REPORT_METRICS } from './stats';
 import { checkClaims, claimsCsv, claimsMarkdown } from './claims';
 
 /** A record and where it was read from. */
@@ -120,17 +120,17 @@ function tableMarkdown(table: PaperTable, cells: readonly PaperCell[], groups: r
   return `## ${TABLE_TITLE[table]}\n\n${mdTable(header, rows)}\n`;
 }
 
-const CSV_HEADER = ['table', 'key', 'row', 'dataset', 'paper_mAP', 'paper_rank1', 'paper_rank5', 'column', 'source', 'record', 'protocol', 'run_dataset', 'n', 'mAP_mean', 'mAP_std', 'rank1_mean', 'rank1_std', 'rank5_mean', 'rank5_std', 'mINP_mean', 'mINP_std'];
+const CSV_HEADER = ['table', 'key', 'row', 'dataset', 'paper_mAP', 'paper_rank1', 'paper_rank5', 'column', 'source', 'record', 'protocol', 'run_dataset', 'n', ...REPORT_METRICS.flatMap((m) => [`${m}_mean`, `${m}_std`])];
 
 function tableCsv(cells: readonly PaperCell[], groups: readonly CellGroup[]): string {
   const rows = cells.flatMap((c) => {
     const head = [c.table, c.key, c.row, c.dataset, csvNum(c.values.mAP), csvNum(c.values.rank1), csvNum(c.values.rank5)];
     const gs = groups.filter((g) => g.key === c.key);
-    if (gs.length === 0) return [[...head, 'not run', '', '', '', '', '', ...Array<string>(8).fill('')]];
+    if (gs.length === 0) return [[...head, 'not run', '', '', '', '', '', ...Array<string>(2 * REPORT_METRICS.length).fill('')]];
     return gs.map((g) => {
       const st = metricStats(g.summaries)!;
       return [...head, g.column, g.source, g.recordPath, g.protocolId, g.dataset, String(g.summaries.length),
-        ...(['mAP', 'rank1', 'rank5', 'mINP'] as const).flatMap((m) => [csvNum(st[m].mean), csvNum(st[m].std)])];
+        ...REPORT_METRICS.flatMap((m) => [csvNum(st[m].mean), csvNum(st[m].std)])];
     });
   });
   return stringify([CSV_HEADER, ...rows], { eof: true });
