@@ -13,7 +13,8 @@ import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSyn
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic, writeJsonAtomic } from '@clip-senet/core/base';
+import { writeFileAtomic } from '@clip-senet/core/base';
+import { recordJson } from './record-json';
 import { RESOLVED_CONFIG, resolveRepoPath, weightInputs } from '../config';
 import { datasetRoot, REPO_ROOT } from '../data';
 import { PARENT_PID_ENV } from '../parent-watch';
@@ -380,7 +381,7 @@ export async function runAblation(plan: AblationPlan, options: RunnerOptions): P
         'for a narrower grid (fewer seeds or variants) pass --reports-dir, or move that record away\n');
       return { record, written: false };
     }
-    writeJsonAtomic(recordFile, record);
+    writeFileAtomic(recordFile, recordJson(record));
     const report = writeAblationReport(recordFile);
     for (const note of report.notes) io.out(`note: ${note}\n`);
     const finishedCells = record.runs.filter((r) => r.summary !== null).length;
