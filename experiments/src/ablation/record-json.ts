@@ -2,7 +2,7 @@
  * The text of an ablation record (`runs.json`): JSON indented by two spaces like every other file we write, except
  * that an array of plain values (a run's per-query AP) and any object or array whose one-line form fits in
  * {@link INLINE_WIDTH} characters (a curve point, a ranked-list entry) stay on one line. The record parses back to
- * the same value; only its size changes (a 5-seed grid's record is a third of its fully indented form).
+ * the same value; only its size changes (the nine committed 5-seed records: 4.9 MB fully indented, 2.7 MB so).
  */
 
 /** Longest one-line form kept inline. */
