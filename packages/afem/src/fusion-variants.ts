@@ -79,6 +79,11 @@ export interface FusionVariant<C extends FusionConfig = FusionConfig> {
 }
 
 const both = { appearance: true, semantic: true } as const;
+/** P_a then P_s (sum and gated): each left out where its branch already has outDim channels. */
+const projections = (d: FusionDims): FusionPart[] => [
+  { prefix: 'proj_a', kind: 'projection', inDim: d.appearanceDim },
+  { prefix: 'proj_s', kind: 'projection', inDim: d.semanticDim },
+];
 type Of<N extends FusionName> = Extract<FusionConfig, { name: N }>;
 
 const clipSenet: FusionVariant<Of<'clip-senet'>> = {
@@ -110,10 +115,7 @@ const sum: FusionVariant<Of<'sum'>> = {
   source: 'added by this project (fusion ablation)',
   schema: SumFusionConfigSchema,
   reads: both,
-  parts: (_c, d) => [
-    { prefix: 'proj_a', kind: 'projection', inDim: d.appearanceDim },
-    { prefix: 'proj_s', kind: 'projection', inDim: d.semanticDim },
-  ],
+  parts: (_c, d) => projections(d),
   fuse: (o) => o.add(o.projectAppearance(), o.projectSemantic()),
 };
 
@@ -123,11 +125,7 @@ const gated: FusionVariant<Of<'gated'>> = {
   source: 'added by this project (fusion ablation)',
   schema: GatedFusionConfigSchema,
   reads: both,
-  parts: (c, d) => [
-    { prefix: 'proj_a', kind: 'projection', inDim: d.appearanceDim },
-    { prefix: 'proj_s', kind: 'projection', inDim: d.semanticDim },
-    { prefix: 'gate', kind: 'linear', inDim: d.semanticDim + d.appearanceDim, biasInit: c.gateBiasInit },
-  ],
+  parts: (c, d) => [...projections(d), { prefix: 'gate', kind: 'linear', inDim: d.semanticDim + d.appearanceDim, biasInit: c.gateBiasInit }],
   fuse: (o) => {
     const g = o.sigmoid(o.linear('gate', o.concatSemanticAppearance()));
     return o.add(o.mul(g, o.projectSemantic()), o.mul(o.oneMinus(g), o.projectAppearance()));
