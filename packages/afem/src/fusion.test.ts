@@ -64,6 +64,22 @@ describe('fusion registry', () => {
     expect(() => fusionVariant('concat')).toThrow("unknown fusion 'concat' (known: clip-senet, concat-fc, sum, gated, appearance-only, semantic-only)");
   });
 
+  it('a variant that ignores T_s is built and run without one (a model without a SEM); one that reads it needs it', () => {
+    expectNoLeaksSync(() => {
+      const x = inputs(3);
+      const withTs = buildFusion(tiny('appearance-only'), DIMS, new Rng(5));
+      const without = buildFusion(tiny('appearance-only'), { appearanceDim: DIMS.appearanceDim, semanticDim: 0 }, new Rng(5));
+      const a = withTs.forward({ appearance: x.ta as unknown as tf.Tensor2D, semantic: x.ts as unknown as tf.Tensor2D });
+      const b = without.forward({ appearance: x.ta as unknown as tf.Tensor2D });
+      expect(values(b)).toEqual(values(a));
+      const clip = buildFusion(tiny('clip-senet'), DIMS, new Rng(5));
+      expect(() => clip.forward({ appearance: x.ta as unknown as tf.Tensor2D })).toThrow("Fusion 'clip-senet': reads T_s [N, 6], but no semantic feature was given");
+      expect(() => buildFusion(tiny('clip-senet'), { appearanceDim: 12, semanticDim: 0 }, new Rng(5))).toThrow("Fusion semanticDim must be a positive integer (fusion 'clip-senet' reads T_s), got 0");
+      tf.dispose([a, b, x.ta, x.ts, x.cam, x.view]);
+      for (const f of [withTs, without, clip]) f.dispose();
+    });
+  });
+
   for (const name of fusions.list() as FusionName[]) {
     for (const withCv of [false, true]) {
       const cfg = tiny(name, withCv ? CV : {});

@@ -34,8 +34,8 @@ export type FusionOptions = FusionDims & FusionConfigInput;
 export interface FusionInputs extends SideInfo {
   /** T_a [N, appearanceDim]. */
   readonly appearance: tf.Tensor2D;
-  /** T_s [N, semanticDim]. */
-  readonly semantic: tf.Tensor2D;
+  /** T_s [N, semanticDim]; only for a variant that reads it (a model without a SEM has none to give). */
+  readonly semantic?: tf.Tensor2D;
 }
 
 /** A fusion head; see the module header for the variants. */
@@ -53,16 +53,19 @@ export class Fusion extends Component<FusionInputs, tf.Tensor2D> {
   constructor(opts: FusionOptions, rng: Rng) {
     super();
     const { appearanceDim, semanticDim, ...rest } = opts;
-    for (const [k, v] of [['appearanceDim', appearanceDim], ['semanticDim', semanticDim]] as const) {
-      if (!Number.isInteger(v) || v <= 0) throw new Error(`Fusion ${k} must be a positive integer, got ${v}`);
-    }
     const c = FusionConfigSchema.parse(rest);
+    this.variant = boundVariant(c);
+    const reads = this.variant.variant.reads;
+    if (!Number.isInteger(appearanceDim) || appearanceDim <= 0) throw new Error(`Fusion appearanceDim must be a positive integer, got ${appearanceDim}`);
+    // a variant that ignores T_s (appearance-only) is built for a model without a SEM: semanticDim 0 says "none"
+    if (!Number.isInteger(semanticDim) || semanticDim < (reads.semantic ? 1 : 0)) {
+      throw new Error(`Fusion semanticDim must be a ${reads.semantic ? 'positive' : 'non-negative'} integer${reads.semantic ? ` (fusion '${c.name}' reads T_s)` : ''}, got ${semanticDim}`);
+    }
     this.name = c.name;
     this.config = c;
     this.appearanceDim = appearanceDim;
     this.semanticDim = semanticDim;
     this.outDim = c.outDim;
-    this.variant = boundVariant(c);
     for (const part of this.variant.parts({ appearanceDim, semanticDim })) this.build(part, rng);
     if (c.cameraView) this.cameraView = this.addChild('camera_view', new CameraViewEmbedding({ dim: c.outDim, ...c.cameraView }, rng));
   }
@@ -85,8 +88,11 @@ export class Fusion extends Component<FusionInputs, tf.Tensor2D> {
   forward(inputs: FusionInputs, opts?: ForwardOptions): tf.Tensor2D {
     const { appearance: ta, semantic: ts } = inputs;
     if (ta.rank !== 2 || ta.shape[1] !== this.appearanceDim) throw new Error(`Fusion '${this.name}': expected T_a [N, ${this.appearanceDim}], got [${ta.shape}]`);
-    if (ts.rank !== 2 || ts.shape[1] !== this.semanticDim) throw new Error(`Fusion '${this.name}': expected T_s [N, ${this.semanticDim}], got [${ts.shape}]`);
-    if (ta.shape[0] !== ts.shape[0]) throw new Error(`Fusion '${this.name}': batch sizes differ (T_a ${ta.shape[0]}, T_s ${ts.shape[0]})`);
+    if (this.variant.variant.reads.semantic || ts !== undefined) {
+      if (ts === undefined) throw new Error(`Fusion '${this.name}': reads T_s [N, ${this.semanticDim}], but no semantic feature was given`);
+      if (ts.rank !== 2 || ts.shape[1] !== this.semanticDim) throw new Error(`Fusion '${this.name}': expected T_s [N, ${this.semanticDim}], got [${ts.shape}]`);
+      if (ta.shape[0] !== ts.shape[0]) throw new Error(`Fusion '${this.name}': batch sizes differ (T_a ${ta.shape[0]}, T_s ${ts.shape[0]})`);
+    }
     const training = this.isTraining(opts);
     return tf.tidy(() => {
       const t = this.variant.fuse(this.ops(ta, ts, training));
@@ -95,7 +101,11 @@ export class Fusion extends Component<FusionInputs, tf.Tensor2D> {
   }
 
   /** The variant's operations on tfjs tensors. */
-  private ops(ta: tf.Tensor2D, ts: tf.Tensor2D, training: boolean): FusionOps<tf.Tensor2D> {
+  private ops(ta: tf.Tensor2D, given: tf.Tensor2D | undefined, training: boolean): FusionOps<tf.Tensor2D> {
+    const semantic = (): tf.Tensor2D => {
+      if (!given) throw new Error(`Fusion '${this.name}': no semantic feature T_s`);
+      return given;
+    };
     const part = (prefix: string): Linear => {
       const l = this.linears.get(prefix);
       if (!l) throw new Error(`Fusion '${this.name}': no part '${prefix}'`);
@@ -103,11 +113,11 @@ export class Fusion extends Component<FusionInputs, tf.Tensor2D> {
     };
     return {
       appearance: () => ta,
-      semantic: () => ts,
-      concatSemanticAppearance: () => tf.concat([ts, ta], 1), // [N, dS] ⊕ [N, dA] → [N, dS + dA]
+      semantic,
+      concatSemanticAppearance: () => tf.concat([semantic(), ta], 1), // [N, dS] ⊕ [N, dA] → [N, dS + dA]
       linear: (prefix, x) => part(prefix).forward(x),
       projectAppearance: () => this.linears.get('proj_a')?.forward(ta) ?? ta,
-      projectSemantic: () => this.linears.get('proj_s')?.forward(ts) ?? ts,
+      projectSemantic: () => this.linears.get('proj_s')?.forward(semantic()) ?? semantic(),
       afem: (x) => {
         if (!this.afemPart) throw new Error(`Fusion '${this.name}': no AFEM part`);
         return this.afemPart.forward(x, { training });

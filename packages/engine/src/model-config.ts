@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { BackboneConfigSchema } from '@clip-senet/backbones';
-import { FusionConfigSchema } from '@clip-senet/afem';
+import { FUSION_VARIANTS, FusionConfigSchema, fusionVariant } from '@clip-senet/afem';
 
 /** Input of one branch: resize target and normalisation statistics (datasets' `NORMALIZATION_STATS`). */
 export const BranchInputConfigSchema = z.strictObject({
@@ -54,8 +54,8 @@ export const ModelConfigSchema = z
     fusion: FusionConfigSchema.prefault({ name: 'clip-senet' }),
     neck: NeckConfigSchema.prefault({}),
   })
-  .refine((c) => c.sem !== null || c.fusion.name === 'appearance-only', {
-    message: "sem: null is only valid with fusion.name 'appearance-only' (every other fusion reads the SEM feature)",
+  .refine((c) => c.sem !== null || !fusionVariant(c.fusion.name).reads.semantic, {
+    message: `sem: null is only valid with a fusion that does not read the SEM feature (${FUSION_VARIANTS.filter((v) => !v.reads.semantic).map((v) => `'${v.name}'`).join(', ')})`,
   });
 export type ModelConfig = z.output<typeof ModelConfigSchema>;
 export type ModelConfigInput = z.input<typeof ModelConfigSchema>;

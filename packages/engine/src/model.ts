@@ -10,7 +10,7 @@
 import { tf, type Rng } from '@clip-senet/core';
 import type { Tensor1D, Tensor2D, Tensor4D, Variable } from '@clip-senet/core';
 import { buildBackbone, type Backbone, type ClipVisionTransformer } from '@clip-senet/backbones';
-import { BatchNorm1d, buildFusion, Linear, type Fusion } from '@clip-senet/afem';
+import { BatchNorm1d, buildFusion, fusionVariant, Linear, type Fusion } from '@clip-senet/afem';
 import { ModelConfigSchema, type BranchInputConfig, type ModelConfig, type ModelConfigInput } from './model-config';
 
 /** Inputs of one forward pass. */
@@ -58,12 +58,12 @@ export class ClipSenetModel {
     const { rng } = opts;
     this.appearance = buildBackbone(config.appearance.backbone, { rng: rng.derive('appearance') });
     if (this.appearance.family !== 'cnn') throw new Error(`model: appearance backbone '${config.appearance.backbone.name}' is not a CNN`);
-    if (config.sem !== null && config.fusion.name !== 'appearance-only') {
+    if (config.sem !== null && fusionVariant(config.fusion.name).reads.semantic) {
       const sem = buildBackbone(config.sem.backbone, { rng: rng.derive('sem') });
       if (sem.family !== 'clip-vit') throw new Error(`model: SEM backbone '${config.sem.backbone.name}' is not a CLIP ViT`);
       this.sem = sem as ClipVisionTransformer;
     }
-    const dims = { appearanceDim: this.appearance.featureDim, semanticDim: this.sem?.featureDim ?? 1 };
+    const dims = { appearanceDim: this.appearance.featureDim, semanticDim: this.sem?.featureDim ?? 0 };
     this.fusion = buildFusion(config.fusion, dims, rng.derive('fusion'));
     const d = this.fusion.outDim;
     if (config.neck.bnneck) this.bnneck = new BatchNorm1d({ dim: d });
@@ -124,14 +124,14 @@ export class ClipSenetModel {
     const training = this.training;
     return tf.tidy(() => {
       const ta = this.appearance.forward(inputs.appearance, { training }).features;
-      const n = ta.shape[0];
-      let ts: Tensor2D;
+      let ts: Tensor2D | undefined;
       if (this.sem) {
         if (!inputs.semantic) throw new Error('model: the SEM branch needs inputs.semantic (images at the SEM input size)');
         const semTraining = training && this.semTrainable;
         ts = this.sem.forward(inputs.semantic, { training: semTraining }).features;
-      } else ts = tf.zeros([n, 1]);
-      const t = this.fusion.forward({ appearance: ta, semantic: ts, cameraIds: inputs.cameraIds, viewIds: inputs.viewIds }, { training });
+      }
+      // without a SEM the fusion is one that does not read T_s (the config schema guarantees it)
+      const t = this.fusion.forward({ appearance: ta, ...(ts ? { semantic: ts } : {}), cameraIds: inputs.cameraIds, viewIds: inputs.viewIds }, { training });
       const bn = this.bnneck ? this.bnneck.forward(t, { training }) : t;
       const pick = (which: 'pre-bn' | 'post-bn'): Tensor2D => (which === 'pre-bn' ? t : bn);
       const features = pick(this.config.neck.retrievalFeature);
