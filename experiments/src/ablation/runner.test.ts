@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AblationRecord } from './summary';
+import { recordJson } from './record-json';
 
 const run = promisify(execFile);
 const projectDir = fileURLToPath(new URL('../..', import.meta.url));
@@ -129,7 +130,7 @@ describe('clip-senet ablation (tiny grid, real trainers)', () => {
     const again = await cli('ablation', ablation, ...dirs('grid'));
     expect(again.stdout).toContain('0 to train, 4 already finished');
     expect(again.stdout).not.toMatch(/\] train /);
-    expect(readFileSync(join(dir, 'grid', 'reports', 'tiny-grid', 'default', 'runs.json'), 'utf8')).toBe(JSON.stringify(rec, null, 2) + '\n');
+    expect(readFileSync(join(dir, 'grid', 'reports', 'tiny-grid', 'default', 'runs.json'), 'utf8')).toBe(recordJson(rec));
   });
 
   it('shards split the grid between invocations; the last one completes the record', async () => {
