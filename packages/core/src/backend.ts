@@ -188,16 +188,20 @@ function importNative(): Promise<NativeModule | string> {
   return nativeModule;
 }
 
+/** The loaded oneDNN addon, or the line saying why there is none (off by `CLIP_SENET_NATIVE=0`, absent, unloadable). */
+async function loadAddon(wanted: boolean): Promise<Extract<ReturnType<NativeModule["loadNative"]>, { ok: true }> | { readonly ok: false; readonly detail: string }> {
+  if (!wanted) return { ok: false, detail: 'native kernels off (CLIP_SENET_NATIVE=0)' };
+  const native = await importNative();
+  if (typeof native === 'string') return { ok: false, detail: `native kernels unavailable: ${native}` };
+  const load = native.loadNative();
+  return load.ok ? load : { ok: false, detail: `native kernels unavailable: ${load.reason}` };
+}
+
 /** Registers (or re-enables) the oneDNN kernels on wasm unless `CLIP_SENET_NATIVE=0`; never throws. */
 async function nativeKernels(wanted: boolean, threads: number | undefined, debug: boolean): Promise<NativeKernelStatus> {
-  if (!wanted) {
-    setNativeKernelsEnabled(false);
-    return { active: false, detail: 'native kernels off (CLIP_SENET_NATIVE=0)' };
-  }
-  const native = await importNative();
-  if (typeof native === 'string') return { active: false, detail: `native kernels unavailable: ${native}` };
-  const load = native.loadNative();
-  if (!load.ok) return { active: false, detail: `native kernels unavailable: ${load.reason}` };
+  if (!wanted) setNativeKernelsEnabled(false);
+  const load = await loadAddon(wanted);
+  if (!load.ok) return { active: false, detail: load.detail };
   try {
     const n = load.binding.setThreads(threads ?? wasmThreads());
     const kernels = registerNativeKernels(load.binding, { debug });
@@ -212,15 +216,11 @@ async function nativeKernels(wanted: boolean, threads: number | undefined, debug
 /**
  * Whether the oneDNN kernels would be active on wasm in a process started with `env`, without selecting a backend
  * or registering anything — for a parent process (the ablation runner) that tells the user up front how its
- * children will train. `CLIP_SENET_NATIVE=0` or a missing / unloadable addon gives `{ active: false, detail }`.
+ * children will train. Same loading and the same reasons as `initBackend`.
  */
 export async function probeNativeKernels(env: Record<string, string | undefined> = process.env): Promise<{ readonly active: boolean; readonly detail: string }> {
-  if (env.CLIP_SENET_NATIVE === '0') return { active: false, detail: 'native kernels off (CLIP_SENET_NATIVE=0)' };
-  const native = await importNative();
-  if (typeof native === 'string') return { active: false, detail: `native kernels unavailable: ${native}` };
-  const load = native.loadNative();
-  if (!load.ok) return { active: false, detail: `native kernels unavailable: ${load.reason}` };
-  return { active: true, detail: `oneDNN ${load.info.version} kernels (${load.info.isa})` };
+  const load = await loadAddon(env.CLIP_SENET_NATIVE !== '0');
+  return load.ok ? { active: true, detail: `oneDNN ${load.info.version} kernels (${load.info.isa})` } : { active: false, detail: load.detail };
 }
 
 interface NativeChoice {
