@@ -210,8 +210,8 @@ function footer(record: AblationRecord): string {
   ].join('\n');
 }
 
-/** Query and gallery sizes of the finished runs (distinct values), or why they are not known. */
-function testSetText(s: readonly RunSummary[]): string {
+/** Query and gallery sizes of the finished runs (distinct values), or why they are not known (page footer, README). */
+export function testSetText(s: readonly RunSummary[]): string {
   if (s.length === 0) return '—';
   const sizes = distinct(s.map((x) => (x.numQueryImages !== undefined && x.numGalleryImages !== undefined
     ? `${x.numQueryImages} query images (${x.numValidQueries} valid), ${x.numGalleryImages} gallery images`

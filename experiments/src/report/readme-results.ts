@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ABLATION_MD_HEADER, ablationMarkdownRows } from './ablation-report';
+import { ABLATION_MD_HEADER, ablationMarkdownRows, testSetText } from './ablation-report';
 import { paperTableFiles, type LoadedRecord } from './paper-tables';
 import { findAblationRecords, REPO_ROOT, type GeneratedFile } from './report-files';
 import { readAblationRecord } from './write-reports';
@@ -31,12 +31,10 @@ export function resultsBlock(records: readonly LoadedRecord[], repoRoot: string)
     const page = relative(repoRoot, join(path, '..', `${record.ablation}.md`));
     const protocols = [...new Set(record.runs.flatMap((r) => (r.summary ? [`${r.summary.dataset} · ${r.summary.protocolId}`] : [])))].sort();
     const commits = [...new Set(record.runs.flatMap((r) => (r.summary ? [r.summary.commit] : [])))].sort();
-    const testSets = [...new Set(record.runs.flatMap((r) => (r.summary?.numQueryImages !== undefined && r.summary.numGalleryImages !== undefined
-      ? [`${r.summary.numQueryImages} queries × ${r.summary.numGalleryImages} gallery images`] : [])))].sort();
     parts.push(
       `### ${record.title} — profile \`${record.profile}\``,
       '',
-      `${protocols.join('; ') || 'no finished runs'}${testSets.length > 0 ? `; ${testSets.join(', ')}` : ''}; seeds ${record.seeds.join(', ')}; commit${commits.length === 1 ? '' : 's'} ${commits.join(', ') || '—'}. ` +
+      `${protocols.join('; ') || 'no finished runs'}; test set ${testSetText(record.runs.flatMap((r) => (r.summary ? [r.summary] : [])))}; seeds ${record.seeds.join(', ')}; commit${commits.length === 1 ? '' : 's'} ${commits.join(', ') || '—'}. ` +
         `Full page with provenance and figures: [${page}](${page}).`,
       '',
       mdTable(ABLATION_MD_HEADER, ablationMarkdownRows(record)),
