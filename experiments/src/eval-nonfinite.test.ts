@@ -37,10 +37,10 @@ beforeAll(async () => {
   const config = loadRunConfig(runDir);
   const model = loadRunModel(runDir, config);
   try {
-    const bias = model.params().get('fusion.fc.bias')!;
+    const bias = model.params.get('fusion.fc.bias')!;
     bias.assign(tf.fill(bias.shape, Number.NaN));
     const { state } = loadCheckpoint(join(runDir, 'checkpoints'));
-    nanCheckpoint = await saveCheckpoint(join(dir, 'nan-checkpoint'), { params: model.params(), buffers: model.buffers(), state: { step: state.step, epoch: state.epoch } });
+    nanCheckpoint = await saveCheckpoint(join(dir, 'nan-checkpoint'), { params: model.params, buffers: model.buffers, state: { step: state.step, epoch: state.epoch } });
   } finally {
     model.dispose();
   }

@@ -29,7 +29,7 @@ export function loadRunModel(runDir: string, config: ExperimentConfig, checkpoin
   const model = buildModel(architecture, { numClasses: classifier.shape[1]!, rng: new Rng(config.train.seed).derive('model') });
   try {
     const params = new Map([...ckpt.params].filter(([name]) => !name.startsWith('loss.')));
-    restoreCheckpoint({ ...ckpt, params, optimizer: new Map() }, { params: model.params(), buffers: model.buffers() });
+    restoreCheckpoint({ ...ckpt, params, optimizer: new Map() }, { params: model.params, buffers: model.buffers });
     return model;
   } catch (err) {
     model.dispose();

@@ -31,7 +31,7 @@ export function restoreModel(meta: DemoModel, weights: Float32Array): ClipSenetM
   const model = assembleModel(meta.model as Parameters<typeof assembleModel>[0], { numClasses: meta.numClasses, rng: new Rng(meta.seed).derive('model'), log: null });
   try {
     const byName = new Map(meta.weights.map((w) => [w.name, w]));
-    const vars = [...model.params(), ...model.buffers()];
+    const vars = [...model.params, ...model.buffers];
     const problems: string[] = [];
     for (const [name, v] of vars) {
       const w = byName.get(name);

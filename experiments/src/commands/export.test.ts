@@ -106,10 +106,10 @@ describe('clip-senet export / extract --engine onnxruntime', () => {
     const model = loadRunModel(runDir, config);
     let nan: string;
     try {
-      const bias = model.params().get('fusion.fc.bias')!;
+      const bias = model.params.get('fusion.fc.bias')!;
       bias.assign(tf.fill(bias.shape, Number.NaN));
       const { state } = loadCheckpoint(join(runDir, 'checkpoints'));
-      nan = await saveCheckpoint(join(dir, 'nan-checkpoint'), { params: model.params(), buffers: model.buffers(), state: { step: state.step, epoch: state.epoch } });
+      nan = await saveCheckpoint(join(dir, 'nan-checkpoint'), { params: model.params, buffers: model.buffers, state: { step: state.step, epoch: state.epoch } });
     } finally {
       model.dispose();
     }

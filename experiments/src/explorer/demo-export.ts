@@ -32,7 +32,7 @@ function f32Bytes(a: Float32Array): Uint8Array {
 
 /** Every parameter and buffer of the model, in name order, as one float32 buffer. */
 function exportWeights(model: ClipSenetModel): { entries: WeightEntry[]; data: Float32Array } {
-  const all = [...model.params(), ...model.buffers()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const all = [...model.params, ...model.buffers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const total = all.reduce((n, [, v]) => n + v.size, 0);
   const data = new Float32Array(total);
   const entries: WeightEntry[] = [];

@@ -13,10 +13,8 @@
  * Tensors: `fc.weight` [dIn, dOut], `fc.bias` [dOut], `bn.weight`/`bn.bias` [dOut],
  * buffers `bn.running_mean`/`bn.running_var` [dOut], `group_weight` [G] or [G, dOut/G].
  */
-import { tf, type Rng } from '@clip-senet/core';
-import { Component, normalArray, type ForwardOptions } from './component';
+import { BatchNorm1d, Linear, Module, normalArray, tf, type ForwardOptions, type Rng } from '@clip-senet/core';
 import { AfemConfigSchema, type AfemConfigInput } from './config';
-import { BatchNorm1d, Linear } from './layers';
 
 /** Options of {@link Afem}: the input width plus the AFEM config knobs (defaults: {@link defaultAfemConfig}). */
 export interface AfemOptions extends AfemConfigInput {
@@ -25,7 +23,7 @@ export interface AfemOptions extends AfemConfigInput {
 }
 
 /** The AFEM module (Eq. 4). Build with `new Afem({ inDim, ...knobs }, rng)`. */
-export class Afem extends Component<tf.Tensor2D, tf.Tensor2D> {
+export class Afem extends Module {
   readonly inDim: number;
   readonly outDim: number;
   readonly groups: number;

@@ -7,8 +7,7 @@
  * gradient (UnsortedSegmentSum) is missing on the wasm backend.
  * Tensors: `camera` [numCameras, dim], `view` [numViews, dim] (each only when it has rows).
  */
-import { hostValues, tf, type Rng } from '@clip-senet/core';
-import { Component, normalArray } from './component';
+import { hostValues, Module, normalArray, tf, type Rng } from '@clip-senet/core';
 import { CameraViewConfigSchema, type CameraViewConfigInput } from './config';
 
 /** Side information of a batch: integer camera and/or view ids, each [N]. */
@@ -23,7 +22,7 @@ export interface CameraViewInputs extends SideInfo {
 }
 
 /** The CV embedding over features of width `dim`. */
-export class CameraViewEmbedding extends Component<CameraViewInputs, tf.Tensor2D> {
+export class CameraViewEmbedding extends Module {
   readonly dim: number;
   readonly numCameras: number;
   readonly numViews: number;

@@ -17,13 +17,11 @@
  * Tensors (present per variant): `fc.*` (FC over the concatenation, [dS + dA, outDim]), `afem.*`,
  * `proj_a.*`, `proj_s.*`, `gate.*`, `camera_view.camera`, `camera_view.view`.
  */
-import { tf, type Rng } from '@clip-senet/core';
+import { Linear, Module, tf, type ForwardOptions, type Rng } from '@clip-senet/core';
 import { Afem } from './afem';
 import { CameraViewEmbedding, type SideInfo } from './camera-view';
-import { Component, type ForwardOptions } from './component';
 import { FusionConfigSchema, type FusionConfig, type FusionConfigInput, type FusionName } from './config';
 import { boundVariant, type FusionDims, type FusionOps, type FusionPart } from './fusion-variants';
-import { Linear } from './layers';
 
 export type { FusionDims } from './fusion-variants';
 
@@ -39,7 +37,7 @@ export interface FusionInputs extends SideInfo {
 }
 
 /** A fusion head; see the module header for the variants. */
-export class Fusion extends Component<FusionInputs, tf.Tensor2D> {
+export class Fusion extends Module {
   readonly name: FusionName;
   readonly config: FusionConfig;
   readonly appearanceDim: number;

@@ -12,10 +12,6 @@ export { FUSION_VARIANTS, fusionVariant, boundVariant } from './fusion-variants'
 export type { FusionDims, FusionOps, FusionPart, FusionVariant, AnyFusionVariant } from './fusion-variants';
 export { CameraViewEmbedding } from './camera-view';
 export type { CameraViewInputs, SideInfo } from './camera-view';
-export { Linear, BatchNorm1d } from './layers';
-export type { LinearOptions, BatchNormOptions } from './layers';
-export { Component } from './component';
-export type { ForwardOptions } from './component';
 
 // registries
 export { fusions, buildFusion, afemPresets, buildAfem } from './registry';

@@ -14,8 +14,8 @@ export {
 export type { BackboneConfig, BackboneConfigInput, ClipTextConfig } from './config';
 
 // models
-export { Module, countParams, toTorchShape } from './module';
-export type { ParamSpec, ParamLayout, InitSpec, ForwardOptions } from './module';
+export { SpecModule, countParams, toTorchShape } from './module';
+export type { ParamSpec, ParamLayout, InitSpec } from './module';
 export { ResNet, resnetSpecs, STAGES } from './resnet';
 export type { ResNetArch, CnnOutput, StageName } from './resnet';
 export { ClipVisionTransformer, clipVitSpecs } from './clip-vit';

@@ -4,7 +4,7 @@
  * end-of-text token (argmax of the token ids, as OpenAI CLIP), `text_projection`.
  */
 import { tf, type Rng } from '@clip-senet/core';
-import { Module, type ParamSpec } from './module';
+import { SpecModule, type ParamSpec } from './module';
 import { affineSpecs, layerNorm } from './ops';
 import { runTransformer, transformerSpecs, type Activation } from './transformer';
 
@@ -38,7 +38,7 @@ export function causalMask(l: number): tf.Tensor2D {
 }
 
 /** CLIP text encoder. */
-export class ClipTextTransformer extends Module {
+export class ClipTextTransformer extends SpecModule {
   readonly family = 'clip-text' as const;
   readonly arch: ClipTextArch;
   readonly featureDim: number;

@@ -5,8 +5,8 @@
  * resampling of the position-embedding grid (as open_clip `resize_pos_embed`), differentiable in the
  * learned grid. Input NHWC, already CLIP-normalised.
  */
-import { tf, type Rng } from '@clip-senet/core';
-import { Module, type ForwardOptions, type ParamSpec } from './module';
+import { tf, type ForwardOptions, type Rng } from '@clip-senet/core';
+import { SpecModule, type ParamSpec } from './module';
 import { affineSpecs, conv2d, layerNorm } from './ops';
 import { resizeGrid } from './interpolate';
 import { runTransformer, transformerSpecs, type Activation } from './transformer';
@@ -52,7 +52,7 @@ export function clipVitSpecs(a: ClipVitArch): ParamSpec[] {
 }
 
 /** CLIP ViT image encoder. */
-export class ClipVisionTransformer extends Module {
+export class ClipVisionTransformer extends SpecModule {
   readonly family = 'clip-vit' as const;
   readonly arch: ClipVitArch;
   /** Dimension of `features` (the projected embedding). */

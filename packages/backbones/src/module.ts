@@ -1,12 +1,13 @@
 /**
- * A minimal PyTorch-like module: explicit parameter tensors in a named map, no tf.layers.
+ * Backbones declare their tensors up front: a {@link SpecModule} is core's `Module` built from a list of
+ * {@link ParamSpec}s (core keeps the bookkeeping — params, buffers, train/eval, disposal — in one place).
  *
- * Every parameter and buffer is declared up front as a {@link ParamSpec} whose name is the canonical
+ * Every parameter and buffer is declared as a {@link ParamSpec} whose name is the canonical
  * PyTorch name (torchvision / OpenAI CLIP state-dict key, e.g. `layer1.0.conv1.weight`) and whose shape
  * is the tfjs layout. The `layout` says how that tfjs layout relates to the PyTorch one, so weight
  * import/export is a key map plus {@link toTorchShape}/{@link fromTorch} conversions.
  */
-import { hostValues, tf, type Rng } from '@clip-senet/core';
+import { hostValues, Module, tf, type Rng } from '@clip-senet/core';
 
 /**
  * How a tensor's tfjs layout relates to its PyTorch layout.
@@ -108,12 +109,12 @@ function fillNormal(data: Float32Array, std: number, rng: Rng): void {
   }
 }
 
-function initialValue(spec: ParamSpec, rng: Rng): tf.Tensor {
+function initialValues(spec: ParamSpec, rng: Rng): Float32Array {
   const size = spec.shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(size);
   if (spec.init.kind === 'const') data.fill(spec.init.value);
   else fillNormal(data, spec.init.std, rng);
-  return tf.tensor(data, [...spec.shape], 'float32');
+  return data;
 }
 
 /** Number of elements declared by a spec list (trainable parameters only unless `includeBuffers`). */
@@ -123,88 +124,20 @@ export function countParams(specs: readonly ParamSpec[], includeBuffers = false)
   return n;
 }
 
-/** Options of a forward pass. */
-export interface ForwardOptions {
-  /** Train mode (BatchNorm uses batch statistics and updates running stats). Default: the module's mode. */
-  readonly training?: boolean;
-}
-
 /**
- * Base class: holds `params` (trainable `tf.Variable`s) and `buffers` (non-trainable) keyed by canonical
- * names, a train/eval flag, and disposal. Subclasses declare their specs and implement `forward`.
+ * Core's `Module` with every tensor declared by a {@link ParamSpec} (canonical name, tfjs shape, PyTorch layout,
+ * initialiser), initialised in declaration order from `rng`. Subclasses pass their specs and implement `forward`.
  */
-export abstract class Module {
-  /** Trainable parameters by canonical name (tfjs layout). */
-  readonly params = new Map<string, tf.Variable>();
-  /** Non-trainable state (BatchNorm running stats) by canonical name. */
-  readonly buffers = new Map<string, tf.Variable>();
+export abstract class SpecModule extends Module {
   /** Every declared tensor by canonical name. */
   readonly specs = new Map<string, ParamSpec>();
-  /** Train mode flag (PyTorch `module.training`). */
-  training = false;
 
   protected constructor(specs: readonly ParamSpec[], rng: Rng) {
+    super();
     for (const spec of specs) {
-      if (this.specs.has(spec.name)) throw new Error(`Module: duplicate tensor name '${spec.name}'`);
+      if (this.specs.has(spec.name)) throw new Error(`${this.constructor.name}: duplicate tensor name '${spec.name}'`);
       this.specs.set(spec.name, spec);
-      const init = initialValue(spec, rng);
-      const v = tf.variable(init, spec.kind === 'param');
-      init.dispose();
-      (spec.kind === 'param' ? this.params : this.buffers).set(spec.name, v);
+      this.addVariable(spec.name, initialValues(spec, rng), spec.shape, spec.kind);
     }
-  }
-
-  /** The parameter or buffer `name`; throws naming it if undeclared. */
-  t(name: string): tf.Variable {
-    const v = this.params.get(name) ?? this.buffers.get(name);
-    if (!v) throw new Error(`${this.constructor.name}: no tensor named '${name}'`);
-    return v;
-  }
-
-  /** Whether a tensor named `name` is declared. */
-  has(name: string): boolean {
-    return this.specs.has(name);
-  }
-
-  /** Switch to train (`true`) or eval mode; returns this. */
-  train(mode = true): this {
-    this.training = mode;
-    return this;
-  }
-
-  /** Switch to eval mode; returns this. */
-  eval(): this {
-    return this.train(false);
-  }
-
-  /** Trainable variables (for optimisers / `tf.variableGrads`). */
-  trainableVariables(): tf.Variable[] {
-    return [...this.params.values()];
-  }
-
-  /** Number of trainable scalars. */
-  numParams(): number {
-    return countParams([...this.specs.values()]);
-  }
-
-  /** Replace a tensor's value (shape must match). */
-  assign(name: string, value: tf.Tensor): void {
-    const v = this.t(name);
-    if (!tf.util.arraysEqual(v.shape, value.shape)) {
-      throw new Error(`${this.constructor.name}.assign('${name}'): shape [${value.shape}] ≠ declared [${v.shape}]`);
-    }
-    v.assign(value);
-  }
-
-  /** Free every variable. */
-  dispose(): void {
-    for (const v of this.params.values()) v.dispose();
-    for (const v of this.buffers.values()) v.dispose();
-    this.params.clear();
-    this.buffers.clear();
-  }
-
-  protected isTraining(opts?: ForwardOptions): boolean {
-    return opts?.training ?? this.training;
   }
 }

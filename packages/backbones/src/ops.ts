@@ -4,8 +4,8 @@
  * (`tf.moments` uses a broadcasting squaredDifference whose gradient is wrong, so moments are
  * computed as `mean(square(x - mean))`; no strided slices).
  */
-import { batchNormTrain, groupedConv2d, tf } from '@clip-senet/core';
-import type { Module, ParamSpec } from './module';
+import { batchNormTrain, groupedConv2d, tf, type Module } from '@clip-senet/core';
+import type { ParamSpec } from './module';
 
 // ---------------------------------------------------------------------------------------------------
 // Spec helpers (PyTorch default inits where it matters for tests; pretrained weights replace them)

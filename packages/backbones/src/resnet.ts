@@ -6,8 +6,8 @@
  * Tensor names are the torchvision / IBN-Net state-dict keys; the FC head is not part of the backbone.
  * Input NHWC; output the pooled feature `[N, C]` plus the named stage maps.
  */
-import { tf, type Rng } from '@clip-senet/core';
-import { Module, type ForwardOptions, type ParamSpec } from './module';
+import { tf, type ForwardOptions, type Rng } from '@clip-senet/core';
+import { SpecModule, type ParamSpec } from './module';
 import { batchNorm, batchNormRelu, bnSpecs, affineSpecs, conv2d, convSpecs, instanceNorm, linear, linearSpecs, maxPool } from './ops';
 
 /** Architecture of a ResNet-family backbone (already validated; see `ResNetConfigSchema`). */
@@ -109,7 +109,7 @@ export function resnetSpecs(arch: ResNetArch): ParamSpec[] {
 const convOut = (n: number, k: number, s: number, p: number): number => Math.floor((n + 2 * p - k) / s) + 1;
 
 /** A ResNet / IBN-a / ResNeXt / SE-ResNet backbone. */
-export class ResNet extends Module {
+export class ResNet extends SpecModule {
   readonly family = 'cnn' as const;
   readonly arch: ResNetArch;
   /** Channels of the pooled feature. */

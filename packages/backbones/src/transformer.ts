@@ -3,8 +3,8 @@
  * layout: `x + attn(ln_1(x))`, `x + mlp(ln_2(x))`, fused `attn.in_proj_weight` (q, k, v stacked), `attn.out_proj`,
  * `mlp.c_fc` → activation → `mlp.c_proj`.
  */
-import { tf } from '@clip-senet/core';
-import type { Module, ParamSpec } from './module';
+import { tf, type Module } from '@clip-senet/core';
+import type { ParamSpec } from './module';
 import { affineSpecs, gelu, layerNorm, linear, linearSpecs, quickGelu } from './ops';
 
 /** MLP activation: exact GELU (TinyCLIP, open_clip) or QuickGELU (OpenAI ViT-B). */

@@ -8,12 +8,12 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { tf, readSafetensors, toFloat32, writeSafetensors, type SafeDtype, type SafeTensor } from '@clip-senet/core';
-import { fromTorch, toTorchData, toTorchShape, type Module, type ParamSpec } from './module';
+import { fromTorch, toTorchData, toTorchShape, type SpecModule, type ParamSpec } from './module';
 import { isZip, readTorchCheckpoint } from './torch-checkpoint';
 import { detectFormat, isIgnorable, keyMapFor, type KeyRule, type ModelFamily, type WeightFormat } from './key-maps';
 
 /** A model with a key map (every backbone and the text tower). */
-export type WeightModel = Module & { readonly family: ModelFamily };
+export type WeightModel = SpecModule & { readonly family: ModelFamily };
 
 /** Options of {@link loadWeights}. */
 export interface LoadWeightsOptions {

@@ -11,6 +11,11 @@ export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, Variable, Sc
 export { groupedConv2d } from './kernels/grouped-conv';
 export { hostValues } from './host-values';
 export { expectNoLeaks, expectNoLeaksSync, type LeakCheckOptions } from './leak-check';
+// the one module base (params, buffers, train/eval, child prefixes, disposal) and the two layers beside it
+export { Module, normalArray, uniformArray } from './module';
+export type { ForwardOptions } from './module';
+export { Linear, BatchNorm1d } from './layers';
+export type { LinearOptions, BatchNormOptions } from './layers';
 export { batchNormTrain } from './kernels/batchnorm-train';
 export type { BatchNormTrainOptions, BatchNormTrainResult } from './kernels/batchnorm-train';
 

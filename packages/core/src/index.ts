@@ -17,6 +17,11 @@ export type { AdamUpdateHyper, AdamUpdateResult } from './kernels/adam-update';
 export { tfGemm } from './gemm';
 export { hostValues, WebGPUDeviceError, webgpuDeviceFailure } from './webgpu';
 export { expectNoLeaks, expectNoLeaksSync, type LeakCheckOptions } from './leak-check';
+// the one module base (params, buffers, train/eval, child prefixes, disposal) and the two layers beside it
+export { Module, normalArray, uniformArray } from './module';
+export type { ForwardOptions } from './module';
+export { Linear, BatchNorm1d } from './layers';
+export type { LinearOptions, BatchNormOptions } from './layers';
 export type { KernelPatchReport } from './kernels/index';
 
 // tf-free utilities (also importable without tfjs as '@clip-senet/core/base'). base.ts is itself the curated

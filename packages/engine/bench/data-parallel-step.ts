@@ -98,7 +98,7 @@ const dp = mode === 'single'
     ...(mode === 'dp-local' ? { workers: workers - 1, local: replicaOf(m, l) } : { workers }),
     split: splitLoadedBatch,
   });
-const gradients = dp ? dp.gradients(optimizer.params, m.buffers()) : async (b: LoadedBatch, ctx: Parameters<GradientFn<LoadedBatch>>[1]) => localGradients(lossFn, optimizer.params, b, ctx);
+const gradients = dp ? dp.gradients(optimizer.params, m.buffers) : async (b: LoadedBatch, ctx: Parameters<GradientFn<LoadedBatch>>[1]) => localGradients(lossFn, optimizer.params, b, ctx);
 /** CPU ms of every thread of this process (Linux /proc; empty elsewhere). */
 function threadCpu(): Map<number, number> {
   try {

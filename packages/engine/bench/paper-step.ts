@@ -65,7 +65,7 @@ const heapMiB = (): number | null => {
 };
 const builtTensorMiB = Math.round(tf.memory().numBytes / 2 ** 20);
 process.stderr.write(
-  `[paper-step] built: ${m.params().size} parameter tensors (${trainableVariables(m, l).size} trainable), tensors ${Math.round(tf.memory().numBytes / 2 ** 20)} MiB, wasm heap ${heapMiB() ?? 'n/a'} MiB, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB\n`,
+  `[paper-step] built: ${m.params.size} parameter tensors (${trainableVariables(m, l).size} trainable), tensors ${Math.round(tf.memory().numBytes / 2 ** 20)} MiB, wasm heap ${heapMiB() ?? 'n/a'} MiB, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB\n`,
 );
 
 /** One fixed random batch (images already decoded and normalised), K = 2 images per identity. */

@@ -46,7 +46,7 @@ describe('end to end on a tiny synthetic world', () => {
       const losses = buildLosses([{ name: 'cross-entropy' }, { name: 'supcon' }]);
       const optimizer = buildOptimizer({ name: 'adam', lr: 3e-3 }, trainableVariables(model, losses));
       const params = checkpointParams(model, losses);
-      const buffers = model.buffers();
+      const buffers = model.buffers;
       const resumed = resumeState(runDir, { params, buffers, optimizer });
       const sampler = createPKSampler(ds.train, { P: 3, K: 2, rng: new Rng(1), ...(resumed ? { state: resumed.data as PKSamplerState } : {}) });
       const loader = createBatchLoader({ branches: model.branchInputs().map((b) => ({ size: b.size, normalization: b.normalization, flipProb: 0.5 })), seed: 5, workers: 0 });
@@ -103,8 +103,8 @@ describe('end to end on a tiny synthetic world', () => {
       config: { epochs: 3, sampler: { P: 3, K: 2 }, optimizer: { name: 'adam' as const, lr: 3e-3 }, loader: { workers: 0 }, checkpoint: { everySteps: 5 } },
       evaluation: { query: ds.query, gallery: ds.gallery, protocol: veri776() }, progress: false, keepModel: true,
     };
-    const weights = (m: { params(): Map<string, { dataSync(): ArrayLike<number> }>; buffers(): Map<string, { dataSync(): ArrayLike<number> }> }) =>
-      Object.fromEntries([...m.params(), ...m.buffers()].map(([k, v]) => [k, JSON.stringify(Array.from(v.dataSync()))]));
+    const weights = (m: { params: ReadonlyMap<string, { dataSync(): ArrayLike<number> }>; buffers: ReadonlyMap<string, { dataSync(): ArrayLike<number> }> }) =>
+      Object.fromEntries([...m.params, ...m.buffers].map(([k, v]) => [k, JSON.stringify(Array.from(v.dataSync()))]));
     const full = await runTraining({ ...base, runDir: join(dir, 'run-full') });
     expect(full.result.reason).toBe('completed');
     expect(full.evaluation?.protocolId).toBe('veri776/no-rr/cosine/non-interp');

@@ -71,7 +71,7 @@ describe('feature extraction', () => {
     });
     const { query, gallery } = loadVeRi776(world.root, { expectedCounts: {} });
     const model = tinyModel();
-    const bias = model.params().get('fusion.fc.bias')!;
+    const bias = model.params.get('fusion.fc.bias')!;
     bias.assign(tf.fill(bias.shape, Number.NaN));
     const loader = createBatchLoader({ branches: model.branchInputs().map((b) => ({ size: b.size, normalization: b.normalization, flipProb: 0 })), seed: 0, workers: 0 });
     await expectNoLeaks(async () => {

@@ -82,7 +82,7 @@ export function trainableVariables(model: ClipSenetModel, losses?: LossSet): Map
 
 /** Everything a checkpoint saves: all model parameters (frozen too) plus the losses' parameters. */
 export function checkpointParams(model: ClipSenetModel, losses?: LossSet): Map<string, Variable> {
-  const out = model.params();
+  const out = model.params;
   for (const [k, v] of losses?.params ?? []) out.set(`loss.${k}`, v);
   return out;
 }

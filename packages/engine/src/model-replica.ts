@@ -27,7 +27,7 @@ export function replicaOf(model: ClipSenetModel, losses: LossSet): Replica {
   const cv = model.config.fusion.cameraView;
   return {
     params: trainableVariables(model, losses),
-    buffers: model.buffers(),
+    buffers: model.buffers,
     lossFn(p) {
       const s = p as LoadedShardPayload;
       const [appearance, semantic] = s.branches.map((b) => tf.tensor4d(b.data, b.shape));

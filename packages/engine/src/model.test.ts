@@ -36,7 +36,7 @@ describe('model assembly', () => {
     expect(model.branchInputs()).toEqual([{ size: [32, 32], normalization: 'imagenet' }, { size: [32, 32], normalization: 'clip' }]);
     const trainable = model.trainableParams();
     expect([...trainable.keys()].some((k) => k.startsWith('sem.'))).toBe(false);
-    expect([...model.params().keys()].some((k) => k.startsWith('sem.'))).toBe(true);
+    expect([...model.params.keys()].some((k) => k.startsWith('sem.'))).toBe(true);
     expect(model.classifier.params.has('bias')).toBe(false);
     const losses = buildLosses([{ name: 'cross-entropy' }, { name: 'supcon' }]);
     const xa = images(4, 1);

@@ -4,13 +4,14 @@
  * optional BNNeck; bias-free classifier → logits (CE); retrieval / metric features pre- or post-BN (knobs).
  *
  * Each branch has its own input tensor (its size and normalisation, see `branchInputs`); with a frozen SEM
- * its variables are not trainable and it always runs in eval mode. Parameter names are prefixed by part:
- * `appearance.*`, `sem.*`, `fusion.*`, `neck.*`, `classifier.*` (checkpoint keys).
+ * its variables are not trainable and it always runs in eval mode. The model is a core `Module` whose children are
+ * the parts, adopted under their prefixes — `appearance.*`, `sem.*`, `fusion.*`, `neck.*`, `classifier.*` — so
+ * `params` / `buffers` hold every tensor under its checkpoint key.
  */
-import { tf, type Rng } from '@clip-senet/core';
+import { BatchNorm1d, Linear, Module, tf, type Rng } from '@clip-senet/core';
 import type { Tensor1D, Tensor2D, Tensor4D, Variable } from '@clip-senet/core';
 import { buildBackbone, type Backbone, type ClipVisionTransformer } from '@clip-senet/backbones';
-import { BatchNorm1d, buildFusion, fusionVariant, Linear, type Fusion } from '@clip-senet/afem';
+import { buildFusion, fusionVariant, type Fusion } from '@clip-senet/afem';
 import { ModelConfigSchema, type BranchInputConfig, type ModelConfig, type ModelConfigInput } from './model-config';
 
 /** Inputs of one forward pass. */
@@ -44,31 +45,32 @@ export interface BuildModelOptions {
 }
 
 /** The assembled model. */
-export class ClipSenetModel {
+export class ClipSenetModel extends Module {
   readonly config: ModelConfig;
   readonly appearance: Backbone;
   readonly sem: ClipVisionTransformer | undefined;
   readonly fusion: Fusion;
   readonly bnneck: BatchNorm1d | undefined;
   readonly classifier: Linear;
-  training = false;
 
   constructor(config: ModelConfig, opts: BuildModelOptions) {
+    super();
     this.config = config;
     const { rng } = opts;
-    this.appearance = buildBackbone(config.appearance.backbone, { rng: rng.derive('appearance') });
-    if (this.appearance.family !== 'cnn') throw new Error(`model: appearance backbone '${config.appearance.backbone.name}' is not a CNN`);
+    const appearance = buildBackbone(config.appearance.backbone, { rng: rng.derive('appearance') });
+    if (appearance.family !== 'cnn') throw new Error(`model: appearance backbone '${config.appearance.backbone.name}' is not a CNN`);
+    this.appearance = this.addChild('appearance', appearance);
     if (config.sem !== null && fusionVariant(config.fusion.name).reads.semantic) {
       const sem = buildBackbone(config.sem.backbone, { rng: rng.derive('sem') });
       if (sem.family !== 'clip-vit') throw new Error(`model: SEM backbone '${config.sem.backbone.name}' is not a CLIP ViT`);
-      this.sem = sem as ClipVisionTransformer;
+      this.sem = this.addChild('sem', sem as ClipVisionTransformer);
     }
     const dims = { appearanceDim: this.appearance.featureDim, semanticDim: this.sem?.featureDim ?? 0 };
-    this.fusion = buildFusion(config.fusion, dims, rng.derive('fusion'));
+    this.fusion = this.addChild('fusion', buildFusion(config.fusion, dims, rng.derive('fusion')));
     const d = this.fusion.outDim;
-    if (config.neck.bnneck) this.bnneck = new BatchNorm1d({ dim: d });
+    if (config.neck.bnneck) this.bnneck = this.addChild('neck', new BatchNorm1d({ dim: d }));
     if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1) throw new Error(`model: numClasses must be ≥ 1, got ${opts.numClasses}`);
-    this.classifier = new Linear({ inDim: d, outDim: opts.numClasses, bias: !config.neck.bnneck }, rng.derive('classifier'));
+    this.classifier = this.addChild('classifier', new Linear({ inDim: d, outDim: opts.numClasses, bias: !config.neck.bnneck }, rng.derive('classifier')));
   }
 
   /** Feature width D. */
@@ -81,47 +83,15 @@ export class ClipSenetModel {
     return this.sem !== undefined && this.config.sem?.freeze === false;
   }
 
-  private parts(): [string, { params: Map<string, Variable>; buffers: Map<string, Variable> } | undefined][] {
-    return [['appearance', this.appearance], ['sem', this.sem], ['fusion', this.fusion], ['neck', this.bnneck], ['classifier', this.classifier]];
-  }
-
-  private collect(kind: 'params' | 'buffers', trainableOnly: boolean): Map<string, Variable> {
-    const out = new Map<string, Variable>();
-    for (const [prefix, part] of this.parts()) {
-      if (!part || (trainableOnly && prefix === 'sem' && !this.semTrainable)) continue;
-      for (const [k, v] of part[kind]) out.set(`${prefix}.${k}`, v);
-    }
-    return out;
-  }
-
-  /** Every parameter (frozen ones too) by prefixed name — what checkpoints save. */
-  params(): Map<string, Variable> {
-    return this.collect('params', false);
-  }
-
-  /** Parameters the optimiser updates (the SEM's only when not frozen). */
+  /** Parameters the optimiser updates: `params` less a frozen SEM's. */
   trainableParams(): Map<string, Variable> {
-    return this.collect('params', true);
-  }
-
-  /** Non-trainable state (BatchNorm running statistics) by prefixed name. */
-  buffers(): Map<string, Variable> {
-    return this.collect('buffers', false);
-  }
-
-  /** Train (true) or eval mode. */
-  train(mode = true): this {
-    this.training = mode;
-    return this;
-  }
-
-  eval(): this {
-    return this.train(false);
+    if (this.semTrainable || this.sem === undefined) return new Map(this.params);
+    return new Map([...this.params].filter(([k]) => !k.startsWith('sem.')));
   }
 
   /** Run the model; in training mode also returns classifier logits. Caller owns the outputs. */
   forward(inputs: ModelInputs): ModelOutputs {
-    const training = this.training;
+    const training = this.training; // the parts get their mode per call (a frozen SEM stays in eval)
     return tf.tidy(() => {
       const ta = this.appearance.forward(inputs.appearance, { training }).features;
       let ts: Tensor2D | undefined;
@@ -143,15 +113,6 @@ export class ClipSenetModel {
   /** Input size and normalisation of each branch, in `ModelInputs` order (appearance, then SEM if any). */
   branchInputs(): BranchInputConfig[] {
     return this.sem && this.config.sem ? [this.config.appearance.input, this.config.sem.input] : [this.config.appearance.input];
-  }
-
-  dispose(): void {
-    for (const [, part] of this.parts()) {
-      if (!part) continue;
-      for (const v of [...part.params.values(), ...part.buffers.values()]) v.dispose();
-      part.params.clear();
-      part.buffers.clear();
-    }
   }
 }
 

@@ -40,8 +40,8 @@ function runChild(runDir: string) {
 
 describe('resume across processes', () => {
   it('kill -9 mid-run, resume in another process: final weights and metrics equal an uninterrupted run; the killed process\'s temporary files are removed', async () => {
-    const weights = (m: { params(): Map<string, { dataSync(): ArrayLike<number> }>; buffers(): Map<string, { dataSync(): ArrayLike<number> }> }) =>
-      Object.fromEntries([...m.params(), ...m.buffers()].map(([k, v]) => [k, JSON.stringify(Array.from(v.dataSync()))]));
+    const weights = (m: { params: ReadonlyMap<string, { dataSync(): ArrayLike<number> }>; buffers: ReadonlyMap<string, { dataSync(): ArrayLike<number> }> }) =>
+      Object.fromEntries([...m.params, ...m.buffers].map(([k, v]) => [k, JSON.stringify(Array.from(v.dataSync()))]));
 
     const runDir = join(dir, 'killed');
     const killed = runChild(runDir);

@@ -108,7 +108,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunTraining
   const b = build(opts, cfg);
   const ckptDir = join(opts.runDir, 'checkpoints');
   const params = checkpointParams(b.model, b.losses);
-  const buffers = b.model.buffers();
+  const buffers = b.model.buffers;
   const loaders: BatchLoader[] = [];
   let dp: DataParallel<LoadedBatch> | undefined;
   try {

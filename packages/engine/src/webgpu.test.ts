@@ -76,7 +76,7 @@ async function handRun(runDir: string, steps: number, extra: TrainHook[] = []): 
   const losses = buildLosses(LOSSES);
   const optimizer = buildOptimizer({ name: 'adam', lr: 3e-3 }, trainableVariables(model, losses));
   const params = checkpointParams(model, losses);
-  const buffers = model.buffers();
+  const buffers = model.buffers;
   const resumed = resumeState(runDir, { params, buffers, optimizer, configHash: 'webgpu-test' });
   const sampler = createPKSampler(ds.train, { P: 3, K: 2, rng: new Rng(1), ...(resumed ? { state: resumed.data as PKSamplerState } : {}) });
   const loader = createBatchLoader({ branches: model.branchInputs().map((b) => ({ size: b.size, normalization: b.normalization, flipProb: 0.5 })), seed: 5, workers: 0 });

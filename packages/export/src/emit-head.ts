@@ -5,7 +5,8 @@
  * `afem.*` (Linear → BN → ReLU → grouped weighting, residual), `proj_a.*` / `proj_s.*` when a branch is projected,
  * `gate.*`, `camera_view.{camera,view}`. Eval mode.
  */
-import { boundVariant, FUSION_VARIANTS, type BatchNorm1d, type Fusion, type FusionOps } from '@clip-senet/afem';
+import type { BatchNorm1d } from '@clip-senet/core';
+import { boundVariant, FUSION_VARIANTS, type Fusion, type FusionOps } from '@clip-senet/afem';
 import type { OnnxGraph } from './onnx-graph';
 import type { PartWeights } from './weights';
 import { batchNorm, linear } from './emit-backbones';

@@ -40,7 +40,7 @@ export function tinyModelConfig(extra: Partial<ModelConfigInput> = {}): ModelCon
 /** Give every norm / bias vector and running statistic of `model` a non-trivial value (drawn from `seed`). */
 export function perturbVectors(model: ClipSenetModel, seed: number): void {
   const rng = new Rng(seed);
-  const all = new Map([...model.params(), ...model.buffers()]);
+  const all = new Map([...model.params, ...model.buffers]);
   tf.tidy(() => {
     for (const [name, v] of all) {
       if (v.rank !== 1) continue;

@@ -6,7 +6,7 @@
 import { tf, type Variable } from '@clip-senet/core';
 import type { OnnxGraph } from './onnx-graph';
 
-/** What the exporter needs from a module: its tensors by name (backbones' `Module`, afem's `Component`). */
+/** What the exporter needs from a module: its tensors by name (core's `Module`, which every part is). */
 export interface TensorHolder {
   readonly params: ReadonlyMap<string, Variable>;
   readonly buffers: ReadonlyMap<string, Variable>;

@@ -1,11 +1,13 @@
 /**
- * The two layers the fusion head is built from: a fully connected layer and BatchNorm1d, with PyTorch
+ * The two layers the fusion head and the model's BNNeck / classifier are built from, beside their base
+ * {@link Module}: a fully connected layer and BatchNorm1d, with PyTorch
  * semantics (nn.Linear default init; BN momentum 0.1, eps 1e-5, biased batch variance for normalisation and
  * unbiased variance for the running estimate). Written in functional tfjs style; moments are computed as
  * `mean(square(x − mean))` because the broadcasting squaredDifference gradient is broken in tfjs 4.22.
  */
-import { tf, type Rng } from '@clip-senet/core';
-import { Component, uniformArray, type ForwardOptions } from './component';
+import { tf } from './tf';
+import type { Rng } from './rng';
+import { Module, uniformArray, type ForwardOptions } from './module';
 
 /** Options of {@link Linear}. */
 export interface LinearOptions {
@@ -24,7 +26,7 @@ function assertDim(what: string, n: number): void {
  * `nn.Linear`: W and b ~ U(−1/√in, 1/√in), drawn from the seeded `rng`.
  * Tensors: `weight` [in, out], `bias` [out].
  */
-export class Linear extends Component<tf.Tensor2D, tf.Tensor2D> {
+export class Linear extends Module {
   readonly inDim: number;
   readonly outDim: number;
 
@@ -65,7 +67,7 @@ export interface BatchNormOptions {
  * (`r ← (1 − m)·r + m·stat`, the variance estimate unbiased by N/(N−1), as PyTorch). Eval mode: running stats.
  * Tensors: `weight` [C] (=1), `bias` [C] (=0), buffers `running_mean` [C] (=0), `running_var` [C] (=1).
  */
-export class BatchNorm1d extends Component<tf.Tensor2D, tf.Tensor2D> {
+export class BatchNorm1d extends Module {
   readonly dim: number;
   readonly momentum: number;
   readonly eps: number;
