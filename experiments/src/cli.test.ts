@@ -10,6 +10,9 @@ import { syntheticWorldDir } from './data';
 import { parseConfigText } from './testing';
 import { commands, main } from './cli';
 import type { ExperimentConfig } from './config';
+import { fusions } from '@clip-senet/afem';
+import { backbones } from '@clip-senet/backbones';
+import { losses } from '@clip-senet/losses';
 
 const run = promisify(execFile);
 const projectDir = fileURLToPath(new URL('..', import.meta.url));
@@ -44,6 +47,15 @@ describe('clip-senet --help', () => {
     expect(await main([name, '--help'], c.io)).toBe(0);
     expect(c.out()).toContain(`Usage: clip-senet ${name}`);
     expect(c.err()).toBe('');
+  });
+
+  it('train --help lists every backbone, fusion and loss the registries hold, with their descriptions', async () => {
+    const c = capture();
+    expect(await main(['train', '--help'], c.io)).toBe(0);
+    for (const n of backbones.list()) expect(c.out()).toContain(`${n.padEnd(24)}${backbones.get(n).describe}`);
+    for (const n of fusions.list()) expect(c.out()).toContain(`${n.padEnd(24)}${fusions.get(n).formula}`);
+    for (const n of losses.list()) expect(c.out()).toContain(`${n.padEnd(24)}${losses.get(n).describe}`);
+    expect(c.out()).toContain('resnext101-32x4d-ibn-a  ResNeXt 32×4d [3, 4, 23, 3], IBN-a');
   });
 
   it('npx clip-senet --help works from the repository root (a real bin entry)', async () => {

@@ -9,6 +9,7 @@ import { evaluationFor, metricsLine } from '../protocol';
 import { prepareBackend } from '../backend';
 import { parseCommandArgs, positiveInt, required, UsageError, type Command } from '../command';
 import { isHeld, tryLockRun } from '../ablation/run-lock';
+import { componentsHelp } from './components-help';
 
 const usage = `Usage: clip-senet train --config <file.yaml> [--set key.path=value ...] [--run-dir <dir>] [--resume] [--stop-after <n>] [--no-progress]
 
@@ -23,7 +24,9 @@ Train CLIP-SENet as the config says and evaluate at the end with the protocol it
   --no-progress      no progress bar
   -h, --help         this text
 
-Writes <run-dir>/resolved-config.yaml, log.jsonl, checkpoints/ and, when finished, results.json.`;
+Writes <run-dir>/resolved-config.yaml, log.jsonl, checkpoints/ and, when finished, results.json.
+
+${componentsHelp()}`;
 
 /** The run folder of a train invocation. */
 export function runDirOf(configPath: string, config: ExperimentConfig, flag?: string): string {

@@ -1,6 +1,7 @@
 /**
- * zod schemas + defaults for the fusion head: AFEM (Eq. 4), the camera/view embedding (CV) and the fusion
- * variants (Eq. 5 and ablations), a discriminated union on `name`. Unknown keys are errors. Every point the
+ * zod schemas + defaults for the fusion head: AFEM (Eq. 4), the camera/view embedding (CV) and one schema per
+ * fusion variant (Eq. 5 and ablations); each variant's entry (./fusion-variants) carries its schema, and the
+ * discriminated union `FusionConfigSchema` is made there from the entries. Unknown keys are errors. Every point the
  * paper leaves open is a knob here with its default documented (see ../../shared/PAPER.md).
  *
  * Feature sizes of the two branches (`appearanceDim`, `semanticDim`) are NOT config: they come from the
@@ -101,19 +102,3 @@ export const SemanticOnlyFusionConfigSchema = z.strictObject({
   useAfem: z.boolean().default(true),
   afem: FusionAfemConfigSchema.prefault({}),
 });
-
-/** Any fusion config (discriminated on `name`). */
-export const FusionConfigSchema = z.discriminatedUnion('name', [
-  ClipSenetFusionConfigSchema,
-  ConcatFcFusionConfigSchema,
-  SumFusionConfigSchema,
-  GatedFusionConfigSchema,
-  AppearanceOnlyFusionConfigSchema,
-  SemanticOnlyFusionConfigSchema,
-]);
-export type FusionConfig = z.output<typeof FusionConfigSchema>;
-export type FusionConfigInput = z.input<typeof FusionConfigSchema>;
-export type FusionName = FusionConfig['name'];
-
-/** The paper's fusion: `clip-senet`, outDim 2048, AFEM G = 32 scalar weights, no CV. */
-export const defaultFusionConfig: FusionConfig = Object.freeze(FusionConfigSchema.parse({ name: 'clip-senet' }));

@@ -4,10 +4,11 @@
  * its computation written once over {@link FusionOps}. `Fusion` (./fusion) runs that computation on tfjs tensors;
  * the ONNX exporter runs the same function on graph values, so a variant is defined in one place for both.
  *
- * Adding a variant = one schema in ./config (the typed discriminated union) + one entry here; the registry
- * (./registry) and the contract tests (fusion, webgpu, ONNX export) iterate over {@link FUSION_VARIANTS}.
+ * Adding a variant = one schema in ./config + one entry here (and its schema's type in `AnyFusionSchema`): the
+ * config union {@link FusionConfigSchema}, the registry (./registry), `--help` texts and the contract tests
+ * (fusion, webgpu, ONNX export) are made from {@link FUSION_VARIANTS}.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   AppearanceOnlyFusionConfigSchema,
   ClipSenetFusionConfigSchema,
@@ -15,9 +16,16 @@ import {
   GatedFusionConfigSchema,
   SemanticOnlyFusionConfigSchema,
   SumFusionConfigSchema,
-  type FusionConfig,
-  type FusionName,
 } from './config';
+
+/** The schema of one variant (each a member of {@link FusionConfigSchema}). */
+type AnyFusionSchema =
+  | typeof ClipSenetFusionConfigSchema | typeof ConcatFcFusionConfigSchema | typeof SumFusionConfigSchema
+  | typeof GatedFusionConfigSchema | typeof AppearanceOnlyFusionConfigSchema | typeof SemanticOnlyFusionConfigSchema;
+/** A validated config of any variant. */
+export type FusionConfig = z.output<AnyFusionSchema>;
+export type FusionConfigInput = z.input<AnyFusionSchema>;
+export type FusionName = FusionConfig['name'];
 
 /** Branch widths, known only once the backbones are built (afem never imports them). */
 export interface FusionDims {
@@ -62,20 +70,20 @@ export interface FusionOps<T> {
 }
 
 /** One fusion variant. */
-export interface FusionVariant<C extends FusionConfig = FusionConfig> {
-  readonly name: C['name'];
+export interface FusionVariant<S extends AnyFusionSchema = AnyFusionSchema> {
+  readonly name: z.output<S>['name'];
   /** The formula, for logs, `--help` texts and reports. */
   readonly formula: string;
   /** Paper reference, or "added by this project". */
   readonly source: string;
   /** Its config schema (a member of `FusionConfigSchema`). */
-  readonly schema: z.ZodType<C, z.input<z.ZodType<C>>>;
+  readonly schema: S;
   /** Which branch features it reads (an exported model has an input for each). */
   readonly reads: { readonly appearance: boolean; readonly semantic: boolean };
   /** The parts it owns, in the order their initial weights are drawn. */
-  parts(config: C, dims: FusionDims): readonly FusionPart[];
+  parts(config: z.output<S>, dims: FusionDims): readonly FusionPart[];
   /** T [N, outDim] (before the optional camera / view embedding, which `Fusion` adds to every variant). */
-  fuse<T>(ops: FusionOps<T>, config: C): T;
+  fuse<T>(ops: FusionOps<T>, config: z.output<S>): T;
 }
 
 const both = { appearance: true, semantic: true } as const;
@@ -84,9 +92,8 @@ const projections = (d: FusionDims): FusionPart[] => [
   { prefix: 'proj_a', kind: 'projection', inDim: d.appearanceDim },
   { prefix: 'proj_s', kind: 'projection', inDim: d.semanticDim },
 ];
-type Of<N extends FusionName> = Extract<FusionConfig, { name: N }>;
 
-const clipSenet: FusionVariant<Of<'clip-senet'>> = {
+const clipSenet: FusionVariant<typeof ClipSenetFusionConfigSchema> = {
   name: 'clip-senet',
   formula: 'T = FC([T_s; T_a]) + AFEM(T_s)',
   source: 'paper Eq. 5 (Table IV row 3)',
@@ -99,7 +106,7 @@ const clipSenet: FusionVariant<Of<'clip-senet'>> = {
   fuse: (o) => o.add(o.linear('fc', o.concatSemanticAppearance()), o.afem(o.semantic())),
 };
 
-const concatFc: FusionVariant<Of<'concat-fc'>> = {
+const concatFc: FusionVariant<typeof ConcatFcFusionConfigSchema> = {
   name: 'concat-fc',
   formula: 'T = FC([T_s; T_a])',
   source: 'paper Table IV row 2 (+SEM, no AFEM)',
@@ -109,7 +116,7 @@ const concatFc: FusionVariant<Of<'concat-fc'>> = {
   fuse: (o) => o.linear('fc', o.concatSemanticAppearance()),
 };
 
-const sum: FusionVariant<Of<'sum'>> = {
+const sum: FusionVariant<typeof SumFusionConfigSchema> = {
   name: 'sum',
   formula: 'T = P_a(T_a) + P_s(T_s)',
   source: 'added by this project (fusion ablation)',
@@ -119,7 +126,7 @@ const sum: FusionVariant<Of<'sum'>> = {
   fuse: (o) => o.add(o.projectAppearance(), o.projectSemantic()),
 };
 
-const gated: FusionVariant<Of<'gated'>> = {
+const gated: FusionVariant<typeof GatedFusionConfigSchema> = {
   name: 'gated',
   formula: 'g = σ(FC([T_s; T_a])); T = g ⊙ P_s(T_s) + (1 − g) ⊙ P_a(T_a)',
   source: 'added by this project (fusion ablation)',
@@ -132,7 +139,7 @@ const gated: FusionVariant<Of<'gated'>> = {
   },
 };
 
-const appearanceOnly: FusionVariant<Of<'appearance-only'>> = {
+const appearanceOnly: FusionVariant<typeof AppearanceOnlyFusionConfigSchema> = {
   name: 'appearance-only',
   formula: 'T = P_a(T_a)',
   source: 'paper Table IV row 1 (baseline)',
@@ -142,7 +149,7 @@ const appearanceOnly: FusionVariant<Of<'appearance-only'>> = {
   fuse: (o) => o.output(o.projectAppearance()),
 };
 
-const semanticOnly: FusionVariant<Of<'semantic-only'>> = {
+const semanticOnly: FusionVariant<typeof SemanticOnlyFusionConfigSchema> = {
   name: 'semantic-only',
   formula: 'T = AFEM(T_s)  (P_s(T_s) with useAfem: false)',
   source: 'added by this project (fusion ablation)',
@@ -153,10 +160,19 @@ const semanticOnly: FusionVariant<Of<'semantic-only'>> = {
 };
 
 /** A variant of any name (each paired with its own config type). */
-export type AnyFusionVariant = { [N in FusionName]: FusionVariant<Of<N>> }[FusionName];
+export type AnyFusionVariant = AnyFusionSchema extends infer S ? (S extends AnyFusionSchema ? FusionVariant<S> : never) : never;
 
-/** Every fusion variant, in the order of `FusionConfigSchema`'s options. */
-export const FUSION_VARIANTS: readonly AnyFusionVariant[] = [clipSenet, concatFc, sum, gated, appearanceOnly, semanticOnly];
+/** Every fusion variant, in `--help` order. */
+const VARIANTS = [clipSenet, concatFc, sum, gated, appearanceOnly, semanticOnly] as const;
+export const FUSION_VARIANTS: readonly AnyFusionVariant[] = VARIANTS;
+
+type SchemasOf<T extends readonly { readonly schema: unknown }[]> = { -readonly [K in keyof T]: T[K]['schema'] };
+
+/** Any fusion config: the discriminated union (on `name`) of the variants' schemas. */
+export const FusionConfigSchema = z.discriminatedUnion('name', VARIANTS.map((v) => v.schema) as unknown as SchemasOf<typeof VARIANTS>);
+
+/** The paper's fusion: `clip-senet`, outDim 2048, AFEM G = 32 scalar weights, no CV. */
+export const defaultFusionConfig: FusionConfig = Object.freeze(FusionConfigSchema.parse({ name: 'clip-senet' }));
 
 /** The variant of `config.name` (an error naming the known ones otherwise). */
 export function fusionVariant(name: string): AnyFusionVariant {

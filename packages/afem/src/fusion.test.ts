@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
 import { Afem } from './afem';
 import { CameraViewEmbedding } from './camera-view';
-import { defaultFusionConfig, FusionConfigSchema, type FusionConfigInput, type FusionName } from './config';
+import { defaultFusionConfig, FusionConfigSchema, type FusionConfigInput, type FusionName } from './fusion-variants';
 import type { Fusion } from './fusion';
 import { buildFusion, fusions } from './registry';
 import { boundVariant, FUSION_VARIANTS, fusionVariant } from './fusion-variants';

@@ -20,8 +20,7 @@
 import { Linear, Module, tf, type ForwardOptions, type Rng } from '@clip-senet/core';
 import { Afem } from './afem';
 import { CameraViewEmbedding, type SideInfo } from './camera-view';
-import { FusionConfigSchema, type FusionConfig, type FusionConfigInput, type FusionName } from './config';
-import { boundVariant, type FusionDims, type FusionOps, type FusionPart } from './fusion-variants';
+import { boundVariant, FusionConfigSchema, type FusionConfig, type FusionConfigInput, type FusionDims, type FusionName, type FusionOps, type FusionPart } from './fusion-variants';
 
 export type { FusionDims } from './fusion-variants';
 

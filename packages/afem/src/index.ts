@@ -8,8 +8,8 @@ export { Afem } from './afem';
 export type { AfemOptions } from './afem';
 export { Fusion } from './fusion';
 export type { FusionInputs, FusionOptions } from './fusion';
-export { FUSION_VARIANTS, fusionVariant, boundVariant } from './fusion-variants';
-export type { FusionDims, FusionOps, FusionPart, FusionVariant, AnyFusionVariant } from './fusion-variants';
+export { FUSION_VARIANTS, fusionVariant, boundVariant, FusionConfigSchema, defaultFusionConfig } from './fusion-variants';
+export type { FusionDims, FusionOps, FusionPart, FusionVariant, AnyFusionVariant, FusionConfig, FusionConfigInput, FusionName } from './fusion-variants';
 export { CameraViewEmbedding } from './camera-view';
 export type { CameraViewInputs, SideInfo } from './camera-view';
 
@@ -23,8 +23,6 @@ export {
   defaultAfemConfig,
   FusionAfemConfigSchema,
   CameraViewConfigSchema,
-  FusionConfigSchema,
-  defaultFusionConfig,
   ClipSenetFusionConfigSchema,
   ConcatFcFusionConfigSchema,
   SumFusionConfigSchema,
@@ -37,7 +35,4 @@ export type {
   AfemConfigInput,
   CameraViewConfig,
   CameraViewConfigInput,
-  FusionConfig,
-  FusionConfigInput,
-  FusionName,
 } from './config';

@@ -5,8 +5,8 @@
  */
 import { createRegistry, type Rng } from '@clip-senet/core';
 import { Afem } from './afem';
-import { AfemConfigSchema, FusionConfigSchema, type AfemConfigInput, type FusionConfigInput } from './config';
-import { FUSION_VARIANTS, type AnyFusionVariant } from './fusion-variants';
+import { AfemConfigSchema, type AfemConfigInput } from './config';
+import { FUSION_VARIANTS, FusionConfigSchema, type AnyFusionVariant, type FusionConfigInput } from './fusion-variants';
 import { Fusion, type FusionDims } from './fusion';
 
 /** A fusion registry entry: the variant itself (schema, formula, source, parts, computation; ./fusion-variants). */

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, tf } from '@clip-senet/core';
 import { hostNormal, moduleParity, webgpuForTests, type ParityModule, describeOnWebGPU } from '@clip-senet/core/webgpu-testing';
-import type { FusionConfigInput, FusionName } from './config';
+import type { FusionConfigInput, FusionName } from './fusion-variants';
 import { afemPresets, buildAfem, buildFusion, fusions } from './registry';
 
 const target = await webgpuForTests();

@@ -1,18 +1,14 @@
 /**
  * zod schemas for backbone configs: a discriminated union on `name` — a registry preset
- * (`resnet50-ibn-a`, `tinyclip-vit-8m-16`, …) with its knobs, or a fully custom `resnet` / `clip-vit`.
+ * (`resnet50-ibn-a`, `tinyclip-vit-8m-16`, …; the names are ./presets' tables) with its knobs, or a fully custom
+ * `resnet` / `clip-vit`. Each registry entry (./registry) carries the member of this union it validates.
  * Unknown keys are errors.
  */
 import { z } from 'zod';
+import { CNN_PRESETS, VIT_PRESETS } from './presets';
 
-export const CNN_PRESETS = [
-  'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet50-ibn-a', 'resnet101-ibn-a', 'resnext101-32x4d-ibn-a',
-  'se-resnet101-ibn-a', 'resnet-tiny', 'resnet-tiny-ibn-a', 'resnext-tiny-ibn-a', 'se-resnet-tiny-ibn-a',
-] as const;
-export const VIT_PRESETS = [
-  'tinyclip-vit-8m-16', 'tinyclip-vit-39m-16', 'tinyclip-vit-40m-32', 'tinyclip-vit-61m-32', 'openai-vit-b-16',
-  'openai-vit-b-32', 'clip-vit-tiny',
-] as const;
+// the preset names come from the preset tables (one line per backbone there)
+export { CNN_PRESETS, VIT_PRESETS } from './presets';
 
 const cnnKnobs = {
   /**

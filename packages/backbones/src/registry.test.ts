@@ -52,6 +52,19 @@ describe('registry', () => {
     expect(backbones.list()).toEqual([...CNN_PRESETS, ...VIT_PRESETS].sort());
   });
 
+  it('every entry carries the union member its configs validate with, a resolver of its own family and a description', () => {
+    for (const name of backbones.list()) {
+      const entry = backbones.get(name);
+      const own = entry.schema.parse({ name });
+      expect(BackboneConfigSchema.parse({ name }), name).toEqual(own); // the entry's schema is the union's member for this name
+      expect(resolveBackbone({ name } as BackboneConfigInput).family, name).toBe(entry.family);
+      expect(entry.describe, name).toMatch(entry.family === 'cnn' ? /^(ResNet|ResNeXt)/ : /^CLIP ViT/);
+      expect(entry.describe, name).toContain(entry.source);
+    }
+    expect(backbones.get('resnext101-32x4d-ibn-a').describe).toBe('ResNeXt 32×4d [3, 4, 23, 3], IBN-a; weights ibn-net: github.com/XingangPan/IBN-Net releases v1.0');
+    expect(() => backbones.get('resnet50').schema.parse({ name: 'resnet50', posInterpAntialias: true })).toThrow(/posInterpAntialias/);
+  });
+
   it('rejects unknown names and unknown keys; default is the paper backbone', () => {
     expect(() => buildBackbone({ name: 'resnet5' } as unknown as BackboneConfigInput)).toThrow(/resnet5/);
     expect(() => BackboneConfigSchema.parse({ name: 'resnet50', lastStrid: 1 })).toThrow(/lastStrid/);

@@ -1,18 +1,17 @@
 /**
- * The backbone registry: every named variant is data over one of two parameterised implementations
- * (`ResNet`, `ClipVisionTransformer`), plus `buildBackbone(config)` which turns a validated config into a
- * model. Tiny presets exist for tests and the CPU world.
+ * The backbone registry: one entry per preset of ./presets (data over `ResNet` or `ClipVisionTransformer`), each
+ * carrying its config schema, how a validated config resolves to a concrete architecture, and a one-line
+ * description for `--help` texts; plus `buildBackbone(config)`, which turns a config into a model. Custom
+ * architectures (`name: resnet` / `clip-vit`) are the two schemas without a preset.
  */
 import { createRegistry, NORMALIZATION_STATS, Rng, type NormalizationStats } from '@clip-senet/core';
+import type { z } from 'zod';
 import { ClipVisionTransformer, clipVitSpecs, type ClipVitArch } from './clip-vit';
 import { ClipTextTransformer } from './clip-text';
-import { BackboneConfigSchema, ClipTextConfigSchema, type BackboneConfigInput } from './config';
-import type { WeightFormat } from './key-maps';
+import { BackboneConfigSchema, ClipTextConfigSchema, ClipVitPresetConfigSchema, CnnPresetConfigSchema, type BackboneConfigInput } from './config';
 import type { ParamSpec } from './module';
+import { CNN_PRESET_TABLE, VIT_PRESET_TABLE, type CnnPreset, type VitPreset } from './presets';
 import { ResNet, resnetSpecs, type ResNetArch } from './resnet';
-
-type ResNetShape = Omit<ResNetArch, 'lastStride' | 'pooling' | 'gemP'>;
-type VitShape = Omit<ClipVitArch, 'posInterpAntialias'>;
 
 /** Per-channel RGB input normalisation the pretrained weights expect (`(x/255 − mean) / std`): core's one statistics type. */
 export type Normalization = NormalizationStats;
@@ -21,57 +20,55 @@ export const IMAGENET_NORMALIZATION: Normalization = NORMALIZATION_STATS.imagene
 /** OpenAI CLIP statistics (also TinyCLIP; core's dataset facts). */
 export const CLIP_NORMALIZATION: Normalization = NORMALIZATION_STATS.clip;
 
-/** A registry entry: architecture, where its pretrained weights come from, and the input normalisation they expect. */
+/** A config resolved to one concrete architecture. */
+export type ResolvedBackbone = { readonly family: 'cnn'; readonly arch: ResNetArch } | { readonly family: 'clip-vit'; readonly arch: ClipVitArch };
+
+type CnnPresetConfig = z.output<typeof CnnPresetConfigSchema>;
+type VitPresetConfig = z.output<typeof ClipVitPresetConfigSchema>;
+
+/**
+ * A registry entry: the preset (architecture, weights format and source, normalisation), the schema its configs
+ * are validated with, `resolve` (a validated config's knobs over the preset's architecture) and `describe`.
+ */
 export type BackboneEntry =
-  | { readonly family: 'cnn'; readonly arch: ResNetShape; readonly weights: WeightFormat; readonly source: string; readonly normalization: Normalization }
-  | { readonly family: 'clip-vit'; readonly arch: VitShape; readonly weights: WeightFormat; readonly source: string; readonly normalization: Normalization };
+  | (CnnPreset & { readonly schema: typeof CnnPresetConfigSchema; readonly describe: string; resolve(config: CnnPresetConfig): ResolvedBackbone })
+  | (VitPreset & { readonly schema: typeof ClipVitPresetConfigSchema; readonly describe: string; resolve(config: VitPresetConfig): ResolvedBackbone });
 
 /** Any image backbone. */
 export type Backbone = ResNet | ClipVisionTransformer;
 
-/** The registry of image backbones. */
+/** The registry of image backbones, filled from ./presets. */
 export const backbones = createRegistry<BackboneEntry>('backbone');
 
-const rn = (block: 'basic' | 'bottleneck', layers: [number, number, number, number], extra: Partial<ResNetShape> = {}): ResNetShape => ({
-  block, layers, baseWidth: 64, groups: 1, widthPerGroup: 64, ibn: false, se: false, seReduction: 16, ...extra,
-});
-const TV = 'torchvision.models (IMAGENET1K_V1)';
-const IBN = 'github.com/XingangPan/IBN-Net releases v1.0';
-const cnn = (name: string, arch: ResNetShape, weights: WeightFormat, source: string): void => {
-  backbones.register(name, { family: 'cnn', arch, weights, source, normalization: IMAGENET_NORMALIZATION });
+const describeCnn = (p: CnnPreset): string => {
+  const a = p.arch;
+  const kind = a.groups > 1 ? `ResNeXt ${a.groups}×${a.widthPerGroup}d` : a.block === 'basic' ? 'ResNet (basic blocks)' : 'ResNet (bottlenecks)';
+  return `${kind} [${a.layers.join(', ')}]${a.ibn ? ', IBN-a' : ''}${a.se ? ', SE' : ''}; weights ${p.weights}: ${p.source}`;
 };
-cnn('resnet18', rn('basic', [2, 2, 2, 2]), 'torchvision', TV);
-cnn('resnet34', rn('basic', [3, 4, 6, 3]), 'torchvision', TV);
-cnn('resnet50', rn('bottleneck', [3, 4, 6, 3]), 'torchvision', TV);
-cnn('resnet101', rn('bottleneck', [3, 4, 23, 3]), 'torchvision', TV);
-cnn('resnet50-ibn-a', rn('bottleneck', [3, 4, 6, 3], { ibn: true }), 'ibn-net', IBN);
-cnn('resnet101-ibn-a', rn('bottleneck', [3, 4, 23, 3], { ibn: true }), 'ibn-net', IBN);
-cnn('resnext101-32x4d-ibn-a', rn('bottleneck', [3, 4, 23, 3], { ibn: true, groups: 32, widthPerGroup: 4 }), 'ibn-net', IBN);
-cnn('se-resnet101-ibn-a', rn('bottleneck', [3, 4, 23, 3], { ibn: true, se: true }), 'ibn-net', IBN);
-cnn('resnet-tiny', rn('basic', [1, 1, 1, 1], { baseWidth: 8 }), 'torchvision', 'random init (tests)');
-cnn('resnet-tiny-ibn-a', rn('bottleneck', [1, 1, 1, 1], { baseWidth: 8, ibn: true }), 'ibn-net', 'random init (tests)');
-cnn('resnext-tiny-ibn-a', rn('bottleneck', [1, 1, 1, 1], { baseWidth: 8, ibn: true, groups: 4, widthPerGroup: 16 }), 'ibn-net', 'random init (tests)');
-cnn('se-resnet-tiny-ibn-a', rn('bottleneck', [1, 1, 1, 1], { baseWidth: 8, ibn: true, se: true, seReduction: 4 }), 'ibn-net', 'random init (tests)');
-
-const vit = (name: string, width: number, layers: number, heads: number, patchSize: number, outputDim: number, activation: 'gelu' | 'quick-gelu', weights: WeightFormat, source: string, imageSize = 224): void => {
-  backbones.register(name, { family: 'clip-vit', arch: { width, layers, heads, patchSize, imageSize, outputDim, activation }, weights, source, normalization: CLIP_NORMALIZATION });
+const describeVit = (p: VitPreset): string => {
+  const a = p.arch;
+  return `CLIP ViT width ${a.width}, ${a.layers} layers, patch ${a.patchSize}, ${a.imageSize}² → ${a.outputDim}; weights ${p.weights}: ${p.source}`;
 };
-vit('tinyclip-vit-8m-16', 256, 10, 4, 16, 512, 'gelu', 'tinyclip', 'TinyCLIP release checkpoint (tinyclip) or huggingface.co/wkcn/TinyCLIP-ViT-8M-16-Text-3M-YFCC15M (hf-clip)');
-vit('tinyclip-vit-39m-16', 512, 12, 8, 16, 512, 'gelu', 'tinyclip', 'TinyCLIP release checkpoint (tinyclip) or huggingface.co/wkcn/TinyCLIP-ViT-39M-16-Text-19M-YFCC15M (hf-clip)');
-vit('tinyclip-vit-40m-32', 512, 12, 8, 32, 512, 'gelu', 'tinyclip', 'TinyCLIP release checkpoint (tinyclip) or huggingface.co/wkcn/TinyCLIP-ViT-40M-32-Text-19M-LAION400M (hf-clip)');
-vit('tinyclip-vit-61m-32', 640, 12, 10, 32, 512, 'gelu', 'tinyclip', 'TinyCLIP release checkpoint (tinyclip) or huggingface.co/wkcn/TinyCLIP-ViT-61M-32-Text-29M-LAION400M (hf-clip)');
-vit('openai-vit-b-16', 768, 12, 12, 16, 512, 'quick-gelu', 'openai', 'OpenAI CLIP ViT-B/16');
-vit('openai-vit-b-32', 768, 12, 12, 32, 512, 'quick-gelu', 'openai', 'OpenAI CLIP ViT-B/32');
-vit('clip-vit-tiny', 64, 2, 2, 8, 32, 'gelu', 'openai', 'random init (tests)', 32);
+for (const [name, p] of Object.entries(CNN_PRESET_TABLE) as [string, CnnPreset][]) {
+  const entry: Extract<BackboneEntry, { family: 'cnn' }> = {
+    ...p, schema: CnnPresetConfigSchema, describe: describeCnn(p),
+    resolve: (c) => ({ family: 'cnn', arch: { ...p.arch, lastStride: c.lastStride, pooling: c.pooling, gemP: c.gemP } }),
+  };
+  backbones.register(name, entry);
+}
+for (const [name, p] of Object.entries(VIT_PRESET_TABLE) as [string, VitPreset][]) {
+  const entry: Extract<BackboneEntry, { family: 'clip-vit' }> = {
+    ...p, schema: ClipVitPresetConfigSchema, describe: describeVit(p),
+    resolve: (c) => ({ family: 'clip-vit', arch: { ...p.arch, activation: c.activation ?? p.arch.activation, posInterpAntialias: c.posInterpAntialias } }),
+  };
+  backbones.register(name, entry);
+}
 
 /** Options of {@link buildBackbone}. */
 export interface BuildOptions {
   /** Seeded generator for the initial weights (default `new Rng(0)`). */
   readonly rng?: Rng;
 }
-
-/** A validated config resolved to one concrete architecture. */
-export type ResolvedBackbone = { readonly family: 'cnn'; readonly arch: ResNetArch } | { readonly family: 'clip-vit'; readonly arch: ClipVitArch };
 
 /** Validate `config` (zod, unknown keys are errors) and resolve it to an architecture. */
 export function resolveBackbone(config: BackboneConfigInput): ResolvedBackbone {
@@ -85,11 +82,8 @@ export function resolveBackbone(config: BackboneConfigInput): ResolvedBackbone {
     return { family: 'clip-vit', arch };
   }
   const entry = backbones.get(c.name);
-  if (entry.family === 'cnn' && 'lastStride' in c) return { family: 'cnn', arch: { ...entry.arch, lastStride: c.lastStride, pooling: c.pooling, gemP: c.gemP } };
-  if (entry.family === 'clip-vit' && 'posInterpAntialias' in c) {
-    return { family: 'clip-vit', arch: { ...entry.arch, activation: c.activation ?? entry.arch.activation, posInterpAntialias: c.posInterpAntialias } };
-  }
-  throw new Error(`resolveBackbone: config for '${c.name}' does not match its registry family '${entry.family}'`);
+  // the schema's discriminant put c in the entry's own family (a CNN preset name only parses as a CNN preset config)
+  return entry.family === 'cnn' ? entry.resolve(c as CnnPresetConfig) : entry.resolve(c as VitPresetConfig);
 }
 
 /** Tensor declarations of a backbone without allocating it (e.g. for parameter counts). */

@@ -1,7 +1,7 @@
 /**
- * zod schemas for the loss list: each entry is a discriminated union on `name` with its `weight`, an
- * optional logging `label` and its knobs. The paper's total is `L = L_CE + L_SupCon` (1:1, ε = 0.1,
- * τ not given → 0.07). Unknown keys are errors.
+ * zod schemas of the losses, one per loss: its `name`, `weight`, an optional logging `label` and its knobs. Each is
+ * carried by its registry entry (./registry), and the list schema's discriminated union is made from the entries.
+ * The paper's total is `L = L_CE + L_SupCon` (1:1, ε = 0.1, τ not given → 0.07). Unknown keys are errors.
  */
 import { z } from 'zod';
 
@@ -56,35 +56,3 @@ export const ClipInfoNceLossConfigSchema = z.strictObject({
   /** Upper bound of exp(t) (CLIP: 100). */
   maxScale: z.number().positive().default(100),
 });
-
-/** One entry of the loss list. */
-export const LossConfigSchema = z.discriminatedUnion('name', [
-  CrossEntropyLossConfigSchema,
-  SupConLossConfigSchema,
-  TripletLossConfigSchema,
-  CenterLossConfigSchema,
-  ClipInfoNceLossConfigSchema,
-]);
-export type LossConfig = z.output<typeof LossConfigSchema>;
-export type LossConfigInput = z.input<typeof LossConfigSchema>;
-export type LossName = LossConfig['name'];
-
-/** The weighted list; labels (default: names) must be unique. */
-export const LossesConfigSchema = z
-  .array(LossConfigSchema)
-  .min(1)
-  .superRefine((list, ctx) => {
-    const seen = new Set<string>();
-    for (const [i, c] of list.entries()) {
-      const label = c.label ?? c.name;
-      if (seen.has(label)) ctx.addIssue({ code: 'custom', path: [i, 'label'], message: `duplicate loss label '${label}' (set a distinct 'label')` });
-      seen.add(label);
-    }
-  });
-export type LossesConfig = z.output<typeof LossesConfigSchema>;
-export type LossesConfigInput = z.input<typeof LossesConfigSchema>;
-
-/** The paper: label-smoothed CE (ε 0.1) + SupCon (τ 0.07), weights 1:1. */
-export const defaultLossesConfig: LossesConfig = Object.freeze(
-  LossesConfigSchema.parse([{ name: 'cross-entropy' }, { name: 'supcon' }]),
-) as LossesConfig;

@@ -19,18 +19,14 @@ export { l2Normalize, pairwiseSquaredDistances, sameLabelMask } from './common';
 export type { LossTerm } from './common';
 
 // registry + weighted list
-export { losses, buildLosses } from './registry';
-export type { BuiltLoss, LossContext, LossInputs, LossResult, LossSet } from './registry';
+export { losses, buildLosses, LOSS_ENTRIES, LossConfigSchema, LossesConfigSchema, defaultLossesConfig } from './registry';
+export type { BuiltLoss, LossContext, LossEntry, LossInputs, LossResult, LossSet, LossConfig, LossConfigInput, LossesConfig, LossesConfigInput, LossName } from './registry';
 
-// config
+// the per-loss schemas (each carried by its registry entry)
 export {
-  LossConfigSchema,
-  LossesConfigSchema,
-  defaultLossesConfig,
   CrossEntropyLossConfigSchema,
   SupConLossConfigSchema,
   TripletLossConfigSchema,
   CenterLossConfigSchema,
   ClipInfoNceLossConfigSchema,
 } from './config';
-export type { LossConfig, LossConfigInput, LossesConfig, LossesConfigInput, LossName } from './config';

@@ -4,8 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
-import { defaultLossesConfig, LossesConfigSchema, type LossConfigInput, type LossName } from './config';
-import { buildLosses, losses, type LossInputs } from './registry';
+import { buildLosses, defaultLossesConfig, LOSS_ENTRIES, losses, LossesConfigSchema, type LossConfigInput, type LossInputs, type LossName } from './registry';
 
 beforeAll(async () => {
   await initBackend('wasm', { log: null });
@@ -65,6 +64,24 @@ describe('loss registry', () => {
     tf.dispose([total, ...Object.values(terms)]);
     b.dispose();
     set.dispose();
+  });
+
+  it('every entry carries its own schema (the list union\'s member for its name), a description, and the inputs it reads', () => {
+    expect(losses.list()).toEqual(LOSS_ENTRIES.map((e) => e.name).sort());
+    for (const e of LOSS_ENTRIES) {
+      expect(LossesConfigSchema.parse([{ name: e.name }])[0], e.name).toEqual(e.schema.parse({ name: e.name }));
+      expect(e.describe.length, e.name).toBeGreaterThan(10);
+      // leaving out any input it declares is one clear error naming that input
+      for (const key of e.reads) {
+        expectNoLeaksSync(() => {
+          const set = buildLosses([{ name: e.name } as LossConfigInput], { numClasses: K, featureDim: D, rng: new Rng(1) });
+          const b = batch();
+          expect(() => set.compute({ ...b, [key]: undefined }), `${e.name} without ${key}`).toThrow(new RegExp(`loss '${e.name}' needs inputs\\.${key}`));
+          b.dispose();
+          set.dispose();
+        });
+      }
+    }
   });
 
   for (const name of losses.list() as LossName[]) {

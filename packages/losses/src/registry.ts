@@ -1,13 +1,22 @@
 /**
- * The loss registry (`cross-entropy`, `supcon`, `triplet`, `center`, `clip-infonce`) and `buildLosses`,
- * which turns the weighted list of the config into one function giving the weighted total and every term by
- * name (for the JSONL log). Terms with parameters (center, learnable CLIP scale) expose them as
- * `<label>.<param>` in `params`.
+ * The loss registry: one entry per loss (`cross-entropy`, `supcon`, `triplet`, `center`, `clip-infonce`) carrying
+ * its config schema, a one-line description, the inputs it reads and its builder; the list schema (a discriminated
+ * union of the entries' schemas) and `buildLosses`, which turns the weighted list of the config into one function
+ * giving the weighted total and every term by name (for the JSONL log). Terms with parameters (center, learnable
+ * CLIP scale) expose them as `<label>.<param>` in `params`. Adding a loss = its schema in ./config, its function,
+ * and one entry in {@link LOSS_ENTRIES}.
  */
 import { createRegistry, Rng, tf } from '@clip-senet/core';
+import { z } from 'zod';
 import { CenterLoss } from './center';
 import { ClipInfoNce } from './clip-infonce';
-import { LossesConfigSchema, type LossConfig, type LossesConfigInput, type LossName } from './config';
+import {
+  CenterLossConfigSchema,
+  ClipInfoNceLossConfigSchema,
+  CrossEntropyLossConfigSchema,
+  SupConLossConfigSchema,
+  TripletLossConfigSchema,
+} from './config';
 import { crossEntropyLabelSmooth } from './cross-entropy';
 import { supConLoss } from './supcon';
 import { batchHardTripletLoss } from './triplet';
@@ -47,10 +56,20 @@ export interface BuiltLoss {
   dispose(): void;
 }
 
-type Builder = (config: LossConfig, label: string, ctx: LossContext) => BuiltLoss;
+type AnyLossSchema = typeof CrossEntropyLossConfigSchema | typeof SupConLossConfigSchema | typeof TripletLossConfigSchema | typeof CenterLossConfigSchema | typeof ClipInfoNceLossConfigSchema;
+/** A registered loss name. */
+export type LossName = z.output<AnyLossSchema>['name'];
 
-/** The registry of loss builders. */
-export const losses = createRegistry<Builder>('loss');
+/** One loss: its schema, what it is, which inputs it reads, and how a validated config becomes a built term. */
+export interface LossEntry<S extends AnyLossSchema = AnyLossSchema> {
+  readonly name: z.output<S>['name'];
+  readonly schema: S;
+  /** One line for `--help` texts and logs. */
+  readonly describe: string;
+  /** The {@link LossInputs} it reads. */
+  readonly reads: readonly (keyof LossInputs)[];
+  build(config: z.output<S>, label: string, ctx: LossContext): BuiltLoss;
+}
 
 function need<K extends keyof LossInputs>(label: string, inputs: LossInputs, key: K): NonNullable<LossInputs[K]> {
   const v = inputs[key];
@@ -58,32 +77,79 @@ function need<K extends keyof LossInputs>(label: string, inputs: LossInputs, key
   return v as NonNullable<LossInputs[K]>;
 }
 
-const stateless = (c: LossConfig, label: string, compute: (i: LossInputs) => LossTerm): BuiltLoss => ({
+const stateless = (c: { name: LossName; weight: number }, label: string, compute: (i: LossInputs) => LossTerm): BuiltLoss => ({
   name: c.name, label, weight: c.weight, params: new Map(), compute, dispose: () => undefined,
 });
+const entry = <S extends AnyLossSchema>(schema: S, e: Omit<LossEntry<S>, 'name' | 'schema'>): LossEntry<S> => ({
+  name: schema.shape.name.value as z.output<S>['name'], schema, ...e,
+});
 
-losses.register('cross-entropy', (c, label) => stateless(c, label, (i) => {
-  const o = c as Extract<LossConfig, { name: 'cross-entropy' }>;
-  return crossEntropyLabelSmooth(need(label, i, 'logits'), need(label, i, 'labels'), { epsilon: o.epsilon, name: label });
-}));
-losses.register('supcon', (c, label) => stateless(c, label, (i) => {
-  const o = c as Extract<LossConfig, { name: 'supcon' }>;
-  return supConLoss(need(label, i, 'features'), need(label, i, 'labels'), { temperature: o.temperature, baseTemperature: o.baseTemperature, name: label });
-}));
-losses.register('triplet', (c, label) => stateless(c, label, (i) => {
-  const o = c as Extract<LossConfig, { name: 'triplet' }>;
-  return batchHardTripletLoss(need(label, i, 'features'), need(label, i, 'labels'), { margin: o.margin, softMargin: o.softMargin, normalizeFeatures: o.normalizeFeatures, name: label });
-}));
-losses.register('center', (c, label, ctx) => {
-  if (ctx.numClasses === undefined || ctx.featureDim === undefined) throw new Error(`loss '${label}' (center) needs numClasses and featureDim in the build context`);
-  const m = new CenterLoss({ numClasses: ctx.numClasses, featureDim: ctx.featureDim, name: label }, (ctx.rng ?? new Rng(0)).derive(`loss:${label}`));
-  return { name: c.name, label, weight: c.weight, params: m.params, compute: (i) => m.compute(need(label, i, 'features'), need(label, i, 'labels')), dispose: () => m.dispose() };
-});
-losses.register('clip-infonce', (c, label) => {
-  const o = c as Extract<LossConfig, { name: 'clip-infonce' }>;
-  const m = new ClipInfoNce({ learnableScale: o.learnableScale, initLogitScale: o.initLogitScale, maxScale: o.maxScale, name: label });
-  return { name: c.name, label, weight: c.weight, params: m.params, compute: (i) => m.compute(need(label, i, 'imageEmbeddings'), need(label, i, 'textEmbeddings')), dispose: () => m.dispose() };
-});
+/** Every loss, in `--help` order. */
+export const LOSS_ENTRIES = [
+  entry(CrossEntropyLossConfigSchema, {
+    describe: 'label-smoothed cross-entropy on the classifier logits (paper: L_CE, ε 0.1)',
+    reads: ['logits', 'labels'],
+    build: (c, label) => stateless(c, label, (i) => crossEntropyLabelSmooth(need(label, i, 'logits'), need(label, i, 'labels'), { epsilon: c.epsilon, name: label })),
+  }),
+  entry(SupConLossConfigSchema, {
+    describe: 'supervised contrastive loss on the metric features (paper: L_SupCon, τ not given → 0.07)',
+    reads: ['features', 'labels'],
+    build: (c, label) => stateless(c, label, (i) => supConLoss(need(label, i, 'features'), need(label, i, 'labels'), { temperature: c.temperature, baseTemperature: c.baseTemperature, name: label })),
+  }),
+  entry(TripletLossConfigSchema, {
+    describe: 'batch-hard triplet loss on the metric features (BoT; the loss ablation\'s comparison)',
+    reads: ['features', 'labels'],
+    build: (c, label) => stateless(c, label, (i) => batchHardTripletLoss(need(label, i, 'features'), need(label, i, 'labels'), { margin: c.margin, softMargin: c.softMargin, normalizeFeatures: c.normalizeFeatures, name: label })),
+  }),
+  entry(CenterLossConfigSchema, {
+    describe: 'center loss on the metric features, learnable centres (BoT, weight 5e-4)',
+    reads: ['features', 'labels'],
+    build: (c, label, ctx) => {
+      if (ctx.numClasses === undefined || ctx.featureDim === undefined) throw new Error(`loss '${label}' (center) needs numClasses and featureDim in the build context`);
+      const m = new CenterLoss({ numClasses: ctx.numClasses, featureDim: ctx.featureDim, name: label }, (ctx.rng ?? new Rng(0)).derive(`loss:${label}`));
+      return { name: c.name, label, weight: c.weight, params: m.params, compute: (i) => m.compute(need(label, i, 'features'), need(label, i, 'labels')), dispose: () => m.dispose() };
+    },
+  }),
+  entry(ClipInfoNceLossConfigSchema, {
+    describe: 'CLIP symmetric InfoNCE between image and text embeddings (SEM pretraining)',
+    reads: ['imageEmbeddings', 'textEmbeddings'],
+    build: (c, label) => {
+      const m = new ClipInfoNce({ learnableScale: c.learnableScale, initLogitScale: c.initLogitScale, maxScale: c.maxScale, name: label });
+      return { name: c.name, label, weight: c.weight, params: m.params, compute: (i) => m.compute(need(label, i, 'imageEmbeddings'), need(label, i, 'textEmbeddings')), dispose: () => m.dispose() };
+    },
+  }),
+] as const;
+
+type SchemasOf<T extends readonly { readonly schema: AnyLossSchema }[]> = { -readonly [K in keyof T]: T[K]['schema'] };
+
+/** One entry of the loss list: the discriminated union (on `name`) of the entries' schemas. */
+export const LossConfigSchema = z.discriminatedUnion('name', LOSS_ENTRIES.map((e) => e.schema) as unknown as SchemasOf<typeof LOSS_ENTRIES>);
+export type LossConfig = z.output<typeof LossConfigSchema>;
+export type LossConfigInput = z.input<typeof LossConfigSchema>;
+
+/** The weighted list; labels (default: names) must be unique. */
+export const LossesConfigSchema = z
+  .array(LossConfigSchema)
+  .min(1)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, c] of list.entries()) {
+      const label = c.label ?? c.name;
+      if (seen.has(label)) ctx.addIssue({ code: 'custom', path: [i, 'label'], message: `duplicate loss label '${label}' (set a distinct 'label')` });
+      seen.add(label);
+    }
+  });
+export type LossesConfig = z.output<typeof LossesConfigSchema>;
+export type LossesConfigInput = z.input<typeof LossesConfigSchema>;
+
+/** The paper: label-smoothed CE (ε 0.1) + SupCon (τ 0.07), weights 1:1. */
+export const defaultLossesConfig: LossesConfig = Object.freeze(
+  LossesConfigSchema.parse([{ name: 'cross-entropy' }, { name: 'supcon' }]),
+) as LossesConfig;
+
+/** The registry of losses, filled from {@link LOSS_ENTRIES}. */
+export const losses = createRegistry<LossEntry>('loss');
+for (const e of LOSS_ENTRIES) losses.register(e.name, e as unknown as LossEntry);
 
 /** Result of one evaluation of a loss set: the weighted total and every unweighted term by label. */
 export interface LossResult {
@@ -111,7 +177,7 @@ export function buildLosses(config: LossesConfigInput, ctx: LossContext = {}): L
     if (typeof name === 'string') losses.get(name); // unknown names: an error listing the known ones
   }
   const list = LossesConfigSchema.parse(config);
-  const terms = list.map((c) => losses.get(c.name)(c, c.label ?? c.name, ctx));
+  const terms = list.map((c) => (losses.get(c.name) as LossEntry<AnyLossSchema>).build(c as never, c.label ?? c.name, ctx));
   const params = new Map<string, tf.Variable>();
   for (const t of terms) for (const [k, v] of t.params) params.set(`${t.label}.${k}`, v);
   return {

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, tf } from '@clip-senet/core';
 import { hostNormal, moduleParity, webgpuForTests, type ParityModule, describeOnWebGPU } from '@clip-senet/core/webgpu-testing';
-import type { LossConfigInput } from './config';
+import type { LossConfigInput } from './registry';
 import { buildLosses, losses } from './registry';
 
 const target = await webgpuForTests();
