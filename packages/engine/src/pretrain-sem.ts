@@ -151,7 +151,7 @@ function pairSource(records: readonly CaptionRecord[], loader: BatchLoader, toke
 /**
  * The identities {@link pretrainSem} trains on and holds out for zero-shot evaluation: `cfg.holdoutFraction` of the
  * world's captioned identities, drawn from the config seed's `holdout` stream. Diagnostics that must score the same
- * held-out images (e.g. experiments' sem-supervised-probe) call this.
+ * held-out images (e.g. experiments' supervised SEM probe, `runSupervisedProbe`) call this.
  */
 export function pretrainSplit(worldRoot: string, cfg: PretrainSemConfig): { train: CaptionRecord[]; heldOut: CaptionRecord[] } {
   return splitByIdentity(readCaptions(worldRoot), cfg.holdoutFraction, new Rng(cfg.seed).derive('holdout'));
