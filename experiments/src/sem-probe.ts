@@ -9,7 +9,7 @@
  * is a hook at each epoch's end, and the run has the same guards as pretrain-sem (non-finite values, tensor leaks).
  * The CLI is `sem-supervised-probe.ts`.
  */
-import { Rng, tf } from '@clip-senet/core';
+import { Rng, tf, validated } from '@clip-senet/core';
 import type { Scalar, Tensor2D, Tensor4D } from '@clip-senet/core';
 import { buildBackbone } from '@clip-senet/backbones';
 import { createBatchLoader, type BatchLoader, type CaptionRecord, type Sample } from '@clip-senet/datasets';
@@ -154,7 +154,7 @@ function linearHead(featureDim: number, classes: number, rng: Rng): tf.Variable 
  */
 export async function runSupervisedProbe(opts: SupervisedProbeOptions): Promise<SupervisedProbeResult> {
   if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new Error(`runSupervisedProbe: epochs must be a positive integer, got ${opts.epochs}`);
-  const cfg = PretrainSemConfigSchema.parse(opts.config);
+  const cfg = validated(PretrainSemConfigSchema, opts.config);
   const attr = opts.attribute;
   const rng = new Rng(cfg.seed);
   const { train: trainSet, heldOut } = pretrainSplit(opts.worldRoot, cfg); // pretrain-sem's own split

@@ -5,7 +5,7 @@
  * disjoint, cover the grid, and agree across machines without coordination.
  */
 import { join } from 'node:path';
-import { applyOverrides, isPlainObject, parseOverrides, resolveConfigFile } from '@clip-senet/core/base';
+import { applyOverrides, isPlainObject, markValidated, parseOverrides, resolveConfigFile } from '@clip-senet/core/base';
 import { ExperimentConfigSchema, runIdentity, type ExperimentConfig } from '../config';
 import { trainingDifferences } from '../eval-settings';
 import { ablationPath, issueLines, type LoadedAblation, type Profile } from './definition';
@@ -103,8 +103,9 @@ export function planAblation(ablation: LoadedAblation, options: PlanOptions): Ab
           const lines = issueLines(parsed.error.issues);
           throw new Error(`ablation ${ablation.file}: ${what} (seed ${seed}, profile ${options.profile}, base ${baseFile}) is not a valid experiment:\n  ${lines.join('\n  ')}`);
         }
-        const id = runIdentity(parsed.data);
-        return { config: parsed.data, configText: id.text, inputs: id.inputs, runKey: id.key };
+        const config = markValidated(parsed.data); // frozen: the trainer's builders take it without parsing again
+        const id = runIdentity(config);
+        return { config, configText: id.text, inputs: id.inputs, runKey: id.key };
       };
       const own = resolveRun(layered, `variant '${v.name}'`);
       let evaluates: TrainingRun | undefined;

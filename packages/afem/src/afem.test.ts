@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
-import { Afem } from './afem';
+import type { Afem } from './afem';
 import { AfemConfigSchema, defaultAfemConfig } from './config';
 import { afemPresets, buildAfem } from './registry';
 import { gradCheck, values } from '@clip-senet/core/testing';
@@ -62,7 +62,7 @@ describe('AFEM', () => {
   });
 
   it('builds the paper size: 512 → 2048, G = 32, 64 channels per group', () => {
-    const m = new Afem({ inDim: 512 }, new Rng(0));
+    const m = buildAfem({}, 512, new Rng(0));
     expect(m.groupSize).toBe(64);
     expect(m.t('fc.weight').shape).toEqual([512, 2048]);
     expect(m.t('group_weight').shape).toEqual([32]);
@@ -87,13 +87,13 @@ describe('AFEM', () => {
   });
 
   it('rejects dOut not divisible by groups with a clear error', () => {
-    expect(() => new Afem({ inDim: 4, dOut: 30, groups: 4 }, new Rng(0))).toThrow(/dOut \(30\) must be divisible by groups \(4\)/);
+    expect(() => buildAfem({ dOut: 30, groups: 4 }, 4, new Rng(0))).toThrow(/dOut \(30\) must be divisible by groups \(4\)/);
   });
 
   for (const weightMode of ['scalar', 'vector'] as const) {
     for (const residual of [true, false]) {
       it(`matches the plain-JS Eq. 4 (${weightMode}, residual ${residual}) in train and eval mode`, () => {
-        const m = new Afem({ inDim: 3, dOut: 6, groups: 3, weightMode, residual }, new Rng(7));
+        const m = buildAfem({ dOut: 6, groups: 3, weightMode, residual }, 3, new Rng(7));
         const x = tf.tensor2d(X);
         const expTrain = referenceAfem(m, X, true).flat();
         const yt = m.forward(x, { training: true });
@@ -108,7 +108,7 @@ describe('AFEM', () => {
   }
 
   it('BatchNorm: train mode updates running stats (momentum 0.1, unbiased var); eval mode leaves them', () => {
-    const m = new Afem({ inDim: 3, dOut: 4, groups: 2 }, new Rng(3));
+    const m = buildAfem({ dOut: 4, groups: 2 }, 3, new Rng(3));
     const x = tf.tensor2d(X);
     const W = values(m.t('fc.weight'));
     const b = values(m.t('fc.bias'));
@@ -131,9 +131,9 @@ describe('AFEM', () => {
   });
 
   it('is deterministic: same seed → identical parameters, other seed → different', () => {
-    const a = new Afem({ inDim: 5, dOut: 8, groups: 4, weightMode: 'vector' }, new Rng(42));
-    const b = new Afem({ inDim: 5, dOut: 8, groups: 4, weightMode: 'vector' }, new Rng(42));
-    const c = new Afem({ inDim: 5, dOut: 8, groups: 4, weightMode: 'vector' }, new Rng(43));
+    const a = buildAfem({ dOut: 8, groups: 4, weightMode: 'vector' }, 5, new Rng(42));
+    const b = buildAfem({ dOut: 8, groups: 4, weightMode: 'vector' }, 5, new Rng(42));
+    const c = buildAfem({ dOut: 8, groups: 4, weightMode: 'vector' }, 5, new Rng(43));
     for (const name of a.params.keys()) expect(values(a.t(name)), name).toEqual(values(b.t(name)));
     expect(values(a.t('group_weight'))).not.toEqual(values(c.t('group_weight')));
     [a, b, c].forEach((m) => m.dispose());
@@ -142,7 +142,7 @@ describe('AFEM', () => {
   for (const weightMode of ['scalar', 'vector'] as const) {
     it(`gradients match finite differences for every parameter and the input (${weightMode})`, () => {
       expectNoLeaksSync(() => {
-        const m = new Afem({ inDim: 4, dOut: 8, groups: 4, weightMode }, new Rng(11));
+        const m = buildAfem({ dOut: 8, groups: 4, weightMode }, 4, new Rng(11));
         const x = tf.tidy(() => tf.variable(tf.randomNormal([5, 4], 0, 1, 'float32', 5)));
         const proj = tf.randomNormal([5, 8], 0, 1, 'float32', 6);
         const vars = new Map([...m.params, ['input', x] as const]);

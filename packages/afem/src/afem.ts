@@ -14,15 +14,15 @@
  * buffers `bn.running_mean`/`bn.running_var` [dOut], `group_weight` [G] or [G, dOut/G].
  */
 import { BatchNorm1d, Linear, Module, normalArray, tf, type ForwardOptions, type Rng } from '@clip-senet/core';
-import { AfemConfigSchema, type AfemConfigInput } from './config';
+import type { AfemConfig } from './config';
 
-/** Options of {@link Afem}: the input width plus the AFEM config knobs (defaults: {@link defaultAfemConfig}). */
-export interface AfemOptions extends AfemConfigInput {
+/** Options of {@link Afem}: the input width plus a validated AFEM config (`buildAfem` validates a literal). */
+export interface AfemOptions extends AfemConfig {
   /** Width of the semantic feature T_s (paper: 512, the projected CLIP image embedding). */
   readonly inDim: number;
 }
 
-/** The AFEM module (Eq. 4). Build with `new Afem({ inDim, ...knobs }, rng)`. */
+/** The AFEM module (Eq. 4). Build with `buildAfem(knobs, inDim, rng)`, or `new Afem({ inDim, ...validatedConfig }, rng)`. */
 export class Afem extends Module {
   readonly inDim: number;
   readonly outDim: number;
@@ -34,8 +34,7 @@ export class Afem extends Module {
 
   constructor(opts: AfemOptions, rng: Rng) {
     super();
-    const { inDim, ...knobs } = opts;
-    const c = AfemConfigSchema.parse(knobs);
+    const { inDim, ...c } = opts; // a validated config: constructors never parse (see core's validated)
     if (!Number.isInteger(inDim) || inDim <= 0) throw new Error(`AFEM inDim must be a positive integer, got ${inDim}`);
     if (c.dOut % c.groups !== 0) {
       throw new Error(`AFEM: dOut (${c.dOut}) must be divisible by groups (${c.groups}); got remainder ${c.dOut % c.groups}`);

@@ -8,7 +8,7 @@
  * Tensors: `camera` [numCameras, dim], `view` [numViews, dim] (each only when it has rows).
  */
 import { hostValues, Module, normalArray, tf, type Rng } from '@clip-senet/core';
-import { CameraViewConfigSchema, type CameraViewConfigInput } from './config';
+import type { CameraViewConfig } from './config';
 
 /** Side information of a batch: integer camera and/or view ids, each [N]. */
 export interface SideInfo {
@@ -28,10 +28,10 @@ export class CameraViewEmbedding extends Module {
   readonly numViews: number;
   readonly scale: number;
 
-  constructor(opts: CameraViewConfigInput & { readonly dim: number }, rng: Rng) {
+  /** `opts`: the feature width plus a validated camera / view config (constructors never parse). */
+  constructor(opts: CameraViewConfig & { readonly dim: number }, rng: Rng) {
     super();
-    const { dim, ...knobs } = opts;
-    const c = CameraViewConfigSchema.parse(knobs);
+    const { dim, ...c } = opts;
     this.dim = dim;
     this.numCameras = c.numCameras;
     this.numViews = c.numViews;

@@ -7,6 +7,7 @@
  * Feature sizes of the two branches (`appearanceDim`, `semanticDim`) are NOT config: they come from the
  * built backbones as numbers when the engine assembles the model.
  */
+import { markValidated } from '@clip-senet/core/base';
 import { z } from 'zod';
 
 /** AFEM knobs shared by the stand-alone module and the fusions that embed it. */
@@ -36,7 +37,7 @@ export type AfemConfig = z.output<typeof AfemConfigSchema>;
 export type AfemConfigInput = z.input<typeof AfemConfigSchema>;
 
 /** The paper's AFEM: dOut 2048, G = 32, scalar group weights, residual sum, BN momentum 0.1 / eps 1e-5. */
-export const defaultAfemConfig: AfemConfig = Object.freeze(AfemConfigSchema.parse({}));
+export const defaultAfemConfig: AfemConfig = markValidated(AfemConfigSchema.parse({}));
 
 /** AFEM knobs inside a fusion config (its `dOut` is the fusion's `outDim`). */
 export const FusionAfemConfigSchema = z.strictObject(afemKnobs);

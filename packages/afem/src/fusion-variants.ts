@@ -8,6 +8,7 @@
  * config union {@link FusionConfigSchema}, the registry (./registry), `--help` texts and the contract tests
  * (fusion, webgpu, ONNX export) are made from {@link FUSION_VARIANTS}.
  */
+import { markValidated } from '@clip-senet/core/base';
 import { z } from 'zod';
 import {
   AppearanceOnlyFusionConfigSchema,
@@ -172,7 +173,7 @@ type SchemasOf<T extends readonly { readonly schema: unknown }[]> = { -readonly 
 export const FusionConfigSchema = z.discriminatedUnion('name', VARIANTS.map((v) => v.schema) as unknown as SchemasOf<typeof VARIANTS>);
 
 /** The paper's fusion: `clip-senet`, outDim 2048, AFEM G = 32 scalar weights, no CV. */
-export const defaultFusionConfig: FusionConfig = Object.freeze(FusionConfigSchema.parse({ name: 'clip-senet' }));
+export const defaultFusionConfig: FusionConfig = markValidated(FusionConfigSchema.parse({ name: 'clip-senet' }));
 
 /** The variant of `config.name` (an error naming the known ones otherwise). */
 export function fusionVariant(name: string): AnyFusionVariant {

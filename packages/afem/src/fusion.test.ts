@@ -5,11 +5,11 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
-import { Afem } from './afem';
 import { CameraViewEmbedding } from './camera-view';
 import { defaultFusionConfig, FusionConfigSchema, type FusionConfigInput, type FusionName } from './fusion-variants';
 import type { Fusion } from './fusion';
-import { buildFusion, fusions } from './registry';
+import { buildAfem, buildFusion, fusions } from './registry';
+import { CameraViewConfigSchema } from './config';
 import { boundVariant, FUSION_VARIANTS, fusionVariant } from './fusion-variants';
 import { gradCheck, values } from '@clip-senet/core/testing';
 
@@ -166,7 +166,7 @@ describe('fusion formulas', () => {
 
   it('clip-senet = FC([T_s; T_a]) + AFEM(T_s), with T_s in the first dS rows of FC', () => {
     const f = buildFusion(tiny('clip-senet'), DIMS, new Rng(1));
-    const afem = new Afem({ inDim: 6, dOut: 8, groups: 4 }, new Rng(2));
+    const afem = buildAfem({ dOut: 8, groups: 4 }, 6, new Rng(2));
     for (const [k, v] of afem.params) v.assign(f.t(`afem.${k}`));
     const xs = x();
     const got = run(f, xs, false);
@@ -189,7 +189,7 @@ describe('fusion formulas', () => {
     const ya = run(a, xs, true);
     expect(values(ya)).toEqual(values(xs.ta));
     const s = buildFusion(tiny('semantic-only'), DIMS, new Rng(3));
-    const afem = new Afem({ inDim: 6, dOut: 8, groups: 4 }, new Rng(3));
+    const afem = buildAfem({ dOut: 8, groups: 4 }, 6, new Rng(3));
     const ys = run(s, xs, true);
     const ye = afem.forward(xs.ts as unknown as tf.Tensor2D, { training: true });
     expect(values(ys)).toEqual(values(ye));
@@ -246,7 +246,7 @@ describe('fusion formulas', () => {
 
 describe('camera/view embedding (SIE-style CV)', () => {
   it('adds λ·(E_cam[c] + E_view[v]) row by row', () => {
-    const e = new CameraViewEmbedding({ dim: 2, numCameras: 3, numViews: 2, scale: 0.5 }, new Rng(8));
+    const e = new CameraViewEmbedding({ dim: 2, ...CameraViewConfigSchema.parse({ numCameras: 3, numViews: 2, scale: 0.5 }) }, new Rng(8));
     const cam = values(e.t('camera'));
     const view = values(e.t('view'));
     const feats = tf.tensor2d([[1, 2], [3, 4]]);
@@ -263,7 +263,7 @@ describe('camera/view embedding (SIE-style CV)', () => {
   });
 
   it('camera-only table: no view parameter, view ids not needed', () => {
-    const e = new CameraViewEmbedding({ dim: 4, numCameras: 2 }, new Rng(0));
+    const e = new CameraViewEmbedding({ dim: 4, ...CameraViewConfigSchema.parse({ numCameras: 2 }) }, new Rng(0));
     expect([...e.params.keys()]).toEqual(['camera']);
     const feats = tf.zeros([1, 4]) as tf.Tensor2D;
     const ids = tf.tensor1d([1], 'int32');

@@ -20,12 +20,9 @@
 import { Linear, Module, tf, type ForwardOptions, type Rng } from '@clip-senet/core';
 import { Afem } from './afem';
 import { CameraViewEmbedding, type SideInfo } from './camera-view';
-import { boundVariant, FusionConfigSchema, type FusionConfig, type FusionConfigInput, type FusionDims, type FusionName, type FusionOps, type FusionPart } from './fusion-variants';
+import { boundVariant, type FusionConfig, type FusionDims, type FusionName, type FusionOps, type FusionPart } from './fusion-variants';
 
 export type { FusionDims } from './fusion-variants';
-
-/** Typed options of a fusion: branch widths plus its validated (or to-be-validated) config. */
-export type FusionOptions = FusionDims & FusionConfigInput;
 
 /** Inputs of {@link Fusion.forward}. */
 export interface FusionInputs extends SideInfo {
@@ -47,10 +44,11 @@ export class Fusion extends Module {
   private afemPart?: Afem;
   private readonly cameraView?: CameraViewEmbedding;
 
-  constructor(opts: FusionOptions, rng: Rng) {
+  /** `config` is validated (constructors never parse; `buildFusion` validates a literal); `dims` the branch widths. */
+  constructor(config: FusionConfig, dims: FusionDims, rng: Rng) {
     super();
-    const { appearanceDim, semanticDim, ...rest } = opts;
-    const c = FusionConfigSchema.parse(rest);
+    const { appearanceDim, semanticDim } = dims;
+    const c = config;
     this.variant = boundVariant(c);
     const reads = this.variant.variant.reads;
     if (!Number.isInteger(appearanceDim) || appearanceDim <= 0) throw new Error(`Fusion appearanceDim must be a positive integer, got ${appearanceDim}`);
@@ -71,7 +69,7 @@ export class Fusion extends Module {
   private build(part: FusionPart, rng: Rng): void {
     const d = this.outDim;
     if (part.kind === 'afem') {
-      const afem = (this.config as { afem?: object }).afem;
+      const { afem } = this.config as Extract<FusionConfig, { afem: unknown }>;
       this.afemPart = this.addChild(part.prefix, new Afem({ inDim: part.inDim, dOut: d, ...afem }, rng));
       return;
     }

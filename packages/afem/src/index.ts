@@ -7,7 +7,7 @@
 export { Afem } from './afem';
 export type { AfemOptions } from './afem';
 export { Fusion } from './fusion';
-export type { FusionInputs, FusionOptions } from './fusion';
+export type { FusionInputs } from './fusion';
 export { FUSION_VARIANTS, fusionVariant, boundVariant, FusionConfigSchema, defaultFusionConfig } from './fusion-variants';
 export type { FusionDims, FusionOps, FusionPart, FusionVariant, AnyFusionVariant, FusionConfig, FusionConfigInput, FusionName } from './fusion-variants';
 export { CameraViewEmbedding } from './camera-view';

@@ -4,6 +4,7 @@
  * `resnet` / `clip-vit`. Each registry entry (./registry) carries the member of this union it validates.
  * Unknown keys are errors.
  */
+import { markValidated } from '@clip-senet/core/base';
 import { z } from 'zod';
 import { CNN_PRESETS, VIT_PRESETS } from './presets';
 
@@ -66,7 +67,7 @@ export type BackboneConfig = z.output<typeof BackboneConfigSchema>;
 export type BackboneConfigInput = z.input<typeof BackboneConfigSchema>;
 
 /** The paper's appearance branch: ResNeXt101-32x4d-IBN-a, average pooling (last stride: schema default 2). */
-export const defaultBackboneConfig: BackboneConfig = Object.freeze(BackboneConfigSchema.parse({ name: 'resnext101-32x4d-ibn-a' }));
+export const defaultBackboneConfig: BackboneConfig = markValidated(BackboneConfigSchema.parse({ name: 'resnext101-32x4d-ibn-a' }));
 
 /** CLIP text tower config (for pretraining a small CLIP on synthetic captions). */
 export const ClipTextConfigSchema = z.strictObject({

@@ -4,7 +4,7 @@
  * description for `--help` texts; plus `buildBackbone(config)`, which turns a config into a model. Custom
  * architectures (`name: resnet` / `clip-vit`) are the two schemas without a preset.
  */
-import { createRegistry, NORMALIZATION_STATS, Rng, type NormalizationStats } from '@clip-senet/core';
+import { createRegistry, NORMALIZATION_STATS, Rng, validated, type NormalizationStats } from '@clip-senet/core';
 import type { z } from 'zod';
 import { ClipVisionTransformer, clipVitSpecs, type ClipVitArch } from './clip-vit';
 import { ClipTextTransformer } from './clip-text';
@@ -70,9 +70,9 @@ export interface BuildOptions {
   readonly rng?: Rng;
 }
 
-/** Validate `config` (zod, unknown keys are errors) and resolve it to an architecture. */
+/** Resolve `config` to an architecture (validated here unless it already is: zod, unknown keys are errors). */
 export function resolveBackbone(config: BackboneConfigInput): ResolvedBackbone {
-  const c = BackboneConfigSchema.parse(config);
+  const c = validated(BackboneConfigSchema, config);
   if (c.name === 'resnet') {
     const { name: _n, ...arch } = c;
     return { family: 'cnn', arch };
@@ -92,15 +92,15 @@ export function backboneSpecs(config: BackboneConfigInput): ParamSpec[] {
   return r.family === 'cnn' ? resnetSpecs(r.arch) : clipVitSpecs(r.arch);
 }
 
-/** Validate `config` and build the backbone it names (weights drawn from `opts.rng`). */
+/** Build the backbone `config` names (validated unless it already is; weights drawn from `opts.rng`). */
 export function buildBackbone(config: BackboneConfigInput, opts: BuildOptions = {}): Backbone {
   const r = resolveBackbone(config);
   const rng = opts.rng ?? new Rng(0);
   return r.family === 'cnn' ? new ResNet(r.arch, rng) : new ClipVisionTransformer(r.arch, rng);
 }
 
-/** Validate a text-tower config and build it. */
-export function buildTextEncoder(config: unknown, opts: BuildOptions = {}): ClipTextTransformer {
-  const { name: _n, ...arch } = ClipTextConfigSchema.parse(config);
+/** Build a text tower from its config (validated here unless it already is). */
+export function buildTextEncoder(config: z.input<typeof ClipTextConfigSchema>, opts: BuildOptions = {}): ClipTextTransformer {
+  const { name: _n, ...arch } = validated(ClipTextConfigSchema, config);
   return new ClipTextTransformer(arch, opts.rng ?? new Rng(0));
 }

@@ -24,6 +24,9 @@ export { writeFileAtomic, writeJsonAtomic, atomicTempPath, removeStaleTempFiles,
 export { createRegistry, assertRegistryName } from './registry';
 export type { Registry } from './registry';
 
+// validate once: a config parsed where it enters is frozen and marked, and builders further down take it as is
+export { validated, markValidated, isValidated } from './validated';
+
 // config
 export {
   loadConfigFile,

@@ -17,3 +17,6 @@ export type { FactCount, SplitFacts, VehicleIdEvalSize, VeriWildTestSize, Normal
 // registries
 export { createRegistry, assertRegistryName } from './registry';
 export type { Registry } from './registry';
+
+// validate once: a config parsed where it enters is frozen and marked, and builders further down take it as is
+export { validated, markValidated, isValidated } from './validated';

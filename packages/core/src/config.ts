@@ -12,6 +12,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { LineCounter, isMap, isSeq, parse as parseYaml, parseDocument, stringify } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
+import { markValidated } from './validated';
 
 /** Recursively read-only view of a value (what {@link deepFreeze} returns). */
 export type DeepReadonly<T> = T extends (...args: never[]) => unknown
@@ -347,7 +348,7 @@ function issueLines(resolved: ResolvedConfig, issues: readonly z.core.$ZodIssue[
  * @param path - YAML file; may contain `extends: base.yaml` or `extends: [a.yaml, b.yaml]` (relative to it).
  * @param schema - zod schema (use strict objects so unknown keys are errors).
  * @param options - `overrides`: `key.path=value` strings applied after `extends`.
- * @returns the schema's output, deep-frozen.
+ * @returns the schema's output, deep-frozen and marked validated (builders downstream take it without parsing again).
  * @throws Error naming file and line for I/O, YAML syntax, `extends` and override problems; one Error
  *   listing every validation issue as `file: path.to.key: message (line N)`.
  */
@@ -363,5 +364,5 @@ export function loadConfigFile<S extends z.ZodType>(
     const n = lines.length;
     throw new Error(`Invalid config ${display(resolve(path))} (${n} issue${n === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`);
   }
-  return deepFreeze(result.data as z.output<S>);
+  return markValidated(result.data as z.output<S>) as DeepReadonly<z.output<S>>;
 }

@@ -2,7 +2,7 @@
  * The model and its losses as a run builds them (Node: the model's pretrained weight files are read here), shared by
  * `runTraining` and the data-parallel replicas so that both draw the same parameters under the same names.
  */
-import { Rng } from '@clip-senet/core';
+import { Rng, validated } from '@clip-senet/core';
 import { buildLosses, type LossesConfigInput, type LossSet } from '@clip-senet/losses';
 import { buildModel } from './build-model';
 import type { ClipSenetModel } from './model';
@@ -23,7 +23,7 @@ export interface ModelAndLossesArgs {
  */
 export function buildModelAndLosses(args: ModelAndLossesArgs, log?: ((line: string) => void) | null): { model: ClipSenetModel; losses: LossSet } {
   const rng = new Rng(args.seed);
-  const model = buildModel(ModelConfigSchema.parse(args.model), { numClasses: args.numClasses, rng: rng.derive('model'), ...(log !== undefined ? { log } : {}) });
+  const model = buildModel(validated(ModelConfigSchema, args.model), { numClasses: args.numClasses, rng: rng.derive('model'), ...(log !== undefined ? { log } : {}) });
   try {
     const losses = buildLosses(args.losses, { numClasses: args.numClasses, featureDim: model.featureDim, rng: rng.derive('losses') });
     return { model, losses };

@@ -4,6 +4,7 @@
  * engine's neck (BNNeck, retrieval feature). Unknown keys are errors. Sizes known only from data (#identities)
  * are build arguments, not config.
  */
+import { markValidated } from '@clip-senet/core/base';
 import { z } from 'zod';
 import { BackboneConfigSchema } from '@clip-senet/backbones';
 import { FUSION_VARIANTS, FusionConfigSchema, fusionVariant } from '@clip-senet/afem';
@@ -61,4 +62,4 @@ export type ModelConfig = z.output<typeof ModelConfigSchema>;
 export type ModelConfigInput = z.input<typeof ModelConfigSchema>;
 
 /** The paper's model: ResNeXt101-IBN-a + frozen TinyCLIP ViT-40M/32 + clip-senet fusion (G = 32) + BNNeck. */
-export const defaultModelConfig: ModelConfig = Object.freeze(ModelConfigSchema.parse({}));
+export const defaultModelConfig: ModelConfig = markValidated(ModelConfigSchema.parse({}));

@@ -1,11 +1,14 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { expectNoLeaksSync, initBackend, Rng, tf } from '@clip-senet/core';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { expectNoLeaksSync, initBackend, Rng, tf, validated } from '@clip-senet/core';
+import { AfemConfigSchema, FusionConfigSchema } from '@clip-senet/afem';
+import { BackboneConfigSchema } from '@clip-senet/backbones';
 import type { Scalar } from '@clip-senet/core';
-import { buildLosses } from '@clip-senet/losses';
+import { buildLosses, LossesConfigSchema } from '@clip-senet/losses';
 import type { LoadedBatch, Sample } from '@clip-senet/datasets';
 import { buildModel } from './build-model';
 import { batchInputs } from './model-loss';
-import { defaultModelConfig, type ModelConfigInput } from './model-config';
+import { buildModelAndLosses } from './model-and-losses';
+import { defaultModelConfig, ModelConfigSchema, type ModelConfigInput } from './model-config';
 
 beforeAll(async () => {
   await initBackend('wasm', { log: null, threads: 1 });
@@ -24,6 +27,26 @@ function images(n: number, seed: number): tf.Tensor4D {
 }
 
 describe('model assembly', () => {
+  it('a validated config is validated once: building the model and its losses parses no section again', () => {
+    const model = validated(ModelConfigSchema, tiny());
+    const losses = validated(LossesConfigSchema, [{ name: 'cross-entropy' }, { name: 'supcon' }]);
+    const spies = [ModelConfigSchema, FusionConfigSchema, AfemConfigSchema, BackboneConfigSchema, LossesConfigSchema].map((s) => vi.spyOn(s, 'parse'));
+    try {
+      expectNoLeaksSync(() => {
+        const built = buildModelAndLosses({ model, losses, numClasses: 5, seed: 1 }, null);
+        built.model.dispose();
+        built.losses.dispose();
+      });
+      for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+      // a literal is validated at the builder's door (once per section it names)
+      const m = buildModel(tiny(), { numClasses: 5, rng: new Rng(1), log: null });
+      m.dispose();
+      expect(spies[0]).toHaveBeenCalledTimes(1);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
   it('defaults to the paper: ResNeXt101-IBN-a + frozen TinyCLIP ViT/32 + clip-senet (G = 32) + BNNeck', () => {
     expect(defaultModelConfig.appearance.backbone.name).toBe('resnext101-32x4d-ibn-a');
     expect(defaultModelConfig.sem).toMatchObject({ backbone: { name: 'tinyclip-vit-40m-32' }, freeze: true, input: { size: [224, 224], normalization: 'clip' } });

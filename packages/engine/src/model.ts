@@ -8,7 +8,7 @@
  * the parts, adopted under their prefixes — `appearance.*`, `sem.*`, `fusion.*`, `neck.*`, `classifier.*` — so
  * `params` / `buffers` hold every tensor under its checkpoint key.
  */
-import { BatchNorm1d, Linear, Module, tf, type Rng } from '@clip-senet/core';
+import { BatchNorm1d, Linear, Module, tf, validated, type Rng } from '@clip-senet/core';
 import type { Tensor1D, Tensor2D, Tensor4D, Variable } from '@clip-senet/core';
 import { buildBackbone, type Backbone, type ClipVisionTransformer } from '@clip-senet/backbones';
 import { buildFusion, fusionVariant, type Fusion } from '@clip-senet/afem';
@@ -122,6 +122,6 @@ export class ClipSenetModel extends Module {
  * them; a browser page refuses such a config and restores a trained model's parameters instead.
  */
 export function assembleModel(config: ModelConfigInput, opts: BuildModelOptions): ClipSenetModel {
-  return new ClipSenetModel(ModelConfigSchema.parse(config), opts);
+  return new ClipSenetModel(validated(ModelConfigSchema, config), opts);
 }
 

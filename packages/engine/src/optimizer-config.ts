@@ -3,7 +3,7 @@
  * decay unknown → knob, default 5e-4 as in BoT / fast-reid).
  */
 import { z } from 'zod';
-import { createRegistry } from '@clip-senet/core';
+import { createRegistry, markValidated, validated } from '@clip-senet/core';
 import type { Variable } from '@clip-senet/core';
 import { Adam, Sgd, type Optimizer } from './optimizer';
 
@@ -40,7 +40,7 @@ export type OptimizerConfig = z.output<typeof OptimizerConfigSchema>;
 export type OptimizerConfigInput = z.input<typeof OptimizerConfigSchema>;
 
 /** The paper's optimiser: Adam, lr 5e-4. */
-export const defaultOptimizerConfig: OptimizerConfig = Object.freeze(OptimizerConfigSchema.parse({ name: 'adam' }));
+export const defaultOptimizerConfig: OptimizerConfig = markValidated(OptimizerConfigSchema.parse({ name: 'adam' }));
 
 type Builder = (params: ReadonlyMap<string, Variable>, c: OptimizerConfig, noDecay: (name: string) => boolean) => Optimizer;
 
@@ -57,9 +57,9 @@ optimizers.register('sgd', (params, c, noDecay) => {
   return new Sgd(params, { momentum: s.momentum, dampening: s.dampening, nesterov: s.nesterov, weightDecay: s.weightDecay, noDecay });
 });
 
-/** Validate `config` and build its optimiser over `params` (the trainable variables by canonical name). */
+/** Build `config`'s optimiser (validated here unless it already is) over `params` (the trainable variables by canonical name). */
 export function buildOptimizer(config: OptimizerConfigInput, params: ReadonlyMap<string, Variable>): Optimizer {
-  const c = OptimizerConfigSchema.parse(config);
+  const c = validated(OptimizerConfigSchema, config);
   const patterns = c.noDecay.map((p) => new RegExp(p));
   const noDecay = (name: string): boolean => patterns.some((re) => re.test(name));
   return optimizers.get(c.name)(params, c, noDecay);

@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { Rng, tf, writeJsonAtomic } from '@clip-senet/core';
+import { Rng, tf, validated, writeJsonAtomic } from '@clip-senet/core';
 import type { Scalar, Tensor2D, Tensor4D } from '@clip-senet/core';
 import { BackboneConfigSchema, buildBackbone, buildTextEncoder, saveWeights, WordTokenizer, type ClipVisionTransformer } from '@clip-senet/backbones';
 import { createBatchLoader, parseVeRi776Name, type BatchLoader, type CaptionRecord } from '@clip-senet/datasets';
@@ -212,7 +212,7 @@ export function moveAsideStaleRun(outDir: string, configHash: string): string | 
 
 /** Pretrain (or resume) the SEM; when finished, save the towers and the zero-shot report. */
 export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSemResult> {
-  const cfg = PretrainSemConfigSchema.parse(opts.config);
+  const cfg = validated(PretrainSemConfigSchema, opts.config);
   const rng = new Rng(cfg.seed);
   const { train: trainSet, heldOut } = pretrainSplit(opts.worldRoot, cfg);
   const tokenizer = WordTokenizer.fromCaptions(trainSet.map((r) => r.caption), { contextLength: cfg.text.contextLength });

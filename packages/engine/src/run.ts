@@ -9,7 +9,7 @@
  */
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '@clip-senet/core';
+import { Rng, validated } from '@clip-senet/core';
 import { createBatchLoader, createPKSampler, type BatchLoader, type PKSamplerState, type Sample, type TransformOptions } from '@clip-senet/datasets';
 import type { LossesConfigInput, LossSet } from '@clip-senet/losses';
 import type { QueryGalleryProtocol } from '@clip-senet/metrics';
@@ -102,8 +102,8 @@ function loaderFor(model: ClipSenetModel, cfg: TrainConfig, seed: number, augmen
 
 /** Train (or resume) one run and evaluate it at the end. */
 export async function runTraining(opts: RunTrainingOptions): Promise<RunTrainingResult> {
-  const cfg = TrainConfigSchema.parse(opts.config);
-  const configHash = opts.configHash ?? hashConfig({ model: ModelConfigSchema.parse(opts.model), losses: opts.losses, train: cfg });
+  const cfg = validated(TrainConfigSchema, opts.config);
+  const configHash = opts.configHash ?? hashConfig({ model: validated(ModelConfigSchema, opts.model), losses: opts.losses, train: cfg });
   const rng = new Rng(cfg.seed);
   const b = build(opts, cfg);
   const ckptDir = join(opts.runDir, 'checkpoints');

@@ -7,7 +7,7 @@
  * epochs (`unit: 'epoch'`, converted with `stepsPerEpoch`, fractional epochs allowed) or in steps.
  */
 import { z } from 'zod';
-import { createRegistry } from '@clip-senet/core';
+import { createRegistry, markValidated, validated } from '@clip-senet/core';
 
 /** A learning-rate schedule: lr of 0-based step `step`. */
 export type Schedule = (step: number) => number;
@@ -48,7 +48,7 @@ export type ScheduleConfig = z.output<typeof ScheduleConfigSchema>;
 export type ScheduleConfigInput = z.input<typeof ScheduleConfigSchema>;
 
 /** The paper's VeRi-776 schedule: cosine (warm-up length unknown → none by default). */
-export const defaultScheduleConfig: ScheduleConfig = Object.freeze(ScheduleConfigSchema.parse({ name: 'cosine' }));
+export const defaultScheduleConfig: ScheduleConfig = markValidated(ScheduleConfigSchema.parse({ name: 'cosine' }));
 
 /** Run length and base lr a schedule is built for. */
 export interface ScheduleContext {
@@ -102,9 +102,9 @@ schedules.register('constant', constant as Builder<never>);
 schedules.register('cosine', cosine as Builder<never>);
 schedules.register('multistep', multistep as Builder<never>);
 
-/** Validate `config` and build its schedule for a run of `ctx.totalSteps` steps at base lr `ctx.lr`. */
+/** Build `config`'s schedule (validated here unless it already is) for a run of `ctx.totalSteps` steps at base lr `ctx.lr`. */
 export function buildSchedule(config: ScheduleConfigInput, ctx: ScheduleContext): Schedule {
-  const c = ScheduleConfigSchema.parse(config);
+  const c = validated(ScheduleConfigSchema, config);
   if (!Number.isFinite(ctx.lr) || ctx.lr < 0) throw new Error(`schedule: lr must be ≥ 0, got ${ctx.lr}`);
   if (!Number.isInteger(ctx.totalSteps) || ctx.totalSteps < 1) throw new Error(`schedule: totalSteps must be a positive integer, got ${ctx.totalSteps}`);
   const spe = ctx.stepsPerEpoch;

@@ -3,6 +3,7 @@
  * lr 5e-4; augmentation, warm-up, weight decay are knobs). The experiments project composes it with
  * `ModelConfigSchema` and the losses' `LossesConfigSchema`.
  */
+import { markValidated } from '@clip-senet/core/base';
 import { z } from 'zod';
 import { OptimizerConfigSchema } from './optimizer-config';
 import { ScheduleConfigSchema } from './schedule';
@@ -69,4 +70,4 @@ export type TrainConfig = z.output<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
 /** The paper's VeRi-776 recipe (unknowns at their documented defaults). */
-export const defaultTrainConfig: TrainConfig = Object.freeze(TrainConfigSchema.parse({}));
+export const defaultTrainConfig: TrainConfig = markValidated(TrainConfigSchema.parse({}));

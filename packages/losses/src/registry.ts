@@ -6,7 +6,7 @@
  * CLIP scale) expose them as `<label>.<param>` in `params`. Adding a loss = its schema in ./config, its function,
  * and one entry in {@link LOSS_ENTRIES}.
  */
-import { createRegistry, Rng, tf } from '@clip-senet/core';
+import { createRegistry, markValidated, Rng, tf, validated } from '@clip-senet/core';
 import { z } from 'zod';
 import { CenterLoss } from './center';
 import { ClipInfoNce } from './clip-infonce';
@@ -143,9 +143,7 @@ export type LossesConfig = z.output<typeof LossesConfigSchema>;
 export type LossesConfigInput = z.input<typeof LossesConfigSchema>;
 
 /** The paper: label-smoothed CE (ε 0.1) + SupCon (τ 0.07), weights 1:1. */
-export const defaultLossesConfig: LossesConfig = Object.freeze(
-  LossesConfigSchema.parse([{ name: 'cross-entropy' }, { name: 'supcon' }]),
-) as LossesConfig;
+export const defaultLossesConfig: LossesConfig = markValidated(LossesConfigSchema.parse([{ name: 'cross-entropy' }, { name: 'supcon' }]));
 
 /** The registry of losses, filled from {@link LOSS_ENTRIES}. */
 export const losses = createRegistry<LossEntry>('loss');
@@ -170,13 +168,13 @@ export interface LossSet {
   dispose(): void;
 }
 
-/** Validate the weighted list (zod) and build it. */
+/** Build the weighted list (validated here unless it already is: zod, unknown names list the known ones). */
 export function buildLosses(config: LossesConfigInput, ctx: LossContext = {}): LossSet {
   for (const entry of Array.isArray(config) ? config : []) {
     const name = (entry as { name?: unknown })?.name;
     if (typeof name === 'string') losses.get(name); // unknown names: an error listing the known ones
   }
-  const list = LossesConfigSchema.parse(config);
+  const list = validated(LossesConfigSchema, config);
   const terms = list.map((c) => (losses.get(c.name) as LossEntry<AnyLossSchema>).build(c as never, c.label ?? c.name, ctx));
   const params = new Map<string, tf.Variable>();
   for (const t of terms) for (const [k, v] of t.params) params.set(`${t.label}.${k}`, v);
