@@ -10,9 +10,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { deepFreeze, loadConfigFile, resolveConfigFile, stringifyConfig, VEHICLEID_EVAL_SIZES, VERIWILD_TEST_SIZES, writeFileAtomic } from '@clip-senet/core';
+import { configIdentity, deepFreeze, loadConfigFile, resolveConfigFile, sha256Hex, stringifyConfig, VEHICLEID_EVAL_SIZES, VERIWILD_TEST_SIZES, writeFileAtomic, type ConfigIdentity } from '@clip-senet/core';
 import { ModelConfigSchema, PretrainSemConfigSchema, TrainConfigSchema } from '@clip-senet/engine';
 import { LossesConfigSchema, defaultLossesConfig } from '@clip-senet/losses';
 import { REPO_ROOT } from './repo-root';
@@ -254,11 +253,6 @@ export function resolvedConfigText(config: ExperimentConfig): string {
   return stringifyConfig(config);
 }
 
-/** First 12 hex digits of SHA-256 of a text. */
-export function configTextHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 12);
-}
-
 /** Content digests of files, memoised on (path, size, mtime): a grid hashes the same SEM weights once. */
 const digestCache = new Map<string, string>();
 
@@ -269,7 +263,7 @@ export function fileDigest(path: string): string {
   const memo = `${path}\0${st.size}\0${st.mtimeMs}`;
   let digest = digestCache.get(memo);
   if (digest === undefined) {
-    digest = createHash('sha256').update(readFileSync(path)).digest('hex');
+    digest = sha256Hex(readFileSync(path));
     digestCache.set(memo, digest);
   }
   return digest;
@@ -283,15 +277,12 @@ export function weightInputs(config: ExperimentConfig): Record<string, string> {
   return out;
 }
 
-/** What a run is: its resolved config text, the digests of the weights it loads, and the key of both. */
-export interface RunIdentity {
-  /** `resolved-config.yaml` (paths as written). */
-  readonly text: string;
-  /** Config field → SHA-256 of the weights file it names (`missing` if absent). */
-  readonly inputs: Readonly<Record<string, string>>;
-  /** 12 hex digits: the ablation runner's run key and the checkpoint hash `train` resumes against. */
-  readonly key: string;
-}
+/**
+ * What a run is: core's one config identity of its resolved config — `text` is `resolved-config.yaml` (paths as
+ * written), `inputs` maps each weights field to its file's SHA-256 (`missing` if absent), and `key` (12 hex digits)
+ * is the ablation runner's run key, the run folder's name and the checkpoint hash `train` resumes against.
+ */
+export type RunIdentity = ConfigIdentity;
 
 /**
  * Identity of a resolved config. The weights files it names are part of it: re-pretraining the SEM into the same
@@ -300,10 +291,8 @@ export interface RunIdentity {
  * Paths are the config's as written (repository-relative), so keys do not depend on where the repository lives.
  */
 export function runIdentity(config: ExperimentConfig): RunIdentity {
-  const text = resolvedConfigText(config);
   const inputs = Object.fromEntries(Object.entries(weightInputs(config)).map(([field, path]) => [field, fileDigest(resolveRepoPath(path))]));
-  const lines = Object.entries(inputs).map(([field, digest]) => `# input ${field} sha256 ${digest}\n`);
-  return { text, inputs, key: configTextHash(text + lines.join('')) };
+  return configIdentity(config, inputs);
 }
 
 /** Write `resolved-config.yaml` into `runDir` (atomically). */

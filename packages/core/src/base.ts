@@ -41,6 +41,8 @@ export {
   MAX_EXTENDS_DEPTH,
 } from './config';
 export type { DeepReadonly, ConfigOverride, LoadConfigOptions, ResolvedConfig, ConfigOrigin } from './config';
+export { configIdentity, sha256Hex, CONFIG_KEY_DIGITS } from './config-key';
+export type { ConfigIdentity } from './config-key';
 
 // safetensors
 export {

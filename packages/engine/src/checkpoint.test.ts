@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@clip-senet/core';
+import { configIdentity, initBackend, Rng, tf } from '@clip-senet/core';
 import { tempDirs } from '@clip-senet/core/testing';
-import { hashConfig, latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { Adam } from './optimizer';
 import { disposeTinyTensors, tinyCheckpointTensors } from './testing';
 
@@ -27,13 +27,13 @@ describe('checkpoints', () => {
     opt.step(g, 0.1);
     const rng = new Rng(7);
     rng.uint32();
-    const state = { step: 1, epoch: 0, configHash: hashConfig({ b: 1, a: [1, 2] }), rngs: { data: rng.state() }, data: { position: 3 } };
+    const state = { step: 1, epoch: 0, configHash: configIdentity({ b: 1, a: [1, 2] }).key, rngs: { data: rng.state() }, data: { position: 3 } };
     const path = await saveCheckpoint(dir, { params: a.params, buffers: a.buffers, optimizer: opt, state });
     expect(latestCheckpoint(dir)).toBe(path);
 
     const b = model(2);
     const opt2 = new Adam(b.params);
-    const restored = restoreCheckpoint(loadCheckpoint(dir), { params: b.params, buffers: b.buffers, optimizer: opt2, configHash: hashConfig({ a: [1, 2], b: 1 }) });
+    const restored = restoreCheckpoint(loadCheckpoint(dir), { params: b.params, buffers: b.buffers, optimizer: opt2, configHash: configIdentity({ b: 1, a: [1, 2] }).key });
     expect(restored).toEqual({ ...state, optimizer: { name: 'adam', step: 1 } });
     expect(Rng.fromState(restored.rngs!.data!).uint32()).toBe(rng.uint32());
     for (const [k, v] of [...a.params, ...a.buffers]) {

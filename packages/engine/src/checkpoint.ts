@@ -104,21 +104,6 @@ export interface LoadCheckpointOptions {
   readonly log?: CheckpointLog;
 }
 
-/** JSON with object keys sorted (stable across runs and key orders). */
-function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** 16-hex-digit SHA-256 prefix of a config's canonical JSON (key order does not matter). */
-export function hashConfig(config: unknown): string {
-  return createHash('sha256').update(stableStringify(config)).digest('hex').slice(0, 16);
-}
-
 const fileName = (step: number): string => `ckpt-step-${String(step).padStart(8, '0')}.safetensors`;
 const CKPT_PATTERN = /^ckpt-step-(\d{8,})\.safetensors$/;
 

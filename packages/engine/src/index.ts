@@ -23,7 +23,7 @@ export type { Schedule, ScheduleConfig, ScheduleConfigInput, ScheduleContext } f
 
 // checkpoints
 export {
-  saveCheckpoint, loadCheckpoint, restoreCheckpoint, latestCheckpoint, findResumable, hashConfig, CheckpointDamagedError,
+  saveCheckpoint, loadCheckpoint, restoreCheckpoint, latestCheckpoint, findResumable, CheckpointDamagedError,
   CHECKPOINT_FORMAT, LATEST_FILE, CHECKSUM_KEY, DAMAGED_SUFFIX,
 } from './checkpoint';
 export type {

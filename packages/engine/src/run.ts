@@ -9,11 +9,10 @@
  */
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng, validated } from '@clip-senet/core';
+import { configIdentity, Rng, validated } from '@clip-senet/core';
 import { createBatchLoader, createPKSampler, type BatchLoader, type PKSamplerState, type Sample, type TransformOptions } from '@clip-senet/datasets';
-import type { LossesConfigInput, LossSet } from '@clip-senet/losses';
+import { LossesConfigSchema, type LossesConfigInput, type LossSet } from '@clip-senet/losses';
 import type { QueryGalleryProtocol } from '@clip-senet/metrics';
-import { hashConfig } from './checkpoint';
 import { checkpointHook, resumeState } from './checkpoint-hook';
 import { samplerSource } from './data-source';
 import { evaluateModel, type EvalResults } from './evaluate';
@@ -53,9 +52,10 @@ export interface RunTrainingOptions {
   /** Show a progress bar (default true). */
   readonly progress?: boolean;
   /**
-   * Identity of the run that checkpoints must match to be resumed (default: a hash of the model, losses and train
-   * configs as given). Callers that resolve machine-specific paths (absolute weight files) pass a hash of the config
-   * as written, so a run folder still resumes after the repository moves.
+   * Identity of the run that checkpoints must match to be resumed: core's `configIdentity` key (default: of the
+   * validated model, losses and train configs). `clip-senet train` passes its run's key (the whole experiment config
+   * as written, with its weights files' digests), so a run folder still resumes after the repository moves and
+   * refuses a checkpoint made with other weights.
    */
   readonly configHash?: string;
   /** Keep the model alive and return it (caller disposes it; optimiser and losses are freed); default false. */
@@ -103,7 +103,7 @@ function loaderFor(model: ClipSenetModel, cfg: TrainConfig, seed: number, augmen
 /** Train (or resume) one run and evaluate it at the end. */
 export async function runTraining(opts: RunTrainingOptions): Promise<RunTrainingResult> {
   const cfg = validated(TrainConfigSchema, opts.config);
-  const configHash = opts.configHash ?? hashConfig({ model: validated(ModelConfigSchema, opts.model), losses: opts.losses, train: cfg });
+  const configHash = opts.configHash ?? configIdentity({ model: validated(ModelConfigSchema, opts.model), losses: validated(LossesConfigSchema, opts.losses), train: cfg }).key;
   const rng = new Rng(cfg.seed);
   const b = build(opts, cfg);
   const ckptDir = join(opts.runDir, 'checkpoints');
