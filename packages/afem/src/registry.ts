@@ -3,7 +3,7 @@
  * AFEM preset registry (`afem-scalar`, `afem-vector`). `buildFusion` / `buildAfem` validate a config and build the
  * module ({@link Fusion} runs a variant's entry, {@link Afem} is one parameterised implementation).
  */
-import { createRegistry, validated, type Rng } from '@clip-senet/core';
+import { createRegistry, validated, type Registry, type Rng } from '@clip-senet/core';
 import { Afem } from './afem';
 import { AfemConfigSchema, type AfemConfigInput } from './config';
 import { FUSION_VARIANTS, FusionConfigSchema, type AnyFusionVariant, type FusionConfigInput } from './fusion-variants';
@@ -13,7 +13,7 @@ import { Fusion, type FusionDims } from './fusion';
 export type FusionEntry = AnyFusionVariant;
 
 /** The registry of fusion variants, filled from {@link FUSION_VARIANTS}. */
-export const fusions = createRegistry<FusionEntry>('fusion');
+export const fusions: Registry<FusionEntry> = createRegistry<FusionEntry>('fusion');
 for (const v of FUSION_VARIANTS) fusions.register(v.name, v);
 
 /**
