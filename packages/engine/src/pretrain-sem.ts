@@ -10,11 +10,10 @@
  * Output folder: `sem-visual.safetensors`, `sem-text.safetensors`, `tokenizer.json`, `zero-shot.json`,
  * `log.jsonl`, `checkpoints/`.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { Rng, tf, validated, writeJsonAtomic } from '@clip-senet/core';
+import { configIdentity, Rng, sha256Hex, tf, validated, writeJsonAtomic } from '@clip-senet/core';
 import type { Scalar, Tensor2D, Tensor4D } from '@clip-senet/core';
 import { BackboneConfigSchema, buildBackbone, buildTextEncoder, saveWeights, WordTokenizer, type ClipVisionTransformer } from '@clip-senet/backbones';
 import { createBatchLoader, parseVeRi776Name, type BatchLoader, type CaptionRecord } from '@clip-senet/datasets';
@@ -211,26 +210,6 @@ export function moveAsideStaleRun(outDir: string, configHash: string): string | 
   return dest;
 }
 
-/** JSON with object keys sorted (stable across key orders). */
-function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/**
- * The SEM pretraining's checkpoint hash (16 hex digits of SHA-256 of the config and vocabulary as canonical JSON).
- * Not core's `configIdentity` that runs use: this hash is written into `sem-visual.safetensors`' metadata, whose
- * digest is part of every SEM run's key, so changing its recipe changes every committed record's run keys — it moves
- * to `configIdentity` together with a regeneration of all records (ARCHITECTURE.md, issue 16).
- */
-function semPretrainHash(config: unknown): string {
-  return createHash('sha256').update(stableStringify(config)).digest('hex').slice(0, 16);
-}
-
 /** Pretrain (or resume) the SEM; when finished, save the towers and the zero-shot report. */
 export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSemResult> {
   const cfg = validated(PretrainSemConfigSchema, opts.config);
@@ -245,7 +224,8 @@ export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSem
   const params = new Map<string, tf.Variable>();
   for (const [prefix, m] of [['visual', visual.params], ['text', text.params], ['loss', loss.params]] as const) for (const [k, v] of m) params.set(`${prefix}.${k}`, v);
   const optimizer = buildOptimizer(cfg.optimizer, params);
-  const configHash = semPretrainHash({ cfg, vocab: tokenizer.toJSON().vocab });
+  // Core's one config identity: the resolved config's YAML plus the digest of the vocabulary the captions gave.
+  const configHash = configIdentity(cfg, { vocabulary: sha256Hex(JSON.stringify(tokenizer.toJSON().vocab)) }).key;
   const ckptDir = join(opts.outDir, 'checkpoints');
   const branch = { size: cfg.input.size, normalization: cfg.input.normalization };
   const loader = createBatchLoader({ branches: [{ ...branch, flipProb: cfg.flipProb }], seed: rng.derive('augment').uint32(), ...(cfg.workers !== null ? { workers: cfg.workers } : {}) });
