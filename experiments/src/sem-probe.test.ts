@@ -61,6 +61,6 @@ describe('runSupervisedProbe (SEM image tower + linear head on one attribute, tr
 
   it('refuses an epoch count that is not a positive integer, and a batch larger than the training set', async () => {
     await expect(runSupervisedProbe({ worldRoot, config: CONFIG, attribute: 'type', epochs: 0 })).rejects.toThrow(/epochs must be a positive integer, got 0/);
-    await expect(runSupervisedProbe({ worldRoot, config: { ...CONFIG, batchSize: 64 }, attribute: 'type', epochs: 1 })).rejects.toThrow(/48 training images < pretrainSem\.batchSize 64/);
+    await expect(runSupervisedProbe({ worldRoot, config: { ...CONFIG, batchSize: 64 }, attribute: 'type', epochs: 1 })).rejects.toThrow(/runSupervisedProbe \(pretrainSem\.batchSize\): 48 training images < batch size 64/);
   });
 });

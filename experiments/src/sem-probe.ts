@@ -12,10 +12,10 @@
 import { Rng, tf, validated } from '@clip-senet/core';
 import type { Scalar, Tensor2D, Tensor4D } from '@clip-senet/core';
 import { buildBackbone } from '@clip-senet/backbones';
-import { createBatchLoader, type BatchLoader, type CaptionRecord, type Sample } from '@clip-senet/datasets';
+import { createBatchLoader, type BatchLoader, type CaptionRecord } from '@clip-senet/datasets';
 import {
-  buildOptimizer, buildSchedule, leakGuard, nonFiniteGuard, pretrainSplit, PretrainSemConfigSchema, train,
-  type BatchSource, type PretrainSemConfigInput, type SourceBatch, type TrainHook, type TrainResult, type ZeroShotAttribute,
+  buildOptimizer, buildSchedule, captionSample, leakGuard, nonFiniteGuard, pretrainSplit, PretrainSemConfigSchema, shuffledSource, train,
+  type PretrainSemConfigInput, type TrainHook, type TrainResult, type ZeroShotAttribute,
 } from '@clip-senet/engine';
 
 /** Options of {@link runSupervisedProbe}. */
@@ -67,42 +67,13 @@ interface LabelledBatch {
   readonly labels: Tensor2D;
 }
 
-const samplesOf = (records: readonly CaptionRecord[]): Sample[] => records.map((r) => ({ path: r.image, vehicleId: r.vehicleId, cameraId: -1 }));
-
-/**
- * Shuffled training batches with one-hot labels. Epoch e's order is drawn from `rng.derive('epoch/<e>')` of the
- * config seed's root stream (not pretrain-sem's `order` stream): the stream the probe has always used, so the
- * numbers quoted from it (configs/synthetic/sem.yaml) stay reproducible.
- */
-function labelledSource(records: readonly CaptionRecord[], classOf: (r: CaptionRecord) => number, classes: number, loader: BatchLoader, batchSize: number, rng: Rng): BatchSource<LabelledBatch> {
-  const per = Math.floor(records.length / batchSize);
-  if (per < 1) throw new Error(`runSupervisedProbe: ${records.length} training images < pretrainSem.batchSize ${batchSize}`);
-  let epoch = 0;
-  let index = 0;
-  let order: { epoch: number; indices: number[] } | undefined;
-  return {
-    async next(): Promise<SourceBatch<LabelledBatch>> {
-      if (order?.epoch !== epoch) order = { epoch, indices: rng.derive(`epoch/${epoch}`).shuffle(records.map((_, i) => i)) };
-      const picked = order.indices.slice(index * batchSize, (index + 1) * batchSize).map((i) => records[i]!);
-      const loaded = await loader.load({ epoch, index, samples: samplesOf(picked) });
-      const labels = tf.oneHot(picked.map(classOf), classes) as Tensor2D;
-      const out = { batch: { images: loaded.images, labels }, epoch, index, lastInEpoch: index === per - 1, size: picked.length };
-      index += 1;
-      if (index === per) [epoch, index] = [epoch + 1, 0];
-      return out;
-    },
-    state: () => ({ epoch, index }),
-    release: (b) => tf.dispose([b.images, b.labels]),
-  };
-}
-
 /** The head's guess (class index) for each held-out image, 64 images at a time, and the confusion counts. */
 async function scoreHeldOut(records: readonly CaptionRecord[], loader: BatchLoader, guess: (images: Tensor4D) => tf.Tensor1D, attribute: ZeroShotAttribute, labels: Omit<ProbeConfusion, 'counts'>): Promise<{ accuracy: number; confusion: ProbeConfusion }> {
   const counts = labels.truths.map(() => labels.guesses.map(() => 0));
   let correct = 0;
   for (let i = 0; i < records.length; i += 64) {
     const rs = records.slice(i, i + 64);
-    const batch = await loader.load({ epoch: 0, index: i, samples: samplesOf(rs) });
+    const batch = await loader.load({ epoch: 0, index: i, samples: rs.map(captionSample) });
     let guessed: tf.Tensor1D;
     try {
       guessed = guess(batch.images);
@@ -181,7 +152,12 @@ export async function runSupervisedProbe(opts: SupervisedProbeOptions): Promise<
     });
     const result = await train({
       optimizer,
-      data: labelledSource(trainSet, (r) => classes.indexOf(r.attributes[attr]), classes.length, loader, cfg.batchSize, rng),
+      // Epoch e's order comes from the config seed's root stream (not pretrain-sem's `order` stream): the stream the
+      // probe has always used, so the numbers quoted from it (configs/synthetic/sem.yaml) stay reproducible.
+      data: shuffledSource<CaptionRecord, LabelledBatch>(trainSet, loader, {
+        what: 'runSupervisedProbe (pretrainSem.batchSize)', batchSize: cfg.batchSize, rng, sample: captionSample,
+        batch: (picked, images) => ({ images, labels: tf.oneHot(picked.map((r) => classes.indexOf(r.attributes[attr])), classes.length) as Tensor2D }),
+      }),
       epochs: opts.epochs,
       stepsPerEpoch: perEpoch,
       schedule: buildSchedule(cfg.schedule, { lr: cfg.optimizer.lr, totalSteps: opts.epochs * perEpoch, stepsPerEpoch: perEpoch }), // pretrain-sem's schedule

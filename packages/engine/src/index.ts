@@ -52,8 +52,8 @@ export type { ModelConfig, ModelConfigInput, BranchInputConfig } from './model-c
 export { modelLossFn, batchInputs, checkSideInfo, trainableVariables, checkpointParams } from './model-loss';
 
 // data stream
-export { samplerSource } from './data-source';
-export type { ClosableBatchSource } from './data-source';
+export { samplerSource, shuffledSource, captionSample } from './data-source';
+export type { ClosableBatchSource, ShuffledSourceOptions, ShuffledSourceState } from './data-source';
 
 // evaluation + extraction
 export { extractFeatures, evaluateModel, toEvalResults, folderSamples, writeFeatures, gitCommit } from './evaluate';

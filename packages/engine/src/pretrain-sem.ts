@@ -13,10 +13,10 @@
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { configIdentity, Rng, sha256Hex, tf, validated, writeJsonAtomic } from '@clip-senet/core';
-import type { Scalar, Tensor2D, Tensor4D } from '@clip-senet/core';
+import { configIdentity, Rng, sha256Hex, validated, writeJsonAtomic } from '@clip-senet/core';
+import type { tf, Scalar, Tensor2D, Tensor4D } from '@clip-senet/core';
 import { BackboneConfigSchema, buildBackbone, buildTextEncoder, saveWeights, WordTokenizer, type ClipVisionTransformer } from '@clip-senet/backbones';
-import { createBatchLoader, parseVeRi776Name, type BatchLoader, type CaptionRecord } from '@clip-senet/datasets';
+import { createBatchLoader, parseVeRi776Name, type CaptionRecord } from '@clip-senet/datasets';
 import { ClipInfoNce } from '@clip-senet/losses';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint';
 import { checkpointHook, resumeState } from './checkpoint-hook';
@@ -24,7 +24,8 @@ import { jsonlLog, leakGuard, nonFiniteGuard, progressHook } from './hooks';
 import { BranchInputConfigSchema } from './model-config';
 import { OptimizerConfigSchema, buildOptimizer } from './optimizer-config';
 import { ScheduleConfigSchema, buildSchedule } from './schedule';
-import { train, type BatchSource, type SourceBatch, type TrainResult } from './train';
+import { captionSample, shuffledSource } from './data-source';
+import { train, type TrainResult } from './train';
 import { embedImages, probeAccuracy, zeroShotAccuracy, type ZeroShotAttribute, type ZeroShotReport } from './zero-shot';
 
 /** Pretraining settings. */
@@ -123,29 +124,10 @@ export function identityReport(train: readonly CaptionRecord[], heldOut: readonl
   };
 }
 
+/** An image–caption batch: images and their captions' tokens. */
 interface PairBatch {
   readonly images: Tensor4D;
   readonly tokens: Tensor2D;
-}
-
-/** Shuffled image–caption batches; epoch e's order is drawn from `rng.derive('epoch/<e>')` (state = position). */
-function pairSource(records: readonly CaptionRecord[], loader: BatchLoader, tokenizer: WordTokenizer, batchSize: number, rng: Rng, start: { epoch: number; index: number }): BatchSource<PairBatch> {
-  const per = Math.floor(records.length / batchSize);
-  if (per < 1) throw new Error(`pretrain: ${records.length} training images < batch size ${batchSize}`);
-  let { epoch, index } = start;
-  const order = (e: number): number[] => rng.derive(`epoch/${e}`).shuffle(records.map((_, i) => i));
-  return {
-    async next(): Promise<SourceBatch<PairBatch>> {
-      const picked = order(epoch).slice(index * batchSize, (index + 1) * batchSize).map((i) => records[i]!);
-      const loaded = await loader.load({ epoch, index, samples: picked.map((r) => ({ path: r.image, vehicleId: r.vehicleId, cameraId: -1 })) });
-      const out = { batch: { images: loaded.images, tokens: tokenizer.encodeBatch(picked.map((r) => r.caption)) }, epoch, index, lastInEpoch: index === per - 1, size: picked.length };
-      index += 1;
-      if (index === per) [epoch, index] = [epoch + 1, 0];
-      return out;
-    },
-    state: () => ({ epoch, index }),
-    release: (b) => tf.dispose([b.images, b.tokens]),
-  };
 }
 
 /**
@@ -235,7 +217,10 @@ export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSem
     const resumed = resumeState(ckptDir, { params, optimizer, configHash });
     opts.onReady?.();
     const start = (resumed?.data as { epoch: number; index: number } | undefined) ?? { epoch: 0, index: 0 };
-    const data = pairSource(trainSet, loader, tokenizer, cfg.batchSize, rng.derive('order'), start);
+    const data = shuffledSource<CaptionRecord, PairBatch>(trainSet, loader, {
+      what: 'pretrain', batchSize: cfg.batchSize, rng: rng.derive('order'), start, sample: captionSample,
+      batch: (picked, images) => ({ images, tokens: tokenizer.encodeBatch(picked.map((r) => r.caption)) }),
+    });
     const stepsPerEpoch = Math.floor(trainSet.length / cfg.batchSize);
     const totalSteps = cfg.epochs * stepsPerEpoch;
     const hooks = [
@@ -263,7 +248,7 @@ export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSem
     const embed = async (records: readonly CaptionRecord[]): Promise<Float32Array[]> => {
       const rows: Float32Array[] = [];
       for (let i = 0; i < records.length; i += 64) {
-        const samples = records.slice(i, i + 64).map((r) => ({ path: r.image, vehicleId: r.vehicleId, cameraId: -1 }));
+        const samples = records.slice(i, i + 64).map(captionSample);
         const b = await evalLoader.load({ epoch: 0, index: i, samples });
         rows.push(...embedImages(visual, b.images));
         b.images.dispose();
