@@ -6,13 +6,13 @@
  * Resolution of one (variant, seed) run, later layers winning:
  *   base file (with its `extends`) → ablation `set` → profile `set` → variant `set` → variant profile `set`
  *   → `train.seed = seed` → command-line `--set` overrides,
- * then validation with the composed experiment schema. Lists are replaced, maps merged, `null` replaces, and a map
- * written with `$replace: true` replaces the map below it (e.g. a fusion variant with different keys).
+ * then validation with the composed experiment schema. The layering is core's `layerConfig`: lists are replaced,
+ * maps merged, `null` replaces, and a map written with `$replace: true` replaces the map below it (e.g. a fusion
+ * variant with different keys); an invalid run's error names the file and line that set each bad key.
  */
-import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { z } from 'zod';
-import { parse as parseYaml } from 'yaml';
+import { resolveConfigFile, validateConfig, type ResolvedConfig } from '@clip-senet/core/base';
 import { findPaperCell } from '../report/paper-values';
 
 /** The run sizes an ablation can be run at. */
@@ -91,35 +91,22 @@ export const AblationSchema = z
   });
 export type AblationDef = z.output<typeof AblationSchema>;
 
-/** One line per zod issue, `key.path: message`; unknown keys are named one by one. */
-export function issueLines(issues: readonly z.core.$ZodIssue[]): string[] {
-  const at = (path: readonly PropertyKey[]): string => (path.length > 0 ? path.map(String).join('.') : '(root)');
-  return issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => `${at([...i.path, k])}: unknown key`) : [`${at(i.path)}: ${i.message}`]));
-}
-
 /** A loaded ablation file. */
 export interface LoadedAblation {
   readonly file: string;
   readonly def: AblationDef;
+  /** The file as read, with the line of every key (the plan's errors point into the variants' diffs with it). */
+  readonly source: ResolvedConfig;
 }
 
-/** Read and validate an ablation file; errors name the file and the offending key. */
+/** Read and validate an ablation file; errors name the file, the offending key and its line. */
 export function loadAblation(path: string): LoadedAblation {
   const file = resolve(path);
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`ablation ${file}: ${(err as Error).message.split('\n')[0]}`);
-  }
-  const r = AblationSchema.safeParse(raw);
-  if (!r.success) {
-    const lines = issueLines(r.error.issues);
-    throw new Error(`Invalid ablation ${file} (${lines.length} issue${lines.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`);
-  }
+  const source = resolveConfigFile(file, { extends: false });
+  const def = validateConfig(source, AblationSchema, { what: `ablation ${file}` }) as AblationDef;
   const stem = basename(file, extname(file));
-  if (r.data.name !== stem) throw new Error(`Invalid ablation ${file}: name '${r.data.name}' must equal the file name '${stem}'`);
-  return { file, def: r.data };
+  if (def.name !== stem) throw new Error(`Invalid ablation ${file}: name '${def.name}' must equal the file name '${stem}'`);
+  return { file, def, source };
 }
 
 /** Path of a file referenced by an ablation (relative to the ablation file). */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadAblation } from './definition';
-import { applyDiff, parseShard, planAblation, shardKeys } from './plan';
+import { parseShard, planAblation, shardKeys } from './plan';
 import { sha256Hex } from '@clip-senet/core';
 import { datasetTag } from './summarize';
 import { parseConfigText } from '../testing';
@@ -33,16 +33,6 @@ variants:
     description: the same config as full
     set: { train: { seed: 99 } }
 `;
-
-describe('applyDiff', () => {
-  it('merges maps, replaces lists/scalars/null, and $replace replaces a whole map', () => {
-    const a = { model: { fusion: { name: 'clip-senet', outDim: 8, afem: { groups: 4 } }, sem: { freeze: true } }, losses: [1, 2] };
-    expect(applyDiff(a, { model: { fusion: { outDim: 16 } } })).toEqual({ model: { fusion: { name: 'clip-senet', outDim: 16, afem: { groups: 4 } }, sem: { freeze: true } }, losses: [1, 2] });
-    expect(applyDiff(a, { model: { fusion: { $replace: true, name: 'sum', outDim: 8 } } })).toEqual({ model: { fusion: { name: 'sum', outDim: 8 }, sem: { freeze: true } }, losses: [1, 2] });
-    expect(applyDiff(a, { model: { sem: null }, losses: [3] })).toEqual({ model: { fusion: a.model.fusion, sem: null }, losses: [3] });
-    expect(a.model.fusion.outDim).toBe(8); // inputs are not mutated
-  });
-});
 
 describe('planAblation', () => {
   it('expands variants × seeds into validated configs keyed by the resolved-config hash', () => {
@@ -101,12 +91,36 @@ describe('planAblation', () => {
     expect(() => loadAblation(ablationFile('nobase', twoVariants.replace('baseline: base', 'baseline: nope')))).toThrow(/baseline: 'nope' is not a variant/);
     expect(() => loadAblation(ablationFile('typo', `${twoVariants}sedes: [1]\n`))).toThrow(/typo\.yaml[\s\S]*sedes/);
     expect(() => loadAblation(ablationFile('paperkey', twoVariants.replace('paper: [IV/+SEM+AFEM]', 'paper: [IV/+SEM+AFEM, IV/typo]'))))
-      .toThrow(/paperkey\.yaml[\s\S]*variants\.1\.paper\.1: 'IV\/typo' is not a paper cell/);
+      .toThrow(/paperkey\.yaml: variants\[1\]\.paper\[1\]: 'IV\/typo' is not a paper cell [^\n]*\(line 12\)$/);
     const wrongName = join(dir, 'other.yaml');
     writeFileSync(wrongName, `name: grid\ntitle: t\nbase: ${tiny}\n${twoVariants}`);
     expect(() => loadAblation(wrongName)).toThrow(/name 'grid' must equal the file name 'other'/);
     const badVariant = loadAblation(ablationFile('badvariant', twoVariants.replace('{ train: { seed: 99 } }', '{ train: { epochz: 3 } }')));
-    expect(() => planAblation(badVariant, { profile: 'default' })).toThrow(/variant 'full-copy' \(seed 1, profile default[\s\S]*train\.epochz/);
+    expect(() => planAblation(badVariant, { profile: 'default' }))
+      .toThrow(/^Invalid experiment config of variant 'full-copy' in ablation \S*badvariant\.yaml \(seed 1, profile default, base \S*tiny\.yaml\) \(1 issue\):\n  \S*badvariant\.yaml: train\.epochz: unknown key \(not in the schema\) \(line 15\)$/);
+  });
+
+  it("an invalid run's error names the file and line of each bad key, whichever layer set it", () => {
+    const file = ablationFile('layers', `${twoVariants.replace("name: full-copy\n    description: the same config as full\n    set: { train: { seed: 99 } }", `name: full-copy
+    description: the same config as full
+    set:
+      model:
+        fusion: { outDim: -4 }`)}profiles:
+  smoke:
+    set: { train: { epochs: 0 } }
+`);
+    const a = loadAblation(file);
+    // the variant's nested key (line 17) and the profile's key (line 20)
+    expect(() => planAblation(a, { profile: 'default' })).toThrow(/variant 'full-copy'[^\n]*\n  \S*layers\.yaml: model\.fusion\.outDim: [^\n]* \(line 17\)$/);
+    expect(() => planAblation(a, { profile: 'smoke' })).toThrow(/variant 'base'[^\n]*\n  \S*layers\.yaml: train\.epochs: [^\n]* \(line 20\)$/);
+    // a --set override is named as such; a --seeds seed as --seeds
+    expect(() => planAblation(loadAblation(ablationFile('grid', twoVariants)), { profile: 'default', overrides: ['train.epochz=3'] }))
+      .toThrow(/--set train\.epochz=3: train\.epochz: unknown key/);
+    expect(() => planAblation(loadAblation(ablationFile('grid', twoVariants)), { profile: 'default', seeds: [1.5] }))
+      .toThrow(/--seeds: train\.seed: /);
+    // a seed from the list is located at its item
+    const seeds = loadAblation(ablationFile('seedline', twoVariants.replace('seeds: [1, 2]', 'seeds:\n  - 1\n  - 2')));
+    expect(seeds.source.locate(['seeds', 1]).line).toBe(7);
   });
 });
 

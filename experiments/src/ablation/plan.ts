@@ -5,10 +5,10 @@
  * disjoint, cover the grid, and agree across machines without coordination.
  */
 import { join } from 'node:path';
-import { applyOverrides, isPlainObject, markValidated, parseOverrides, resolveConfigFile } from '@clip-senet/core/base';
+import { layerConfig, overrideConfig, parseOverrides, resolveConfigFile, validateConfig, type ResolvedConfig } from '@clip-senet/core/base';
 import { ExperimentConfigSchema, runIdentity, type ExperimentConfig } from '../config';
 import { trainingDifferences } from '../eval-settings';
-import { ablationPath, issueLines, type LoadedAblation, type Profile } from './definition';
+import { ablationPath, type LoadedAblation, type Profile } from './definition';
 
 /** One run of the grid. */
 export interface PlannedRun {
@@ -61,49 +61,29 @@ export interface PlanOptions {
   readonly seeds?: readonly number[];
 }
 
-/** Marker of a diff map that replaces the map below it instead of merging into it. */
-export const REPLACE_KEY = '$replace';
-
-/**
- * Layer a config diff over a config: maps merge recursively, lists / scalars / null replace, and a map written
- * with `$replace: true` replaces the whole map (e.g. switching `model.fusion` to a variant with other keys).
- */
-export function applyDiff(a: unknown, b: unknown): unknown {
-  if (isPlainObject(b) && b[REPLACE_KEY] === true) {
-    const { [REPLACE_KEY]: _drop, ...rest } = b;
-    return Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, applyDiff(undefined, v)]));
-  }
-  if (!isPlainObject(a) || !isPlainObject(b)) return b === undefined ? a : b;
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = applyDiff(out[k], v);
-  return out;
-}
-
-const layer = (a: Record<string, unknown>, b: Record<string, unknown> | undefined): Record<string, unknown> =>
-  applyDiff(a, b ?? {}) as Record<string, unknown>;
-
-/** Expand an ablation into its validated runs. Errors name the ablation file, variant and seed. */
+/** Expand an ablation into its validated runs. Errors name the variant and seed, and each bad key's file and line. */
 export function planAblation(ablation: LoadedAblation, options: PlanOptions): AblationPlan {
-  const { def } = ablation;
-  const profile = def.profiles[options.profile] ?? {};
+  const { def, source } = ablation;
+  const profileName = options.profile;
+  const profile = def.profiles[profileName] ?? {};
   const baseFile = ablationPath(ablation, profile.base ?? def.base);
-  const base = resolveConfigFile(baseFile).value;
   const overrides = parseOverrides(options.overrides ?? []);
   const seeds = options.seeds ?? profile.seeds ?? def.seeds;
+  const seedsAt = options.seeds ? undefined : profile.seeds ? ['profiles', profileName, 'seeds'] : ['seeds'];
   const variants = def.variants.filter((v) => profile.variants?.includes(v.name) ?? true);
   const runs: PlannedRun[] = [];
-  const common = layer(layer(base, def.set), profile.set);
+  // Layers, later winning: base file → ablation `set` → profile `set` → variant `set` → variant profile `set` → seed → --set.
+  const at = (...path: PropertyKey[]) => ({ in: source, at: path });
+  const common = layerConfig(layerConfig(resolveConfigFile(baseFile), def.set, at('set')), profile.set, at('profiles', profileName, 'set'));
   for (const v of variants) {
-    const layered = layer(layer(common, v.set), v.profiles[options.profile]?.set);
-    for (const seed of seeds) {
-      const resolveRun = (layers: Record<string, unknown>, what: string): TrainingRun => {
-        const raw = applyOverrides(applyOverrides(layers, [{ path: ['train', 'seed'], value: seed, text: `train.seed=${seed}` }]), overrides);
-        const parsed = ExperimentConfigSchema.safeParse(raw);
-        if (!parsed.success) {
-          const lines = issueLines(parsed.error.issues);
-          throw new Error(`ablation ${ablation.file}: ${what} (seed ${seed}, profile ${options.profile}, base ${baseFile}) is not a valid experiment:\n  ${lines.join('\n  ')}`);
-        }
-        const config = markValidated(parsed.data); // frozen: the trainer's builders take it without parsing again
+    const index = def.variants.indexOf(v);
+    const layered = layerConfig(layerConfig(common, v.set, at('variants', index, 'set')), v.profiles[profileName]?.set, at('variants', index, 'profiles', profileName, 'set'));
+    seeds.forEach((seed, k) => {
+      const resolveRun = (layers: ResolvedConfig, what: string): TrainingRun => {
+        const seeded = layerConfig(layers, { train: { seed } }, seedsAt ? at(...seedsAt, k) : { source: '--seeds' });
+        const config = validateConfig(overrideConfig(seeded, overrides), ExperimentConfigSchema, {
+          what: `experiment config of ${what} in ablation ${ablation.file} (seed ${seed}, profile ${profileName}, base ${baseFile})`,
+        }) as ExperimentConfig; // frozen and marked: the trainer's builders take it without parsing again
         const id = runIdentity(config);
         return { config, configText: id.text, inputs: id.inputs, runKey: id.key };
       };
@@ -119,9 +99,9 @@ export function planAblation(ablation: LoadedAblation, options: PlanOptions): Ab
         if (trained.runKey !== own.runKey) evaluates = trained; // same config as the trained run: it is that run
       }
       runs.push({ variant: v.name, seed, ...own, ...(evaluates ? { evaluates } : {}) });
-    }
+    });
   }
-  return { ablation, profile: options.profile, baseFile, seeds, variants: variants.map((v) => v.name), runs };
+  return { ablation, profile: profileName, baseFile, seeds, variants: variants.map((v) => v.name), runs };
 }
 
 /** A `--shard i/n` selection (1-based i). */

@@ -31,6 +31,10 @@ export { validated, markValidated, isValidated } from './validated';
 export {
   loadConfigFile,
   resolveConfigFile,
+  overrideConfig,
+  layerConfig,
+  validateConfig,
+  REPLACE_KEY,
   parseOverrides,
   applyOverrides,
   deepMerge,
@@ -40,7 +44,7 @@ export {
   formatConfigPath,
   MAX_EXTENDS_DEPTH,
 } from './config';
-export type { DeepReadonly, ConfigOverride, LoadConfigOptions, ResolvedConfig, ConfigOrigin } from './config';
+export type { DeepReadonly, ConfigOverride, LoadConfigOptions, ResolvedConfig, ConfigOrigin, ConfigLayerSource, ValidateConfigOptions } from './config';
 export { configIdentity, sha256Hex, CONFIG_KEY_DIGITS } from './config-key';
 export type { ConfigIdentity } from './config-key';
 

@@ -9,10 +9,14 @@ import {
   deepFreeze,
   deepMerge,
   formatConfigPath,
+  isPlainObject,
+  layerConfig,
   loadConfigFile,
+  overrideConfig,
   parseOverrides,
   resolveConfigFile,
   stringifyConfig,
+  validateConfig,
 } from './config';
 import { errorOf } from './testing';
 
@@ -210,6 +214,66 @@ describe('loadConfigFile', () => {
     const p = put('empty.yaml', '');
     expect(resolveConfigFile(p).value).toEqual({});
     expect(errorOf(() => loadConfigFile(p, Schema))).toMatch(/empty\.yaml: name: /);
+  });
+});
+
+describe('layerConfig / overrideConfig / validateConfig', () => {
+  // A file of diffs (an ablation's variants, say): the layers point into it.
+  const DIFFS = 'variants:\n  - set:\n      model: { width: 2.5 }\n  - set:\n      model:\n        $replace: true\n        depth: 18\n        width: 0.5\n  - set: { model: { tags: [x] }, note: hi }\n';
+
+  it('merges maps, replaces lists, scalars and null, and $replace replaces a whole map; inputs are not changed', () => {
+    const base = resolveConfigFile(put('base.yaml', BASE));
+    const diffs = resolveConfigFile(put('diffs.yaml', DIFFS), { extends: false });
+    const set = (i: number): Record<string, unknown> => {
+      const v = (diffs.value['variants'] as unknown[])[i];
+      return isPlainObject(v) ? (v['set'] as Record<string, unknown>) : {};
+    };
+    const at = (i: number) => ({ in: diffs, at: ['variants', i, 'set'] });
+    expect(layerConfig(base, set(0), at(0)).value['model']).toEqual({ depth: 50, width: 2.5, tags: ['a', 'b'] });
+    expect(layerConfig(base, set(1), at(1)).value['model']).toEqual({ depth: 18, width: 0.5 });
+    const third = layerConfig(base, set(2), at(2)).value;
+    expect(third['model']).toEqual({ depth: 50, width: 1, tags: ['x'] });
+    expect(third['note']).toBe('hi');
+    expect(layerConfig(base, { model: null }, { source: 'test' }).value['model']).toBeNull();
+    expect(layerConfig(base, undefined, { source: 'test' })).toBe(base);
+    expect(base.value['model']).toEqual({ depth: 50, width: 1, tags: ['a', 'b'] }); // not mutated
+    expect((set(1)['model'] as Record<string, unknown>)['$replace']).toBe(true);
+  });
+
+  it('locates every key at the layer that last set it: the diff file and line, a label, an override, or the base file', () => {
+    const base = resolveConfigFile(put('base.yaml', BASE));
+    const diffs = resolveConfigFile(put('diffs.yaml', DIFFS), { extends: false });
+    const replaced = layerConfig(base, { model: { $replace: true, depth: 18, width: 0.5 } }, { in: diffs, at: ['variants', 1, 'set'] });
+    expect(replaced.locate(['model', 'depth'])).toEqual({ source: expect.stringMatching(/diffs\.yaml$/), line: 7 });
+    expect(replaced.locate(['model', 'tags']).source).toMatch(/diffs\.yaml$/); // replaced: no longer the base's
+    expect(replaced.locate(['optimizer', 'lr'])).toEqual({ source: expect.stringMatching(/base\.yaml$/), line: 7 });
+    expect(replaced.files.map((f) => f.split('/').pop())).toEqual(['base.yaml', 'diffs.yaml']);
+    const labelled = layerConfig(replaced, { optimizer: { lr: 0.2 } }, { source: '--seeds' });
+    expect(labelled.locate(['optimizer', 'lr'])).toEqual({ source: '--seeds' });
+    const over = overrideConfig(labelled, ['model.depth=-1']);
+    expect(over.locate(['model', 'depth'])).toEqual({ source: '--set model.depth=-1' });
+    // a diff key not written in the file (made by code) is located at the diff itself
+    expect(layerConfig(base, { note: 'x' }, { in: diffs, at: ['variants', 2, 'set'] }).locate(['note'])).toEqual({ source: expect.stringMatching(/diffs\.yaml$/), line: 9 });
+  });
+
+  it('validateConfig names each bad key with the file and line that set it, under the caller\'s header', () => {
+    const base = resolveConfigFile(put('base.yaml', BASE));
+    const diffs = resolveConfigFile(put('diffs.yaml', DIFFS), { extends: false });
+    const bad = layerConfig(layerConfig(base, { model: { $replace: true, depth: 1.5, width: 0.5 } }, { in: diffs, at: ['variants', 1, 'set'] }), { optimizer: { lr: -1 } }, { source: 'a label' });
+    const message = errorOf(() => validateConfig(bad, Schema, { what: 'run 3 of grid.yaml' }));
+    expect(message).toMatch(/^Invalid run 3 of grid\.yaml \(2 issues\):\n  \S*diffs\.yaml: model\.depth: [^\n]* \(line 7\)\n  a label: optimizer\.lr: [^\n]*$/);
+    const good = validateConfig(layerConfig(base, { note: 'ok' }, { source: 'x' }), Schema);
+    expect(good.note).toBe('ok');
+    expect(Object.isFrozen(good)).toBe(true);
+    expect(errorOf(() => validateConfig(resolveConfigFile(put('bad.yaml', 'name: 1\n'), {}), Schema))).toMatch(/^Invalid config \S*bad\.yaml \(\d+ issues?\):/);
+    expect(() => layerConfig({ value: {}, files: [], locate: () => ({ source: '' }) }, {}, { source: 'x' })).toThrow(/not made by resolveConfigFile/);
+  });
+
+  it('extends: false reads a file alone, extends being an ordinary key', () => {
+    put('base.yaml', BASE);
+    const p = put('plain.yaml', 'extends: base.yaml\nname: plain\n');
+    expect(resolveConfigFile(p, { extends: false }).value).toEqual({ extends: 'base.yaml', name: 'plain' });
+    expect(resolveConfigFile(p).value['model']).toEqual({ depth: 50, width: 1, tags: ['a', 'b'] });
   });
 });
 

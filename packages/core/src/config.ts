@@ -39,9 +39,17 @@ export interface ConfigOverride {
 export interface LoadConfigOptions {
   /** `key.path=value` overrides applied after `extends` resolution, in order (later wins). */
   readonly overrides?: readonly string[];
+  /**
+   * Whether a top-level `extends` names base files to layer under this one (default true). False reads the file
+   * alone, `extends` being an ordinary key (files that are not experiment configs, e.g. ablation definitions).
+   */
+  readonly extends?: boolean;
 }
 
-/** Un-validated result of {@link resolveConfigFile}. */
+/**
+ * Un-validated result of {@link resolveConfigFile}, {@link overrideConfig} and {@link layerConfig}: a config value
+ * that knows where each of its keys was set (file and line, or the override).
+ */
 export interface ResolvedConfig {
   /** The merged, overridden plain object (not yet validated, not frozen). */
   readonly value: Record<string, unknown>;
@@ -50,6 +58,24 @@ export interface ResolvedConfig {
   /** Where the value at `path` (or its nearest set ancestor) came from. */
   locate(path: readonly PropertyKey[]): ConfigOrigin;
 }
+
+/**
+ * Where the keys of a {@link layerConfig} diff were written: inside a config read with provenance (`in`, at key path
+ * `at`, e.g. an ablation file's `variants[2].set`), or a plain label (`source`, e.g. `--seeds`).
+ */
+export type ConfigLayerSource = { readonly in: ResolvedConfig; readonly at: readonly PropertyKey[] } | { readonly source: string };
+
+/** Options of {@link validateConfig}. */
+export interface ValidateConfigOptions {
+  /** What the error's header calls the config: `Invalid <what> (n issues):`. Default `config <the root file>`. */
+  readonly what?: string;
+}
+
+/**
+ * Marker key of a {@link layerConfig} diff map that replaces the map below it instead of merging into it
+ * (`fusion: { $replace: true, name: sum, outDim: 8 }` switches to a variant with other keys).
+ */
+export const REPLACE_KEY = '$replace';
 
 /** Source location of a config value. */
 export interface ConfigOrigin {
@@ -287,6 +313,22 @@ function resolveTracked(file: string, chain: readonly string[]): Tracked {
   return mergeTracked(acc, { value: rest, origins: own.origins, files: [display(abs)] });
 }
 
+/** The provenance behind each {@link ResolvedConfig} this module made. */
+const provenance = new WeakMap<ResolvedConfig, { readonly tracked: Tracked; readonly root: string }>();
+
+function makeResolved(tracked: Tracked, root: string): ResolvedConfig {
+  const { value, files, origins } = tracked;
+  const resolved: ResolvedConfig = { value, files, locate: (p) => locateIn(origins, root, p) };
+  provenance.set(resolved, { tracked, root });
+  return resolved;
+}
+
+function provenanceOf(resolved: ResolvedConfig, fn: string): { readonly tracked: Tracked; readonly root: string } {
+  const p = provenance.get(resolved);
+  if (p === undefined) throw new TypeError(`${fn}: the config was not made by resolveConfigFile, overrideConfig or layerConfig`);
+  return p;
+}
+
 function locateIn(origins: Origins, root: string, path: readonly PropertyKey[]): ConfigOrigin {
   const exact = origins.get(keyOf(path));
   if (exact) return exact;
@@ -299,8 +341,21 @@ function locateIn(origins: Origins, root: string, path: readonly PropertyKey[]):
 
 /** Read a config file, resolve `extends` and apply overrides, without schema validation. */
 export function resolveConfigFile(path: string, options: LoadConfigOptions = {}): ResolvedConfig {
-  let t = resolveTracked(path, []);
-  for (const o of parseOverrides(options.overrides ?? [])) {
+  let tracked: Tracked;
+  if (options.extends ?? true) {
+    tracked = resolveTracked(path, []);
+  } else {
+    const abs = resolve(path);
+    tracked = { ...readYamlFile(abs, undefined), files: [display(abs)] };
+  }
+  return overrideConfig(makeResolved(tracked, display(resolve(path))), options.overrides ?? []);
+}
+
+/** Apply `key.path=value` overrides to a resolved config; each key they set is located at `--set <override>`. */
+export function overrideConfig(config: ResolvedConfig, overrides: readonly ConfigOverride[] | readonly string[]): ResolvedConfig {
+  const { root } = provenanceOf(config, 'overrideConfig');
+  let t = provenanceOf(config, 'overrideConfig').tracked;
+  for (const o of overrides.map((x) => (typeof x === 'string' ? parseOverrides([x])[0]! : x))) {
     const value = applyOverrides(t.value, [o]);
     const origins = new Map(t.origins);
     const origin: ConfigOrigin = { source: `--set ${o.text}` };
@@ -311,9 +366,70 @@ export function resolveConfigFile(path: string, options: LoadConfigOptions = {})
     }
     t = { value, origins, files: t.files };
   }
-  const root = display(resolve(path));
-  const origins = t.origins;
-  return { value: t.value, files: t.files, locate: (p) => locateIn(origins, root, p) };
+  return makeResolved(t, root);
+}
+
+/**
+ * Layer a config diff over a resolved config (an ablation's `set`, a variant's diff): maps merge recursively; lists,
+ * scalars and `null` replace; a map written with `$replace: true` ({@link REPLACE_KEY}) replaces the whole map below
+ * it. Every key the diff sets is located where `from` says it was written, so a validation error names that file
+ * and line. Neither input is changed.
+ */
+export function layerConfig(config: ResolvedConfig, diff: Readonly<Record<string, unknown>> | undefined, from: ConfigLayerSource): ResolvedConfig {
+  const { tracked, root } = provenanceOf(config, 'layerConfig');
+  if (diff === undefined) return config;
+  let originOf: (path: readonly string[]) => ConfigOrigin;
+  let files = tracked.files;
+  if ('in' in from) {
+    const src = provenanceOf(from.in, 'layerConfig');
+    const at = from.at.map(String);
+    const own = src.tracked.origins.get(keyOf(at));
+    originOf = (path) => {
+      const o = src.tracked.origins.get(keyOf([...at, ...path])) ?? own;
+      return o ? { source: o.source, ...(o.line !== undefined ? { line: o.line } : {}) } : { source: src.root };
+    };
+    files = [...files, ...src.tracked.files.filter((f) => !files.includes(f))];
+  } else {
+    const origin: ConfigOrigin = { source: from.source };
+    originOf = () => origin;
+  }
+  const origins = new Map(tracked.origins);
+  const value = layerValue(tracked.value, diff, [], origins, originOf) as Record<string, unknown>;
+  return makeResolved({ value, origins, files }, root);
+}
+
+function layerValue(below: unknown, diff: unknown, path: string[], origins: Origins, originOf: (path: readonly string[]) => ConfigOrigin): unknown {
+  let over = diff;
+  let merge = isPlainObject(below);
+  if (isPlainObject(diff) && diff[REPLACE_KEY] === true) {
+    const { [REPLACE_KEY]: _marker, ...rest } = diff;
+    over = rest;
+    merge = false;
+  }
+  if (!isPlainObject(over)) {
+    stampOrigins(over, path, origins, originOf);
+    return over;
+  }
+  if (!merge) {
+    stampOrigins({}, path, origins, originOf);
+  } else if (path.length > 0 && !origins.has(keyOf(path))) {
+    origins.set(keyOf(path), originOf(path));
+  }
+  const out: Record<string, unknown> = {};
+  if (merge) for (const [k, v] of Object.entries(below as Record<string, unknown>)) setOwn(out, k, v);
+  for (const [k, v] of Object.entries(over)) setOwn(out, k, layerValue(Object.hasOwn(out, k) ? out[k] : undefined, v, [...path, k], origins, originOf));
+  return out;
+}
+
+/** Locate `path` and everything under `value` (its keys, list items) at `originOf`, dropping what was there. */
+function stampOrigins(value: unknown, path: string[], origins: Origins, originOf: (path: readonly string[]) => ConfigOrigin): void {
+  replaceSubtree(origins, new Map(), path);
+  const walk = (v: unknown, p: string[]): void => {
+    if (p.length > 0) origins.set(keyOf(p), originOf(p));
+    if (Array.isArray(v)) v.forEach((item, i) => walk(item, [...p, String(i)]));
+    else if (isPlainObject(v)) for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
+  };
+  walk(value, path);
 }
 
 /** Format a key path for messages: `losses[0].weight`. */
@@ -343,6 +459,24 @@ function issueLines(resolved: ResolvedConfig, issues: readonly z.core.$ZodIssue[
 }
 
 /**
+ * Validate a resolved config with `schema` and freeze it (marked validated: builders downstream take it without
+ * parsing again).
+ *
+ * @throws Error listing every validation issue as `file: path.to.key: message (line N)` — the file (or override)
+ *   that last set the offending key, as {@link ResolvedConfig.locate} finds it.
+ */
+export function validateConfig<S extends z.ZodType>(config: ResolvedConfig, schema: S, options: ValidateConfigOptions = {}): DeepReadonly<z.output<S>> {
+  const { root } = provenanceOf(config, 'validateConfig');
+  const result = schema.safeParse(config.value);
+  if (!result.success) {
+    const lines = issueLines(config, result.error.issues);
+    const n = lines.length;
+    throw new Error(`Invalid ${options.what ?? `config ${root}`} (${n} issue${n === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`);
+  }
+  return markValidated(result.data as z.output<S>) as DeepReadonly<z.output<S>>;
+}
+
+/**
  * Load, layer, override, validate and freeze a YAML config.
  *
  * @param path - YAML file; may contain `extends: base.yaml` or `extends: [a.yaml, b.yaml]` (relative to it).
@@ -357,12 +491,5 @@ export function loadConfigFile<S extends z.ZodType>(
   schema: S,
   options: LoadConfigOptions = {},
 ): DeepReadonly<z.output<S>> {
-  const resolved = resolveConfigFile(path, options);
-  const result = schema.safeParse(resolved.value);
-  if (!result.success) {
-    const lines = issueLines(resolved, result.error.issues);
-    const n = lines.length;
-    throw new Error(`Invalid config ${display(resolve(path))} (${n} issue${n === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`);
-  }
-  return markValidated(result.data as z.output<S>) as DeepReadonly<z.output<S>>;
+  return validateConfig(resolveConfigFile(path, options), schema);
 }
