@@ -14,7 +14,7 @@ import type { Scalar, Tensor2D, Tensor4D } from '@clip-senet/core';
 import { buildBackbone } from '@clip-senet/backbones';
 import { createBatchLoader, type BatchLoader, type CaptionRecord } from '@clip-senet/datasets';
 import {
-  buildOptimizer, buildSchedule, captionSample, leakGuard, nonFiniteGuard, pretrainSplit, PretrainSemConfigSchema, shuffledSource, train,
+  buildOptimizer, buildSchedule, captionSample, pretrainSplit, runHooks, PretrainSemConfigSchema, shuffledSource, train,
   type PretrainSemConfigInput, type TrainHook, type TrainResult, type ZeroShotAttribute,
 } from '@clip-senet/engine';
 
@@ -161,7 +161,7 @@ export async function runSupervisedProbe(opts: SupervisedProbeOptions): Promise<
       epochs: opts.epochs,
       stepsPerEpoch: perEpoch,
       schedule: buildSchedule(cfg.schedule, { lr: cfg.optimizer.lr, totalSteps: opts.epochs * perEpoch, stepsPerEpoch: perEpoch }), // pretrain-sem's schedule
-      hooks: [nonFiniteGuard(), leakGuard(), hook],
+      hooks: runHooks({ extra: [hook] }),
       lossFn: (b) => {
         const term = tf.losses.softmaxCrossEntropy(b.labels, logits(b.images, true)) as Scalar;
         return { total: term, terms: { 'cross-entropy': term } };

@@ -39,6 +39,8 @@ export type {
 export { jsonlLog, nonFiniteGuard, leakGuard, progressHook, evalHook, NonFiniteError, TensorLeakError } from './hooks';
 export type { JsonlLogHook, LeakGuardOptions, ProgressHookOptions, EvalHookOptions } from './hooks';
 export { checkpointHook, resumeState } from './checkpoint-hook';
+export { runHooks } from './run-hooks';
+export type { RunHooksOptions } from './run-hooks';
 export type { CheckpointHookOptions, ResumeTargets, ResumeOptions } from './checkpoint-hook';
 
 // model assembly

@@ -19,8 +19,9 @@ import { BackboneConfigSchema, buildBackbone, buildTextEncoder, saveWeights, Wor
 import { createBatchLoader, parseVeRi776Name, type CaptionRecord } from '@clip-senet/datasets';
 import { ClipInfoNce } from '@clip-senet/losses';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint';
-import { checkpointHook, resumeState } from './checkpoint-hook';
-import { jsonlLog, leakGuard, nonFiniteGuard, progressHook } from './hooks';
+import { resumeState } from './checkpoint-hook';
+import { jsonlLog } from './hooks';
+import { runHooks } from './run-hooks';
 import { BranchInputConfigSchema } from './model-config';
 import { OptimizerConfigSchema, buildOptimizer } from './optimizer-config';
 import { ScheduleConfigSchema, buildSchedule } from './schedule';
@@ -223,11 +224,10 @@ export async function pretrainSem(opts: PretrainSemOptions): Promise<PretrainSem
     });
     const stepsPerEpoch = Math.floor(trainSet.length / cfg.batchSize);
     const totalSteps = cfg.epochs * stepsPerEpoch;
-    const hooks = [
-      nonFiniteGuard(), jsonlLog(join(opts.outDir, 'log.jsonl')), leakGuard(),
-      ...(opts.progress ?? true ? [progressHook({ label: 'pretrain-sem' })] : []),
-      checkpointHook({ dir: ckptDir, params, optimizer, configHash }),
-    ];
+    const hooks = runHooks({
+      log: jsonlLog(join(opts.outDir, 'log.jsonl')), progress: opts.progress ?? true ? { label: 'pretrain-sem' } : false,
+      checkpoint: { dir: ckptDir, params, optimizer, configHash },
+    });
     const result = await train({
       optimizer, data, hooks, epochs: cfg.epochs, stepsPerEpoch, steps: Math.min(totalSteps, opts.stopAfterSteps ?? Infinity),
       schedule: buildSchedule(cfg.schedule, { lr: cfg.optimizer.lr, totalSteps, stepsPerEpoch }),

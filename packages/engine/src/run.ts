@@ -13,10 +13,11 @@ import { configIdentity, Rng, validated } from '@clip-senet/core';
 import { createBatchLoader, createPKSampler, type BatchLoader, type PKSamplerState, type Sample, type TransformOptions } from '@clip-senet/datasets';
 import { LossesConfigSchema, type LossesConfigInput, type LossSet } from '@clip-senet/losses';
 import type { QueryGalleryProtocol } from '@clip-senet/metrics';
-import { checkpointHook, resumeState } from './checkpoint-hook';
+import { resumeState } from './checkpoint-hook';
 import { samplerSource } from './data-source';
 import { evaluateModel, type EvalResults } from './evaluate';
-import { evalHook, jsonlLog, leakGuard, nonFiniteGuard, progressHook } from './hooks';
+import { evalHook, jsonlLog } from './hooks';
+import { runHooks } from './run-hooks';
 import type { ClipSenetModel } from './model';
 import { ModelConfigSchema, type ModelConfigInput } from './model-config';
 import { buildModelAndLosses } from './model-and-losses';
@@ -25,7 +26,7 @@ import { buildOptimizer } from './optimizer-config';
 import type { Optimizer } from './optimizer';
 import { buildSchedule } from './schedule';
 import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './train-config';
-import { train, type GradientFn, type TrainHook, type TrainResult } from './train';
+import { train, type GradientFn, type TrainResult } from './train';
 import { createDataParallel, type DataParallel } from './data-parallel';
 import { replicaOf, splitLoadedBatch, type ClipSenetReplicaArgs } from './model-replica';
 import type { LoadedBatch } from '@clip-senet/datasets';
@@ -140,16 +141,13 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunTraining
       }
     };
     const log = jsonlLog(join(opts.runDir, 'log.jsonl'));
-    const hooks: TrainHook[] = [
-      ...(cfg.guards.nonFinite ? [nonFiniteGuard()] : []),
-      log,
-      ...(cfg.guards.leakTolerance !== null ? [leakGuard({ tolerance: cfg.guards.leakTolerance })] : []),
-      ...(opts.progress ?? true ? [progressHook()] : []),
-      ...(opts.evaluation && cfg.eval.everyEpochs > 0
+    const hooks = runHooks({
+      nonFinite: cfg.guards.nonFinite, log, leakTolerance: cfg.guards.leakTolerance, progress: opts.progress ?? true ? {} : false,
+      extra: opts.evaluation && cfg.eval.everyEpochs > 0
         ? [evalHook({ everyEpochs: cfg.eval.everyEpochs, atEnd: false, evaluate: async () => pickMetrics(await evaluate()), onResult: (r) => log.write(r) })]
-        : []),
-      checkpointHook({ dir: ckptDir, params, buffers, optimizer: b.optimizer, configHash, ...cfg.checkpoint }),
-    ];
+        : [],
+      checkpoint: { dir: ckptDir, params, buffers, optimizer: b.optimizer, configHash, ...cfg.checkpoint },
+    });
     const steps = Math.min(totalSteps, opts.stopAfterSteps ?? Infinity);
     const schedule = buildSchedule(cfg.schedule, { lr: cfg.optimizer.lr, totalSteps, stepsPerEpoch });
     const result = await train({
